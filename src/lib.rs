@@ -1,3 +1,85 @@
-//! ferrio: fast, low-level, non-blocking IO.
-#![deny(missing_docs, unsafe_op_in_unsafe_fn)]
+//! ferrio: fast, low-level, non-blocking IO for Rust.
+//!
+//! ferrio gives servers, proxies and runtimes a thin, readiness-based layer over the OS
+//! selector (epoll on Linux):
+//!
+//! * [`Poll`] with [`Token`], [`EventSet`], [`PollOpt`], [`IoEvent`] and [`Events`]: register
+//!   sources and wait for readiness, edge-, level- or oneshot-triggered.
+//! * [`Registry`], a `Send + Sync` handle for registering from other threads, and [`Waker`]
+//!   to wake a blocked poll.
+//! * Sources: [`tcp`], [`udp`], [`unix`] (pipes, raw fds), all non-blocking and close-on-exec.
+//! * [`TryRead`], [`TryWrite`], [`TryAccept`]: IO where "would block" is `Ok(None)`.
+//!
+//! # Example
+//!
+//! ```
+//! use ferrio::{Events, EventSet, Poll, PollOpt, Token, TryRead, TryWrite};
+//! use ferrio::tcp::{TcpListener, TcpStream};
+//! use std::time::Duration;
+//!
+//! const SERVER: Token = Token(0);
+//! const CLIENT: Token = Token(1);
+//!
+//! let mut poll = Poll::new()?;
+//! let server = TcpListener::bind(&"127.0.0.1:0".parse().unwrap())?;
+//! poll.register(&server, SERVER, EventSet::readable(), PollOpt::edge())?;
+//! let mut client = TcpStream::connect(&server.local_addr()?)?;
+//! poll.register(&client, CLIENT, EventSet::writable(), PollOpt::edge())?;
+//!
+//! let mut events = Events::with_capacity(16);
+//! let mut accepted = None;
+//! let mut sent = false;
+//! while accepted.is_none() || !sent {
+//!     poll.poll(&mut events, Some(Duration::from_secs(5)))?;
+//!     for event in &events {
+//!         match event.token() {
+//!             SERVER => while let Some((stream, _)) = server.accept()? { accepted = Some(stream) },
+//!             CLIENT => sent = client.try_write(b"hi")? == Some(2),
+//!             _ => unreachable!(),
+//!         }
+//!     }
+//! }
+//! let mut stream = accepted.unwrap();
+//! poll.register(&stream, Token(2), EventSet::readable(), PollOpt::level())?;
+//! poll.poll(&mut events, Some(Duration::from_secs(5)))?;
+//! let mut buf = [0u8; 2];
+//! assert_eq!(stream.try_read(&mut buf)?, Some(2));
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![deny(missing_docs, unsafe_op_in_unsafe_fn, unsafe_code)]
 #![warn(missing_debug_implementations, rust_2018_idioms)]
+
+#[allow(unsafe_code)]
+mod sys;
+
+#[macro_use]
+mod io_source;
+
+mod event;
+mod event_set;
+mod evented;
+mod io;
+mod poll;
+mod poll_opt;
+mod token;
+mod waker;
+
+pub mod net;
+pub mod unix;
+
+pub use event::{Events, IoEvent, Iter};
+pub use event_set::EventSet;
+pub use evented::Evented;
+pub use io::{TryAccept, TryRead, TryWrite};
+pub use net::{tcp, udp};
+pub use poll::{Poll, Registry};
+pub use poll_opt::PollOpt;
+pub use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+pub use token::Token;
+pub use waker::Waker;
+
+/// Returns `(non-blocking, close-on-exec)` for `fd`. A test helper, hidden from the docs.
+#[doc(hidden)]
+pub fn __fd_flags(fd: std::os::fd::RawFd) -> std::io::Result<(bool, bool)> {
+    sys::fd::fd_flags(fd)
+}

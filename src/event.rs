@@ -1,0 +1,151 @@
+//! [`IoEvent`] and the [`Events`] buffer that `Poll::poll` fills.
+
+use crate::{sys, EventSet, Token};
+
+/// One readiness event: which source (`token`) and what it is ready for (`kind`).
+///
+/// A poll reports at most one event per source, with readable and writable merged.
+///
+/// # Examples
+///
+/// ```
+/// use ferrio::{EventSet, IoEvent, Token};
+///
+/// let ev = IoEvent::new(EventSet::readable() | EventSet::hup(), Token(3));
+/// assert_eq!(ev.token(), Token(3));
+/// assert!(ev.kind().is_readable() && ev.kind().is_hup());
+/// ```
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IoEvent {
+    /// The readiness reported.
+    pub kind: EventSet,
+    /// The token the source was registered with.
+    pub token: Token,
+}
+
+impl IoEvent {
+    /// Creates an event (useful to feed handlers in tests).
+    #[inline]
+    pub fn new(kind: EventSet, token: Token) -> IoEvent {
+        IoEvent { kind, token }
+    }
+
+    /// The readiness reported.
+    #[inline]
+    pub fn kind(&self) -> EventSet {
+        self.kind
+    }
+
+    /// The token the source was registered with.
+    #[inline]
+    pub fn token(&self) -> Token {
+        self.token
+    }
+}
+
+/// A buffer of readiness events, filled by [`Poll::poll`](crate::Poll::poll).
+///
+/// The capacity, chosen at creation, is the most events one poll returns; further ready
+/// sources are reported by the next poll. The buffer never reallocates: polling allocates
+/// nothing. A zero-capacity buffer is accepted here but `Poll::poll` rejects it with an
+/// `InvalidInput` error, since it could never report anything.
+///
+/// # Examples
+///
+/// ```
+/// use ferrio::{Events, Poll};
+/// use std::time::Duration;
+///
+/// let mut poll = Poll::new()?;
+/// let mut events = Events::with_capacity(128);
+/// poll.poll(&mut events, Some(Duration::ZERO))?;
+/// for event in &events {
+///     println!("{:?} is {:?}", event.token(), event.kind());
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Events {
+    pub(crate) inner: sys::Events,
+}
+
+impl Events {
+    /// A buffer that holds up to `capacity` events per poll.
+    pub fn with_capacity(capacity: usize) -> Events {
+        Events {
+            inner: sys::Events::with_capacity(capacity),
+        }
+    }
+
+    /// The most events one poll can return.
+    pub fn capacity(&self) -> usize {
+        self.inner.capacity()
+    }
+
+    /// The number of events the last poll returned.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Whether the last poll returned no event.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.inner.len() == 0
+    }
+
+    /// The event at `idx`, if `idx < len()`.
+    #[inline]
+    pub fn get(&self, idx: usize) -> Option<IoEvent> {
+        self.inner
+            .get(idx)
+            .map(|(token, kind)| IoEvent { kind, token })
+    }
+
+    /// Removes every event.
+    pub fn clear(&mut self) {
+        self.inner.clear();
+    }
+
+    /// Iterates over the events of the last poll.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            events: self,
+            pos: 0,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Events {
+    type Item = IoEvent;
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over the events in an [`Events`] buffer.
+#[derive(Debug, Clone)]
+pub struct Iter<'a> {
+    events: &'a Events,
+    pos: usize,
+}
+
+impl Iterator for Iter<'_> {
+    type Item = IoEvent;
+
+    #[inline]
+    fn next(&mut self) -> Option<IoEvent> {
+        let ev = self.events.get(self.pos)?;
+        self.pos += 1;
+        Some(ev)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.events.len() - self.pos;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}

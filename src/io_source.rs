@@ -1,0 +1,207 @@
+//! [`IoSource`]: the registration state every ferrio source carries.
+//!
+//! It remembers which selector a source is registered with, so that misuse is a clean error
+//! (register twice, register with two `Poll`s, reregister/deregister when not registered) and
+//! so that dropping a registered source removes it from the selector before its fd closes:
+//! with epoll an fd that was duplicated (`try_clone`, `dup`) would otherwise keep reporting
+//! events for the old token.
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::{sys, EventSet, PollOpt, Registry, Token};
+
+/// Where a source is registered.
+#[derive(Debug)]
+struct Registration {
+    selector: Arc<sys::Selector>,
+    #[allow(dead_code)] // Read by backends that re-arm (sys::NEEDS_REARM).
+    token: Token,
+    #[allow(dead_code)]
+    interest: EventSet,
+    #[allow(dead_code)]
+    opts: PollOpt,
+}
+
+/// A source's IO object plus its registration state.
+#[derive(Debug)]
+pub(crate) struct IoSource<T: AsRawFd> {
+    state: Mutex<Option<Registration>>,
+    inner: T,
+}
+
+impl<T: AsRawFd> IoSource<T> {
+    pub(crate) fn new(inner: T) -> IoSource<T> {
+        IoSource {
+            state: Mutex::new(None),
+            inner,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn inner(&self) -> &T {
+        &self.inner
+    }
+
+    #[inline]
+    pub(crate) fn raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+
+    /// Runs one IO operation on the source. Backends that emulate edge-triggering re-arm the
+    /// source when the operation would block; for epoll this is just `f(inner)`.
+    #[inline]
+    pub(crate) fn do_io<R>(&self, f: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
+        let res = f(&self.inner);
+        if sys::NEEDS_REARM {
+            if let Err(e) = &res {
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    self.rearm();
+                }
+            }
+        }
+        res
+    }
+
+    #[cold]
+    fn rearm(&self) {
+        let state = self.lock();
+        if let Some(reg) = state.as_ref() {
+            let _ = reg
+                .selector
+                .reregister(self.raw_fd(), reg.token, reg.interest, reg.opts);
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Registration>> {
+        // A panic while holding this lock cannot leave the Option inconsistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn register(
+        &self,
+        registry: &Registry,
+        token: Token,
+        interest: EventSet,
+        opts: PollOpt,
+    ) -> io::Result<()> {
+        let token = token.check_user()?;
+        let mut state = self.lock();
+        if let Some(reg) = state.as_ref() {
+            let msg = if reg.selector.id() == registry.selector.id() {
+                "source is already registered with this Poll; use reregister to change it"
+            } else {
+                "source is registered with another Poll; deregister it there first"
+            };
+            return Err(io::Error::new(io::ErrorKind::AlreadyExists, msg));
+        }
+        registry
+            .selector
+            .register(self.raw_fd(), token, interest, opts)?;
+        *state = Some(Registration {
+            selector: Arc::clone(&registry.selector),
+            token,
+            interest,
+            opts,
+        });
+        Ok(())
+    }
+
+    pub(crate) fn reregister(
+        &self,
+        registry: &Registry,
+        token: Token,
+        interest: EventSet,
+        opts: PollOpt,
+    ) -> io::Result<()> {
+        let token = token.check_user()?;
+        let mut state = self.lock();
+        let reg = Self::registered_with(&mut state, registry)?;
+        reg.selector
+            .reregister(self.inner.as_raw_fd(), token, interest, opts)?;
+        reg.token = token;
+        reg.interest = interest;
+        reg.opts = opts;
+        Ok(())
+    }
+
+    pub(crate) fn deregister(&self, registry: &Registry) -> io::Result<()> {
+        let mut state = self.lock();
+        let reg = Self::registered_with(&mut state, registry)?;
+        let res = reg.selector.deregister(self.inner.as_raw_fd());
+        // Even if the selector no longer knew the fd, the source is now unregistered.
+        *state = None;
+        res
+    }
+
+    fn registered_with<'a>(
+        state: &'a mut MutexGuard<'_, Option<Registration>>,
+        registry: &Registry,
+    ) -> io::Result<&'a mut Registration> {
+        match state.as_mut() {
+            None => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "source is not registered; use register first",
+            )),
+            Some(reg) if reg.selector.id() != registry.selector.id() => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "source is not registered with this Poll (it is registered with another one)",
+            )),
+            Some(reg) => Ok(reg),
+        }
+    }
+}
+
+impl<T: AsRawFd> Drop for IoSource<T> {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(reg) = state.take() {
+            // Needed when the fd was duplicated: closing ours would not remove it from epoll.
+            let _ = reg.selector.deregister(self.inner.as_raw_fd());
+        }
+    }
+}
+
+/// Implements `Evented` for a type with an `io: IoSource<_>` field.
+macro_rules! impl_evented_via_io_source {
+    ($ty:ty) => {
+        impl $crate::Evented for $ty {
+            fn register(
+                &self,
+                registry: &$crate::Registry,
+                token: $crate::Token,
+                interest: $crate::EventSet,
+                opts: $crate::PollOpt,
+            ) -> std::io::Result<()> {
+                self.io.register(registry, token, interest, opts)
+            }
+
+            fn reregister(
+                &self,
+                registry: &$crate::Registry,
+                token: $crate::Token,
+                interest: $crate::EventSet,
+                opts: $crate::PollOpt,
+            ) -> std::io::Result<()> {
+                self.io.reregister(registry, token, interest, opts)
+            }
+
+            fn deregister(&self, registry: &$crate::Registry) -> std::io::Result<()> {
+                self.io.deregister(registry)
+            }
+        }
+
+        impl std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.io.raw_fd()
+            }
+        }
+
+        impl std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.io.inner().as_fd()
+            }
+        }
+    };
+}

@@ -1,0 +1,595 @@
+//! TCP sources: [`TcpListener`], [`TcpStream`] and the option builder [`TcpBuilder`].
+
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::{self, Shutdown, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+
+use crate::io::{would_block, TryAccept};
+use crate::io_source::IoSource;
+use crate::sys;
+
+/// The listen backlog `TcpListener::bind` uses (the kernel caps it at `net.core.somaxconn`).
+pub const DEFAULT_BACKLOG: i32 = 1024;
+
+fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
+    Socket::new(
+        Domain::for_address(*addr),
+        Type::STREAM.nonblocking().cloexec(),
+        Some(Protocol::TCP),
+    )
+}
+
+/// A non-blocking TCP stream.
+///
+/// Reads and writes never block: they return `WouldBlock` (or `Ok(None)` through
+/// [`TryRead`](crate::TryRead)/[`TryWrite`](crate::TryWrite)) when the socket is not ready.
+/// Writes never raise `SIGPIPE`: a closed peer gives `BrokenPipe`.
+///
+/// # Examples
+///
+/// ```
+/// use ferrio::{Events, EventSet, Poll, PollOpt, Token};
+/// use ferrio::tcp::{TcpListener, TcpStream};
+/// use std::time::Duration;
+///
+/// let listener = TcpListener::bind(&"127.0.0.1:0".parse().unwrap())?;
+/// let stream = TcpStream::connect(&listener.local_addr()?)?;
+///
+/// let mut poll = Poll::new()?;
+/// poll.register(&stream, Token(1), EventSet::writable(), PollOpt::edge())?;
+/// let mut events = Events::with_capacity(4);
+/// poll.poll(&mut events, Some(Duration::from_secs(5)))?;
+/// // A writable event means the connect finished; check it succeeded.
+/// assert_eq!(events.get(0).unwrap().token(), Token(1));
+/// assert!(stream.take_socket_error()?.is_none());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct TcpStream {
+    io: IoSource<net::TcpStream>,
+}
+
+impl_evented_via_io_source!(TcpStream);
+
+impl TcpStream {
+    /// Starts connecting to `addr` without blocking.
+    ///
+    /// The connection completes later: register for writable; when the event comes, check
+    /// [`take_socket_error`](Self::take_socket_error) (`None` means connected). A refused or
+    /// failed connect shows up as error/hup readiness.
+    ///
+    /// # Errors
+    ///
+    /// Errors that happen at once (no route, bad address family, out of fds).
+    pub fn connect(addr: &SocketAddr) -> io::Result<TcpStream> {
+        let socket = new_socket(addr)?;
+        start_connect(&socket, addr)?;
+        Ok(TcpStream::wrap(socket.into()))
+    }
+
+    /// Connects an unconnected, already configured std socket to `addr` without blocking
+    /// (sets it non-blocking first).
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect).
+    pub fn connect_stream(stream: net::TcpStream, addr: &SocketAddr) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        start_connect(&SockRef::from(&stream), addr)?;
+        Ok(TcpStream::wrap(stream))
+    }
+
+    /// Wraps a connected std stream, switching it to non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of setting `O_NONBLOCK`.
+    pub fn from_std(stream: net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        Ok(TcpStream::wrap(stream))
+    }
+
+    pub(crate) fn wrap(stream: net::TcpStream) -> TcpStream {
+        TcpStream {
+            io: IoSource::new(stream),
+        }
+    }
+
+    fn sock(&self) -> SockRef<'_> {
+        SockRef::from(self.io.inner())
+    }
+
+    /// The remote address.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` while a connect is still in progress or after it failed.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.inner().peer_addr()
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.inner().local_addr()
+    }
+
+    /// A new handle to the same socket (a `dup`, close-on-exec). It is not registered; the
+    /// two handles share readiness, so register only one of them.
+    ///
+    /// # Errors
+    ///
+    /// The OS error (for example `EMFILE`).
+    pub fn try_clone(&self) -> io::Result<TcpStream> {
+        self.io.inner().try_clone().map(TcpStream::wrap)
+    }
+
+    /// Shuts down the read side, the write side, or both.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the socket is not connected.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.inner().shutdown(how)
+    }
+
+    /// Sets `TCP_NODELAY` (disables Nagle's algorithm).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.io.inner().set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.inner().nodelay()
+    }
+
+    /// Enables keep-alive probes after `idle` without traffic, or disables them (`None`).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn set_keepalive(&self, idle: Option<Duration>) -> io::Result<()> {
+        let sock = self.sock();
+        match idle {
+            None => sock.set_keepalive(false),
+            Some(idle) => {
+                sock.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(idle))?;
+                sock.set_keepalive(true)
+            }
+        }
+    }
+
+    /// The keep-alive idle time, or `None` if keep-alive is off.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn keepalive(&self) -> io::Result<Option<Duration>> {
+        let sock = self.sock();
+        if sock.keepalive()? {
+            sock.tcp_keepalive_time().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Sets the IP time-to-live.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.inner().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.inner().ttl()
+    }
+
+    /// Sets `SO_LINGER`; `Some(Duration::ZERO)` makes `close` send a reset (RST).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        self.sock().set_linger(linger)
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), clearing it. `Ok(None)` means no error:
+    /// after a writable event on a connecting socket, the connect succeeded.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockopt` itself.
+    pub fn take_socket_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.inner().take_error()
+    }
+
+    /// Reads without removing the data from the receive queue.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if no data is there, or the OS error.
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.do_io(|s| s.peek(buf))
+    }
+}
+
+fn start_connect(socket: &Socket, addr: &SocketAddr) -> io::Result<()> {
+    match socket.connect(&(*addr).into()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+impl Read for TcpStream {
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&*self).read_vectored(bufs)
+    }
+}
+
+impl Read for &TcpStream {
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.do_io(|mut s| s.read(buf))
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io.do_io(|mut s| s.read_vectored(bufs))
+    }
+}
+
+impl Write for TcpStream {
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Write for &TcpStream {
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.io.do_io(|s| sys::fd::send(s.as_raw_fd(), buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.io
+            .do_io(|s| sys::fd::send_vectored(s.as_raw_fd(), bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.inner().fmt(f)
+    }
+}
+
+/// A non-blocking TCP listener.
+///
+/// [`bind`](Self::bind) sets `SO_REUSEADDR` and listens with a backlog of
+/// [`DEFAULT_BACKLOG`]; use [`TcpBuilder`] for other options (reuseport, backlog, ...).
+/// Accepted streams are non-blocking and close-on-exec.
+///
+/// # Examples
+///
+/// ```
+/// use ferrio::tcp::{TcpListener, TcpStream};
+///
+/// let listener = TcpListener::bind(&"127.0.0.1:0".parse().unwrap())?;
+/// assert!(listener.accept()?.is_none()); // nobody connected yet: would block
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct TcpListener {
+    io: IoSource<net::TcpListener>,
+}
+
+impl_evented_via_io_source!(TcpListener);
+
+impl TcpListener {
+    /// Binds to `addr` (port 0 picks a free port) and listens.
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse`, `AddrNotAvailable`, `PermissionDenied`, or another OS error.
+    pub fn bind(addr: &SocketAddr) -> io::Result<TcpListener> {
+        let socket = new_socket(addr)?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&(*addr).into())?;
+        socket.listen(DEFAULT_BACKLOG)?;
+        Ok(TcpListener::wrap(socket.into()))
+    }
+
+    /// Wraps a listening std listener, switching it to non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of setting `O_NONBLOCK`.
+    pub fn from_std(listener: net::TcpListener) -> io::Result<TcpListener> {
+        listener.set_nonblocking(true)?;
+        Ok(TcpListener::wrap(listener))
+    }
+
+    /// The name the original mio used for [`from_std`](Self::from_std); `_addr` is ignored
+    /// (the listener knows its address).
+    ///
+    /// # Errors
+    ///
+    /// As `from_std`.
+    pub fn from_listener(
+        listener: net::TcpListener,
+        _addr: &SocketAddr,
+    ) -> io::Result<TcpListener> {
+        TcpListener::from_std(listener)
+    }
+
+    fn wrap(listener: net::TcpListener) -> TcpListener {
+        TcpListener {
+            io: IoSource::new(listener),
+        }
+    }
+
+    /// Accepts one pending connection: `Ok(None)` if none is pending.
+    ///
+    /// Under edge-triggered registration call it until it returns `Ok(None)`. A connection
+    /// that was reset before it was accepted (`ECONNABORTED`) is skipped.
+    ///
+    /// # Errors
+    ///
+    /// The OS error, notably `EMFILE`/`ENFILE` when out of file descriptors: the pending
+    /// connection then stays in the backlog, so stop accepting until fds are free.
+    pub fn accept(&self) -> io::Result<Option<(TcpStream, SocketAddr)>> {
+        loop {
+            let res = would_block(|| self.io.do_io(|l| sys::fd::accept(l.as_raw_fd())));
+            match res {
+                Ok(Some((fd, addr))) => {
+                    let stream = TcpStream::wrap(net::TcpStream::from(fd));
+                    return Ok(Some((stream, sys::fd::to_socket_addr(&addr)?)));
+                }
+                Ok(None) => return Ok(None),
+                Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The local address (with the real port after binding port 0).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.inner().local_addr()
+    }
+
+    /// A new, unregistered handle to the same listening socket.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn try_clone(&self) -> io::Result<TcpListener> {
+        self.io.inner().try_clone().map(TcpListener::wrap)
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockopt` itself.
+    pub fn take_socket_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.inner().take_error()
+    }
+
+    /// Sets the IP time-to-live of accepted sockets.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.inner().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.inner().ttl()
+    }
+}
+
+impl TryAccept for TcpListener {
+    type Output = (TcpStream, SocketAddr);
+
+    fn accept(&self) -> io::Result<Option<(TcpStream, SocketAddr)>> {
+        TcpListener::accept(self)
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.inner().fmt(f)
+    }
+}
+
+/// Sets socket options before `bind`/`listen`/`connect`.
+///
+/// Each method consumes the builder and returns it, so calls chain with `?`.
+///
+/// # Examples
+///
+/// One listener per core on one port (each would run its own loop):
+///
+/// ```
+/// use ferrio::tcp::TcpBuilder;
+///
+/// let addr = "127.0.0.1:0".parse().unwrap();
+/// let first = TcpBuilder::for_addr(&addr)?.reuse_port(true)?.bind(&addr)?.listen(4096)?;
+/// let port_addr = first.local_addr()?;
+/// let second = TcpBuilder::for_addr(&port_addr)?.reuse_port(true)?.bind(&port_addr)?.listen(4096)?;
+/// assert_eq!(second.local_addr()?, port_addr);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct TcpBuilder {
+    socket: Socket,
+}
+
+impl TcpBuilder {
+    /// A builder for an IPv4 socket.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `socket`.
+    pub fn v4() -> io::Result<TcpBuilder> {
+        TcpBuilder::for_addr(&SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// A builder for an IPv6 socket.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `socket`.
+    pub fn v6() -> io::Result<TcpBuilder> {
+        TcpBuilder::for_addr(&SocketAddr::from(([0u16; 8], 0)))
+    }
+
+    /// A builder for a socket of `addr`'s family.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `socket`.
+    pub fn for_addr(addr: &SocketAddr) -> io::Result<TcpBuilder> {
+        Ok(TcpBuilder {
+            socket: new_socket(addr)?,
+        })
+    }
+
+    /// Sets `SO_REUSEADDR`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn reuse_address(self, reuse: bool) -> io::Result<TcpBuilder> {
+        self.socket.set_reuse_address(reuse)?;
+        Ok(self)
+    }
+
+    /// Sets `SO_REUSEPORT`: several sockets bind the same port and the kernel spreads
+    /// connections among them.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn reuse_port(self, reuse: bool) -> io::Result<TcpBuilder> {
+        self.socket.set_reuse_port(reuse)?;
+        Ok(self)
+    }
+
+    /// Sets `SO_SNDBUF` (the kernel doubles it and applies its limits).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn send_buffer_size(self, size: usize) -> io::Result<TcpBuilder> {
+        self.socket.set_send_buffer_size(size)?;
+        Ok(self)
+    }
+
+    /// Sets `SO_RCVBUF` (the kernel doubles it and applies its limits).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn recv_buffer_size(self, size: usize) -> io::Result<TcpBuilder> {
+        self.socket.set_recv_buffer_size(size)?;
+        Ok(self)
+    }
+
+    /// Sets `IPV6_V6ONLY` (IPv6 sockets only).
+    ///
+    /// # Errors
+    ///
+    /// The OS error, for example on an IPv4 socket.
+    pub fn only_v6(self, only_v6: bool) -> io::Result<TcpBuilder> {
+        self.socket.set_only_v6(only_v6)?;
+        Ok(self)
+    }
+
+    /// Sets `TCP_NODELAY` on the socket (inherited by a stream made with `connect`).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn nodelay(self, nodelay: bool) -> io::Result<TcpBuilder> {
+        self.socket.set_tcp_nodelay(nodelay)?;
+        Ok(self)
+    }
+
+    /// Binds to `addr`.
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse`, `AddrNotAvailable`, or another OS error.
+    pub fn bind(self, addr: &SocketAddr) -> io::Result<TcpBuilder> {
+        self.socket.bind(&(*addr).into())?;
+        Ok(self)
+    }
+
+    /// Listens with the given backlog and returns the listener.
+    ///
+    /// # Errors
+    ///
+    /// The OS error (for example if the socket is not bound and the port is taken).
+    pub fn listen(self, backlog: i32) -> io::Result<TcpListener> {
+        self.socket.listen(backlog)?;
+        Ok(TcpListener::wrap(self.socket.into()))
+    }
+
+    /// Starts a non-blocking connect to `addr` and returns the stream.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::connect`].
+    pub fn connect(self, addr: &SocketAddr) -> io::Result<TcpStream> {
+        start_connect(&self.socket, addr)?;
+        Ok(TcpStream::wrap(self.socket.into()))
+    }
+}

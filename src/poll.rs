@@ -1,0 +1,241 @@
+//! [`Poll`] and its thread-safe handle [`Registry`].
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::{sys, EventSet, Evented, Events, PollOpt, Token};
+
+/// Waits for readiness events on registered sources.
+///
+/// `Poll` owns the OS selector (an epoll instance on Linux). Sources are registered with a
+/// [`Token`], an interest ([`EventSet`]) and options ([`PollOpt`]); [`Poll::poll`] blocks
+/// until some are ready and fills an [`Events`] buffer. Registration also works through a
+/// [`Registry`], a cloneable `Send + Sync` handle that other threads can use while one thread
+/// blocks in `poll`.
+///
+/// # Examples
+///
+/// ```
+/// use ferrio::{Events, EventSet, Poll, PollOpt, Token};
+/// use ferrio::tcp::{TcpListener, TcpStream};
+/// use std::time::Duration;
+///
+/// let mut poll = Poll::new()?;
+/// let listener = TcpListener::bind(&"127.0.0.1:0".parse().unwrap())?;
+/// poll.register(&listener, Token(0), EventSet::readable(), PollOpt::edge())?;
+///
+/// let _client = TcpStream::connect(&listener.local_addr()?)?;
+///
+/// let mut events = Events::with_capacity(16);
+/// 'outer: loop {
+///     poll.poll(&mut events, Some(Duration::from_secs(5)))?;
+///     for event in &events {
+///         if event.token() == Token(0) {
+///             // Edge-triggered: accept until it would block.
+///             while let Some((_stream, peer)) = listener.accept()? {
+///                 println!("accepted {}", peer);
+///                 break 'outer;
+///             }
+///         }
+///     }
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// # The contract
+///
+/// * **Spurious events** may happen: an event means "try the operation", not "it will
+///   succeed". Handle `WouldBlock` everywhere.
+/// * **Edge-triggered** sources must be drained: keep reading, writing or accepting until
+///   `WouldBlock`, or no new event comes for the data already there.
+/// * **Deregister**: after `deregister` returns, no later `poll` reports the source. Events
+///   already in an `Events` buffer stay there; the `EventLoop` filters those out for you.
+/// * **Drop**: dropping a registered ferrio source deregisters and closes it; no further
+///   events arrive for it, even if its fd was duplicated (`try_clone`).
+/// * **Misuse** is an error, never undefined behaviour: registering a source twice or with
+///   two different `Poll`s gives `AlreadyExists`, reregistering or deregistering a source that
+///   is not registered gives `NotFound`, `Token(usize::MAX)` gives `InvalidInput`.
+/// * **Timeouts** are rounded up to the selector's resolution (1 ms for epoll), never down;
+///   `Duration::ZERO` returns at once. A signal interrupting the wait returns
+///   `ErrorKind::Interrupted`.
+///
+/// # Portability
+///
+/// Only readable and writable readiness have the same meaning on every platform; error and
+/// hup are Linux hints.
+#[derive(Debug)]
+pub struct Poll {
+    registry: Registry,
+}
+
+impl Poll {
+    /// Creates a new selector (an epoll instance, close-on-exec).
+    ///
+    /// # Errors
+    ///
+    /// The OS error if the selector cannot be created (for example `EMFILE`).
+    pub fn new() -> io::Result<Poll> {
+        Ok(Poll {
+            registry: Registry {
+                selector: Arc::new(sys::Selector::new()?),
+            },
+        })
+    }
+
+    /// The thread-safe registration handle of this `Poll`.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Registers `source` under `token`; see [`Registry::register`].
+    pub fn register<E: Evented + ?Sized>(
+        &self,
+        source: &E,
+        token: Token,
+        interest: EventSet,
+        opts: PollOpt,
+    ) -> io::Result<()> {
+        self.registry.register(source, token, interest, opts)
+    }
+
+    /// Changes a registration; see [`Registry::reregister`].
+    pub fn reregister<E: Evented + ?Sized>(
+        &self,
+        source: &E,
+        token: Token,
+        interest: EventSet,
+        opts: PollOpt,
+    ) -> io::Result<()> {
+        self.registry.reregister(source, token, interest, opts)
+    }
+
+    /// Removes a registration; see [`Registry::deregister`].
+    pub fn deregister<E: Evented + ?Sized>(&self, source: &E) -> io::Result<()> {
+        self.registry.deregister(source)
+    }
+
+    /// Blocks until at least one registered source is ready, a [`Waker`](crate::Waker)
+    /// wakes it, or `timeout` elapses; fills `events` and returns how many it holds.
+    ///
+    /// `None` waits indefinitely; `Some(Duration::ZERO)` checks without blocking; other
+    /// timeouts are rounded up to whole milliseconds. Returning `Ok(0)` means the timeout
+    /// elapsed (or a wake-up without events, which may happen).
+    ///
+    /// # Errors
+    ///
+    /// * `InvalidInput` if `events` has zero capacity.
+    /// * `Interrupted` if a signal interrupted the wait; just poll again.
+    pub fn poll(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
+        if events.capacity() == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "Events buffer has zero capacity; use Events::with_capacity(n) with n > 0",
+            ));
+        }
+        self.registry.selector.select(&mut events.inner, timeout)?;
+        Ok(events.len())
+    }
+}
+
+/// A cloneable, `Send + Sync` handle to a [`Poll`]'s selector.
+///
+/// Any thread can register, reregister and deregister sources through it, also while another
+/// thread is blocked in [`Poll::poll`]: the new registration is seen by that poll or by the
+/// next one.
+///
+/// # Examples
+///
+/// ```
+/// use ferrio::{Events, EventSet, Poll, PollOpt, Token};
+/// use ferrio::udp::UdpSocket;
+/// use std::thread;
+///
+/// let mut poll = Poll::new()?;
+/// let registry = poll.registry().clone();
+/// let socket = UdpSocket::bound(&"127.0.0.1:0".parse().unwrap())?;
+/// let t = thread::spawn(move || {
+///     registry.register(&socket, Token(1), EventSet::writable(), PollOpt::edge()).unwrap();
+///     socket
+/// });
+/// let _socket = t.join().unwrap();
+/// let mut events = Events::with_capacity(8);
+/// poll.poll(&mut events, None)?;
+/// assert_eq!(events.get(0).unwrap().token(), Token(1));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Registry {
+    pub(crate) selector: Arc<sys::Selector>,
+}
+
+impl Registry {
+    /// Registers `source` under `token` with `interest` and `opts`.
+    ///
+    /// # Errors
+    ///
+    /// * `AlreadyExists` if `source` is already registered (with this or another `Poll`).
+    /// * `InvalidInput` for `Token(usize::MAX)`, which is reserved.
+    /// * The OS error otherwise (for example `PermissionDenied` for a regular file).
+    pub fn register<E: Evented + ?Sized>(
+        &self,
+        source: &E,
+        token: Token,
+        interest: EventSet,
+        opts: PollOpt,
+    ) -> io::Result<()> {
+        source.register(self, token, interest, opts)
+    }
+
+    /// Replaces the token, interest and options of `source`'s registration; re-arms oneshot.
+    ///
+    /// # Errors
+    ///
+    /// * `NotFound` if `source` is not registered with this `Poll`.
+    /// * `InvalidInput` for `Token(usize::MAX)`.
+    pub fn reregister<E: Evented + ?Sized>(
+        &self,
+        source: &E,
+        token: Token,
+        interest: EventSet,
+        opts: PollOpt,
+    ) -> io::Result<()> {
+        source.reregister(self, token, interest, opts)
+    }
+
+    /// Removes `source`'s registration; no poll that starts after this returns reports it.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` if `source` is not registered with this `Poll`.
+    pub fn deregister<E: Evented + ?Sized>(&self, source: &E) -> io::Result<()> {
+        source.deregister(self)
+    }
+
+    /// Registers a raw fd (the `EventedFd` path): validates the token first.
+    pub(crate) fn register_fd(
+        &self,
+        fd: std::os::fd::RawFd,
+        token: Token,
+        interest: EventSet,
+        opts: PollOpt,
+    ) -> io::Result<()> {
+        self.selector
+            .register(fd, token.check_user()?, interest, opts)
+    }
+
+    pub(crate) fn reregister_fd(
+        &self,
+        fd: std::os::fd::RawFd,
+        token: Token,
+        interest: EventSet,
+        opts: PollOpt,
+    ) -> io::Result<()> {
+        self.selector
+            .reregister(fd, token.check_user()?, interest, opts)
+    }
+
+    pub(crate) fn deregister_fd(&self, fd: std::os::fd::RawFd) -> io::Result<()> {
+        self.selector.deregister(fd)
+    }
+}

@@ -1,0 +1,175 @@
+//! [`PollOpt`]: how readiness is reported (edge, level, oneshot).
+
+use std::fmt;
+use std::ops;
+
+/// Options that say *how* a registered source reports readiness.
+///
+/// * **edge** ([`PollOpt::edge`]): one event per readiness change. After an event, keep
+///   reading (or writing, or accepting) until the call returns `WouldBlock`; otherwise no new
+///   event comes for data that was already there.
+/// * **level** ([`PollOpt::level`]): an event on every poll while the condition holds.
+/// * **oneshot** ([`PollOpt::oneshot`]): after one event the source is disarmed until it is
+///   re-armed with `reregister`. Combines with edge or level.
+///
+/// `level` wins when both `edge` and `level` are given; [`PollOpt::empty`] means level.
+///
+/// # Examples
+///
+/// ```
+/// use ferrio::PollOpt;
+///
+/// let opts = PollOpt::edge() | PollOpt::oneshot();
+/// assert!(opts.is_edge() && opts.is_oneshot() && !opts.is_level());
+/// assert!(PollOpt::empty().is_level());
+/// assert!((PollOpt::edge() | PollOpt::level()).is_level());
+/// ```
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct PollOpt(usize);
+
+const EDGE: usize = 0b001;
+const LEVEL: usize = 0b010;
+const ONESHOT: usize = 0b100;
+const ALL: usize = EDGE | LEVEL | ONESHOT;
+
+impl PollOpt {
+    /// No flag: behaves as level-triggered.
+    #[inline]
+    pub const fn empty() -> PollOpt {
+        PollOpt(0)
+    }
+
+    /// Edge-triggered.
+    #[inline]
+    pub const fn edge() -> PollOpt {
+        PollOpt(EDGE)
+    }
+
+    /// Level-triggered.
+    #[inline]
+    pub const fn level() -> PollOpt {
+        PollOpt(LEVEL)
+    }
+
+    /// Disarm after one event, until `reregister`.
+    #[inline]
+    pub const fn oneshot() -> PollOpt {
+        PollOpt(ONESHOT)
+    }
+
+    /// Every flag (which, since level wins, means level + oneshot).
+    #[inline]
+    pub const fn all() -> PollOpt {
+        PollOpt(ALL)
+    }
+
+    /// Whether readiness is reported edge-triggered: `edge` given and `level` not given.
+    #[inline]
+    pub const fn is_edge(self) -> bool {
+        self.0 & EDGE != 0 && self.0 & LEVEL == 0
+    }
+
+    /// Whether readiness is reported level-triggered: `level` given, or `edge` not given.
+    #[inline]
+    pub const fn is_level(self) -> bool {
+        self.0 & LEVEL != 0 || self.0 & EDGE == 0
+    }
+
+    /// Whether oneshot is set.
+    #[inline]
+    pub const fn is_oneshot(self) -> bool {
+        self.0 & ONESHOT != 0
+    }
+
+    /// Whether every flag of `other` is set.
+    #[inline]
+    pub const fn contains(self, other: PollOpt) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Adds the flags of `other`.
+    #[inline]
+    pub fn insert(&mut self, other: PollOpt) {
+        self.0 |= other.0;
+    }
+
+    /// Removes the flags of `other`.
+    #[inline]
+    pub fn remove(&mut self, other: PollOpt) {
+        self.0 &= !other.0;
+    }
+
+    /// The raw bits (edge = 1, level = 2, oneshot = 4).
+    #[inline]
+    pub const fn bits(self) -> usize {
+        self.0
+    }
+}
+
+impl ops::BitOr for PollOpt {
+    type Output = PollOpt;
+    #[inline]
+    fn bitor(self, other: PollOpt) -> PollOpt {
+        PollOpt(self.0 | other.0)
+    }
+}
+
+impl ops::BitOrAssign for PollOpt {
+    #[inline]
+    fn bitor_assign(&mut self, other: PollOpt) {
+        self.0 |= other.0;
+    }
+}
+
+impl ops::BitAnd for PollOpt {
+    type Output = PollOpt;
+    #[inline]
+    fn bitand(self, other: PollOpt) -> PollOpt {
+        PollOpt(self.0 & other.0)
+    }
+}
+
+impl ops::BitXor for PollOpt {
+    type Output = PollOpt;
+    #[inline]
+    fn bitxor(self, other: PollOpt) -> PollOpt {
+        PollOpt(self.0 ^ other.0)
+    }
+}
+
+impl ops::Sub for PollOpt {
+    type Output = PollOpt;
+    #[inline]
+    fn sub(self, other: PollOpt) -> PollOpt {
+        PollOpt(self.0 & !other.0)
+    }
+}
+
+impl ops::Not for PollOpt {
+    type Output = PollOpt;
+    #[inline]
+    fn not(self) -> PollOpt {
+        PollOpt(!self.0 & ALL)
+    }
+}
+
+impl fmt::Debug for PollOpt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [(EDGE, "Edge"), (LEVEL, "Level"), (ONESHOT, "Oneshot")];
+        f.write_str("PollOpt(")?;
+        let mut first = true;
+        for (bit, name) in names {
+            if self.0 & bit != 0 {
+                if !first {
+                    f.write_str(" | ")?;
+                }
+                f.write_str(name)?;
+                first = false;
+            }
+        }
+        if first {
+            f.write_str("Empty")?;
+        }
+        f.write_str(")")
+    }
+}

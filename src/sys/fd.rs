@@ -1,0 +1,202 @@
+//! Thin wrappers over the fd-level syscalls the sources need.
+//!
+//! Every fd created here is non-blocking and close-on-exec from the moment it exists
+//! (`EFD_NONBLOCK | EFD_CLOEXEC`, `SOCK_NONBLOCK | SOCK_CLOEXEC`, `O_NONBLOCK | O_CLOEXEC`),
+//! so a concurrent `fork` + `exec` in another thread never inherits it.
+//! Writes to sockets use `MSG_NOSIGNAL`, so a closed peer gives `EPIPE`, never `SIGPIPE`.
+
+use std::io::{self, IoSlice};
+use std::mem;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use socket2::SockAddr;
+
+/// `eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)`.
+pub(crate) fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: eventfd takes no pointers; the flags are valid.
+    let fd = unsafe { syscall!(eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC)) }?;
+    // SAFETY: the fd was just created and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Adds 1 to an eventfd counter. `WouldBlock` means the counter is full.
+pub(crate) fn eventfd_write(fd: &OwnedFd) -> io::Result<()> {
+    let one: u64 = 1;
+    // SAFETY: writes exactly 8 bytes from a live u64, as eventfd(2) requires.
+    unsafe {
+        syscall!(write(
+            fd.as_raw_fd(),
+            (&one as *const u64).cast(),
+            mem::size_of::<u64>()
+        ))
+    }
+    .map(drop)
+}
+
+/// Reads (and so resets) an eventfd counter; `WouldBlock` if it was zero.
+pub(crate) fn eventfd_read(fd: &OwnedFd) -> io::Result<u64> {
+    let mut value: u64 = 0;
+    // SAFETY: reads exactly 8 bytes into a live u64, as eventfd(2) requires.
+    unsafe {
+        syscall!(read(
+            fd.as_raw_fd(),
+            (&mut value as *mut u64).cast(),
+            mem::size_of::<u64>()
+        ))
+    }?;
+    Ok(value)
+}
+
+/// `accept4(fd, .., SOCK_NONBLOCK | SOCK_CLOEXEC)`, returning the new socket and peer address.
+#[doc(alias = "accept4")]
+pub(crate) fn accept(fd: RawFd) -> io::Result<(OwnedFd, SockAddr)> {
+    // SAFETY: try_init hands us a zeroed sockaddr storage and its length; accept4 writes at
+    // most `len` bytes there and updates `len`, which is the contract try_init requires.
+    let (new, addr) = unsafe {
+        SockAddr::try_init(|storage, len| {
+            syscall!(accept4(
+                fd,
+                storage.cast(),
+                len,
+                libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC
+            ))
+        })
+    }?;
+    // SAFETY: accept4 returned a fresh fd that nobody else owns.
+    Ok((unsafe { OwnedFd::from_raw_fd(new) }, addr))
+}
+
+/// Converts a socket address the kernel gave us into a `SocketAddr`.
+pub(crate) fn to_socket_addr(addr: &SockAddr) -> io::Result<SocketAddr> {
+    addr.as_socket().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the kernel returned a non-IP socket address",
+        )
+    })
+}
+
+/// `send(fd, buf, MSG_NOSIGNAL)`.
+pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: buf is a valid readable slice of buf.len() bytes.
+    unsafe { syscall!(send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL)) }
+        .map(|n| n as usize)
+}
+
+/// `sendmsg(fd, bufs, MSG_NOSIGNAL)`: a vectored write that never raises `SIGPIPE`.
+#[doc(alias = "sendmsg")]
+pub(crate) fn send_vectored(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    // SAFETY: an all-zero msghdr is a valid empty message.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    // IoSlice is ABI-compatible with iovec on Unix (guaranteed by std).
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len().min(libc::c_int::MAX as usize) as _;
+    // SAFETY: msg points at `bufs`, which outlives the call; the kernel only reads them.
+    unsafe { syscall!(sendmsg(fd, &msg, libc::MSG_NOSIGNAL)) }.map(|n| n as usize)
+}
+
+/// `pipe2(O_NONBLOCK | O_CLOEXEC)`: (read end, write end).
+#[doc(alias = "pipe2")]
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [-1 as RawFd; 2];
+    // SAFETY: fds has room for the two fds pipe2 writes.
+    unsafe { syscall!(pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC)) }?;
+    // SAFETY: pipe2 succeeded, so both fds are fresh and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Writes to a pipe without raising `SIGPIPE` when the read end is closed.
+///
+/// Pipes cannot take `MSG_NOSIGNAL`, so `SIGPIPE` is blocked in this thread around the write,
+/// and a `SIGPIPE` that the write raised is consumed before the old mask is restored. The
+/// result is `BrokenPipe`, as for sockets. This costs two `rt_sigprocmask` calls (plus a
+/// `sigpending`) per write; pipes are not ferrio's fast path, sockets are.
+pub(crate) fn pipe_write(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let guard = SigpipeGuard::block()?;
+    let iovcnt = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;
+    // SAFETY: bufs are valid IoSlices (iovec-compatible) that outlive the call.
+    let res = unsafe { syscall!(writev(fd, bufs.as_ptr() as *const libc::iovec, iovcnt)) };
+    let raised = matches!(&res, Err(e) if e.raw_os_error() == Some(libc::EPIPE));
+    guard.restore(raised);
+    res.map(|n| n as usize)
+}
+
+/// Blocks `SIGPIPE` for the current thread until `restore`.
+struct SigpipeGuard {
+    /// The previous mask, if we changed it.
+    old: Option<libc::sigset_t>,
+    /// Whether SIGPIPE was already pending before the write (then it is not ours to consume).
+    was_pending: bool,
+}
+
+impl SigpipeGuard {
+    fn block() -> io::Result<SigpipeGuard> {
+        // SAFETY: sigset_t is plain data; sigemptyset/sigaddset initialise it.
+        let mut set: libc::sigset_t = unsafe { mem::zeroed() };
+        // SAFETY: `set` is a valid sigset_t and SIGPIPE a valid signal number.
+        unsafe {
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGPIPE);
+        }
+        // SAFETY: see above.
+        let mut old: libc::sigset_t = unsafe { mem::zeroed() };
+        // SAFETY: both pointers are valid sigset_t; pthread_sigmask only changes this thread.
+        let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old) };
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        // SAFETY: `old` was initialised by pthread_sigmask.
+        let already_blocked = unsafe { libc::sigismember(&old, libc::SIGPIPE) } == 1;
+        if already_blocked {
+            // Nothing changed and a raised SIGPIPE stays pending, as the caller arranged.
+            return Ok(SigpipeGuard {
+                old: None,
+                was_pending: true,
+            });
+        }
+        // SAFETY: see above.
+        let mut pending: libc::sigset_t = unsafe { mem::zeroed() };
+        // SAFETY: `pending` is a valid sigset_t to write into.
+        unsafe { libc::sigpending(&mut pending) };
+        // SAFETY: `pending` was initialised by sigpending.
+        let was_pending = unsafe { libc::sigismember(&pending, libc::SIGPIPE) } == 1;
+        Ok(SigpipeGuard {
+            old: Some(old),
+            was_pending,
+        })
+    }
+
+    fn restore(self, raised: bool) {
+        let Some(old) = self.old else { return };
+        if raised && !self.was_pending {
+            // SAFETY: sigset_t is plain data, initialised below.
+            let mut set: libc::sigset_t = unsafe { mem::zeroed() };
+            let zero = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: valid sigset_t and timespec; with a zero timeout sigtimedwait only takes
+            // the pending SIGPIPE (ours) and returns at once.
+            unsafe {
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, libc::SIGPIPE);
+                while libc::sigtimedwait(&set, std::ptr::null_mut(), &zero) == -1
+                    && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+                {
+                }
+            }
+        }
+        // SAFETY: `old` is the mask pthread_sigmask gave us.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    }
+}
+
+/// Returns `(O_NONBLOCK set, FD_CLOEXEC set)` for an fd; used by tests and debug checks.
+pub fn fd_flags(fd: RawFd) -> io::Result<(bool, bool)> {
+    // SAFETY: F_GETFL / F_GETFD take no pointer; a bad fd gives EBADF.
+    let fl = unsafe { syscall!(fcntl(fd, libc::F_GETFL)) }?;
+    // SAFETY: as above.
+    let fdfl = unsafe { syscall!(fcntl(fd, libc::F_GETFD)) }?;
+    Ok((fl & libc::O_NONBLOCK != 0, fdfl & libc::FD_CLOEXEC != 0))
+}

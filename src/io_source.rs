@@ -8,6 +8,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::{sys, EventSet, PollOpt, Registry, Token};
@@ -16,7 +17,6 @@ use crate::{sys, EventSet, PollOpt, Registry, Token};
 #[derive(Debug)]
 struct Registration {
     selector: Arc<sys::Selector>,
-    #[allow(dead_code)] // Read by backends that re-arm (sys::NEEDS_REARM).
     token: Token,
     #[allow(dead_code)]
     interest: EventSet,
@@ -130,6 +130,7 @@ impl<T: AsRawFd> IoSource<T> {
         let mut state = self.lock();
         let reg = Self::registered_with(&mut state, registry)?;
         let res = reg.selector.deregister(self.inner.as_raw_fd());
+        log_deregistered(reg.selector.id(), reg.token);
         // Even if the selector no longer knew the fd, the source is now unregistered.
         *state = None;
         res
@@ -159,6 +160,7 @@ impl<T: AsRawFd> Drop for IoSource<T> {
         if let Some(reg) = state.take() {
             // Needed when the fd was duplicated: closing ours would not remove it from epoll.
             let _ = reg.selector.deregister(self.inner.as_raw_fd());
+            log_deregistered(reg.selector.id(), reg.token);
         }
     }
 }
@@ -204,4 +206,67 @@ macro_rules! impl_evented_via_io_source {
             }
         }
     };
+}
+
+thread_local! {
+    /// How many `DeregisterLog`s are active on this thread (nested loops are allowed).
+    static LOG_DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// Number of entries in `LOG`, readable without touching the `RefCell`.
+    static LOG_LEN: Cell<usize> = const { Cell::new(0) };
+    /// `(selector id, token)` of sources deregistered or dropped while a log is active.
+    static LOG: RefCell<Vec<(usize, Token)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records a deregistration, if an event loop on this thread is dispatching.
+fn log_deregistered(selector: usize, token: Token) {
+    if LOG_DEPTH.with(Cell::get) == 0 {
+        return;
+    }
+    LOG.with(|log| {
+        let mut log = log.borrow_mut();
+        log.push((selector, token));
+        LOG_LEN.with(|len| len.set(log.len()));
+    });
+}
+
+/// While alive, remembers which tokens of one selector were deregistered (or their source
+/// dropped) on this thread, so the event loop can skip their events in the current batch.
+#[derive(Debug)]
+pub(crate) struct DeregisterLog {
+    selector: usize,
+    start: usize,
+}
+
+impl DeregisterLog {
+    pub(crate) fn start(selector: usize) -> DeregisterLog {
+        LOG_DEPTH.with(|d| d.set(d.get() + 1));
+        DeregisterLog {
+            selector,
+            start: LOG_LEN.with(Cell::get),
+        }
+    }
+
+    /// Whether `token` was deregistered since `start`. One thread-local load when nothing was.
+    #[inline]
+    pub(crate) fn was_deregistered(&self, token: Token) -> bool {
+        if LOG_LEN.with(Cell::get) == self.start {
+            return false;
+        }
+        LOG.with(|log| {
+            log.borrow()[self.start..]
+                .iter()
+                .any(|&(sel, tok)| sel == self.selector && tok == token)
+        })
+    }
+}
+
+impl Drop for DeregisterLog {
+    fn drop(&mut self) {
+        LOG.with(|log| {
+            let mut log = log.borrow_mut();
+            log.truncate(self.start);
+            LOG_LEN.with(|len| len.set(log.len()));
+        });
+        LOG_DEPTH.with(|d| d.set(d.get() - 1));
+    }
 }

@@ -65,6 +65,7 @@ mod token;
 mod waker;
 
 pub mod net;
+pub mod timer;
 pub mod unix;
 
 pub use event::{Events, IoEvent, Iter};

@@ -1,0 +1,665 @@
+//! Unit tests of edge cases and property tests against a `BTreeMap` model with a virtual clock.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+
+use proptest::prelude::*;
+
+use super::{Timeout, Timer, TimerError, LEVELS};
+
+/// Polls at `now` until `None`, returning the values in firing order.
+fn drain<T>(timer: &mut Timer<T>, now: u64) -> Vec<T> {
+    let mut fired = Vec::new();
+    while let Some((_, value)) = timer.poll(now) {
+        fired.push(value);
+    }
+    fired
+}
+
+#[test]
+fn deadline_in_the_past_fires_on_next_poll() {
+    let mut timer = Timer::starting_at(1_000, 4);
+    timer.insert(10, "past").unwrap();
+    assert_eq!(timer.next_deadline(), Some(1_000));
+    // Polling at the current time (or earlier) is enough.
+    assert_eq!(drain(&mut timer, 0), ["past"]);
+    assert_eq!(timer.now(), 1_000);
+    assert!(timer.is_empty());
+}
+
+#[test]
+fn deadline_equal_to_now_fires_without_advancing() {
+    let mut timer = Timer::starting_at(64, 4);
+    timer.insert(64, 1).unwrap();
+    assert_eq!(timer.poll(64).map(|(_, v)| v), Some(1));
+    assert_eq!(timer.poll(64), None);
+}
+
+#[test]
+fn never_fires_early_around_level_boundaries() {
+    // Deadlines on both sides of each level boundary, from starts on both sides of one too.
+    for &start in &[0u64, 1, 63, 64, 4095, 4096, (1 << 36) - 1, u64::MAX - 5000] {
+        let mut deadlines = Vec::new();
+        for shift in (6..64).step_by(6) {
+            let edge = 1u64 << shift;
+            for delta in [-1i64, 0, 1] {
+                let d = start.saturating_add(edge.wrapping_add(delta as u64));
+                deadlines.push(d);
+            }
+        }
+        let mut timer = Timer::starting_at(start, deadlines.len());
+        for &d in &deadlines {
+            timer.insert(d, d).unwrap();
+        }
+        // Tick by tick over the first few thousand ticks: each fires exactly at its deadline.
+        for now in start..start.saturating_add(4200) {
+            for fired in drain(&mut timer, now) {
+                assert_eq!(fired, now, "start {start}");
+            }
+        }
+        // Then from deadline to deadline.
+        deadlines.sort_unstable();
+        for &d in &deadlines {
+            if d <= timer.now() {
+                continue;
+            }
+            assert_eq!(drain(&mut timer, d - 1), Vec::<u64>::new(), "start {start}");
+            let fired = drain(&mut timer, d);
+            assert!(!fired.is_empty() && fired.iter().all(|&f| f == d));
+        }
+        assert!(timer.is_empty());
+    }
+}
+
+#[test]
+fn max_deadline_and_max_time() {
+    let mut timer = Timer::with_capacity(4);
+    let far = timer.insert(u64::MAX, "max").unwrap();
+    timer.insert(u64::MAX - 1, "max-1").unwrap();
+    assert_eq!(timer.next_deadline(), Some(u64::MAX - 1));
+    assert_eq!(drain(&mut timer, u64::MAX - 2), Vec::<&str>::new());
+    assert_eq!(drain(&mut timer, u64::MAX - 1), ["max-1"]);
+    assert_eq!(timer.next_deadline(), Some(u64::MAX));
+    assert!(timer.contains(far));
+    assert_eq!(drain(&mut timer, u64::MAX), ["max"]);
+    assert_eq!(timer.now(), u64::MAX);
+
+    // At the end of time everything is due at once.
+    let mut timer = Timer::starting_at(u64::MAX, 2);
+    timer.insert(u64::MAX, 1).unwrap();
+    timer.insert(3, 2).unwrap();
+    assert_eq!(timer.next_deadline(), Some(u64::MAX));
+    assert_eq!(drain(&mut timer, u64::MAX), [1, 2]);
+}
+
+#[test]
+fn capacity_zero_rejects_everything() {
+    let mut timer: Timer<String> = Timer::with_capacity(0);
+    assert_eq!(timer.capacity(), 0);
+    assert_eq!(timer.insert(1, "a".into()), Err(TimerError));
+    assert_eq!(
+        timer.try_insert(0, "b".into()),
+        Err((TimerError, "b".to_string()))
+    );
+    assert_eq!(timer.next_deadline(), None);
+    assert_eq!(timer.poll(u64::MAX), None);
+    timer.clear();
+    assert!(timer.is_empty());
+}
+
+#[test]
+fn capacity_one_full_then_free_again() {
+    let mut timer = Timer::with_capacity(1);
+    let a = timer.insert(5, 'a').unwrap();
+    assert_eq!(timer.insert(6, 'b'), Err(TimerError));
+    assert_eq!(timer.try_insert(6, 'b'), Err((TimerError, 'b')));
+    assert_eq!(timer.len(), 1);
+
+    // Freed by cancel.
+    assert_eq!(timer.cancel(a), Some('a'));
+    let b = timer.insert(6, 'b').unwrap();
+    // Freed by firing.
+    assert_eq!(timer.poll(6), Some((b, 'b')));
+    let c = timer.insert(7, 'c').unwrap();
+    // Freed by clear.
+    timer.clear();
+    let d = timer.insert(8, 'd').unwrap();
+    for stale in [a, b, c] {
+        assert_eq!(timer.cancel(stale), None);
+        assert!(!timer.contains(stale));
+    }
+    assert_eq!(timer.len(), 1);
+    assert_eq!(timer.cancel(d), Some('d'));
+}
+
+#[test]
+fn huge_capacity_is_clamped() {
+    // Only checks the constant: allocating it would need hundreds of GiB.
+    assert_eq!(Timer::<()>::MAX_CAPACITY, u32::MAX as usize);
+}
+
+#[test]
+fn stale_handles_never_touch_the_new_timeout() {
+    let mut timer = Timer::with_capacity(2);
+    let fired = timer.insert(1, 1).unwrap();
+    assert_eq!(timer.poll(1), Some((fired, 1)));
+    let cancelled = timer.insert(10, 2).unwrap();
+    assert_eq!(timer.cancel(cancelled), Some(2));
+
+    // Both entries are reused by new timeouts, with new generations.
+    let x = timer.insert(20, 3).unwrap();
+    let y = timer.insert(30, 4).unwrap();
+    assert_eq!(timer.cancel(fired), None);
+    assert_eq!(timer.cancel(cancelled), None);
+    assert_eq!(timer.len(), 2);
+    assert_ne!(x, fired);
+    assert_ne!(x, cancelled);
+    assert_ne!(y, fired);
+    assert_ne!(y, cancelled);
+    assert_eq!(drain(&mut timer, 100), [3, 4]);
+}
+
+#[test]
+fn generation_changes_on_every_reuse() {
+    let mut timer = Timer::with_capacity(1);
+    let mut seen = Vec::new();
+    for round in 0..100u64 {
+        let t = timer.insert(round, round).unwrap();
+        assert_eq!(t.index, 0);
+        assert!(!seen.contains(&t));
+        seen.push(t);
+        if round % 2 == 0 {
+            assert_eq!(timer.cancel(t), Some(round));
+        } else {
+            assert_eq!(timer.poll(round), Some((t, round)));
+        }
+        for &old in &seen {
+            assert_eq!(timer.cancel(old), None);
+        }
+    }
+}
+
+#[test]
+fn foreign_handle_out_of_range_is_ignored() {
+    let mut big = Timer::with_capacity(10);
+    let mut handle = None;
+    for i in 0..10 {
+        handle = Some(big.insert(100, i).unwrap());
+    }
+    let mut small = Timer::with_capacity(1);
+    small.insert(100, 0).unwrap();
+    assert_eq!(small.cancel(handle.unwrap()), None);
+    assert_eq!(small.len(), 1);
+}
+
+#[test]
+fn ties_fire_in_insertion_order_across_cascades() {
+    let mut timer = Timer::with_capacity(8);
+    timer.insert(5_000, 'a').unwrap(); // level 2 from tick 0
+    assert!(timer.poll(4_000).is_none()); // 'a' moves down to a lower level
+    timer.insert(5_000, 'b').unwrap();
+    timer.insert(4_999, 'z').unwrap();
+    assert!(timer.poll(4_990).is_none());
+    timer.insert(5_000, 'c').unwrap();
+    assert_eq!(drain(&mut timer, 1 << 40), ['z', 'a', 'b', 'c']);
+}
+
+#[test]
+fn overdue_at_insert_counts_as_now() {
+    let mut timer = Timer::starting_at(100, 8);
+    timer.insert(100, 1).unwrap();
+    timer.insert(50, 2).unwrap(); // counts as 100: after 1 in insertion order
+    timer.insert(150, 4).unwrap();
+    timer.insert(0, 3).unwrap();
+    assert_eq!(timer.next_deadline(), Some(100));
+    assert_eq!(drain(&mut timer, 200), [1, 2, 3, 4]);
+}
+
+#[test]
+fn big_jump_fires_everything_in_deadline_order() {
+    let mut timer = Timer::with_capacity(5_000);
+    let mut expected = Vec::new();
+    // A fixed pseudo-random spread of deadlines over 0..2^40.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in 0..5_000u64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let deadline = x >> (24 + i % 20);
+        timer.insert(deadline, (deadline, i)).unwrap();
+        expected.push((deadline, i));
+    }
+    expected.sort_unstable();
+    // All deadlines are below 2^40 (about 1.1 * 10^12).
+    let fired = drain(&mut timer, 1 << 40);
+    assert_eq!(fired.len(), expected.len());
+    assert!(fired == expected, "not in deadline order");
+}
+
+#[test]
+fn next_deadline_is_a_lower_bound_after_cancel_and_converges() {
+    let mut timer = Timer::with_capacity(4);
+    let early = timer.insert(10_000, 'e').unwrap(); // level 2
+    timer.insert(10_100, 'l').unwrap(); // same level-2 slot
+    assert_eq!(timer.next_deadline(), Some(10_000));
+    timer.cancel(early).unwrap();
+    let bound = timer.next_deadline().unwrap();
+    assert!(timer.now() < bound && bound <= 10_100);
+
+    let mut steps = 0;
+    let fired = loop {
+        let next = timer.next_deadline().unwrap();
+        assert!(next > timer.now());
+        steps += 1;
+        if let Some((_, value)) = timer.poll(next) {
+            assert_eq!(timer.now(), 10_100);
+            break value;
+        }
+    };
+    assert_eq!(fired, 'l');
+    assert!(steps <= 2, "took {steps} polls");
+}
+
+#[test]
+fn poll_never_goes_backwards() {
+    let mut timer = Timer::with_capacity(2);
+    assert!(timer.poll(500).is_none());
+    timer.insert(400, ()).unwrap();
+    assert!(timer.poll(10).is_some());
+    assert_eq!(timer.now(), 500);
+}
+
+#[test]
+fn clear_keeps_time_and_frees_every_entry() {
+    let mut timer = Timer::with_capacity(3);
+    let handles: Vec<Timeout> = (0..3).map(|i| timer.insert(i * 1000, i).unwrap()).collect();
+    assert!(timer.poll(1).is_some());
+    timer.clear();
+    assert_eq!(timer.now(), 1);
+    assert_eq!(timer.next_deadline(), None);
+    for h in handles {
+        assert_eq!(timer.cancel(h), None);
+    }
+    for i in 0..3 {
+        timer.insert(10 - i, i).unwrap();
+    }
+    assert_eq!(drain(&mut timer, 10), [2, 1, 0]);
+}
+
+#[test]
+fn clear_drops_values_once() {
+    use std::rc::Rc;
+    let counter = Rc::new(());
+    let mut timer = Timer::with_capacity(4);
+    for d in [0, 70, 5_000] {
+        timer.insert(d, Rc::clone(&counter)).unwrap();
+    }
+    assert_eq!(Rc::strong_count(&counter), 4);
+    timer.clear();
+    assert_eq!(Rc::strong_count(&counter), 1);
+    timer.insert(1, Rc::clone(&counter)).unwrap();
+    drop(timer);
+    assert_eq!(Rc::strong_count(&counter), 1);
+}
+
+#[test]
+fn debug_does_not_need_debug_values() {
+    struct Opaque;
+    let mut timer = Timer::with_capacity(2);
+    timer.insert(9, Opaque).unwrap();
+    let text = format!("{timer:?}");
+    assert!(text.contains("now: 0"), "{text}");
+    assert!(text.contains("len: 1"), "{text}");
+    assert!(text.contains("next_deadline: Some(9)"), "{text}");
+}
+
+#[test]
+fn type_promises() {
+    fn send_sync<X: Send + Sync>() {}
+    send_sync::<Timer<u64>>();
+    send_sync::<Timeout>();
+    send_sync::<TimerError>();
+    fn error<E: std::error::Error + Send + Sync + 'static>() {}
+    error::<TimerError>();
+    assert_eq!(std::mem::size_of::<Timeout>(), 16);
+
+    let mut timer = Timer::with_capacity(2);
+    let a = timer.insert(1, ()).unwrap();
+    let b = a; // Copy
+    let hash = |t: &Timeout| {
+        let mut h = DefaultHasher::new();
+        t.hash(&mut h);
+        h.finish()
+    };
+    assert_eq!(a, b);
+    assert_eq!(hash(&a), hash(&b));
+    assert!(format!("{a:?}").starts_with("Timeout"));
+    assert!(!TimerError.to_string().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property tests against a model.
+
+#[derive(Clone, Debug)]
+enum Deadline {
+    /// Before the current time.
+    Past(u64),
+    /// Within the first two levels.
+    Near(u64),
+    /// Within a few levels.
+    Mid(u64),
+    /// Anywhere ahead, saturating at `u64::MAX`.
+    Far(u64),
+    Max,
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Small(u64),
+    Mid(u64),
+    Huge(u64),
+    ToMax,
+    /// A `now` smaller than the current time.
+    Backwards(u64),
+    /// Poll repeatedly at `next_deadline()` until something fires.
+    ToNextDeadline,
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Insert(Deadline),
+    TryInsert(Deadline),
+    /// Cancel the n-th handle ever issued (modulo their count): live, fired or cancelled.
+    Cancel(usize),
+    Advance(Step),
+    Clear,
+}
+
+fn deadline() -> impl Strategy<Value = Deadline> {
+    prop_oneof![
+        (0..300u64).prop_map(Deadline::Past),
+        (0..5_000u64).prop_map(Deadline::Near),
+        (0..1u64 << 24).prop_map(Deadline::Mid),
+        any::<u64>().prop_map(Deadline::Far),
+        Just(Deadline::Max),
+    ]
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (0..70u64).prop_map(Step::Small),
+        2 => (0..1u64 << 20).prop_map(Step::Mid),
+        1 => (0..1u64 << 45).prop_map(Step::Huge),
+        1 => Just(Step::ToMax),
+        1 => any::<u64>().prop_map(Step::Backwards),
+        2 => Just(Step::ToNextDeadline),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => deadline().prop_map(Op::Insert),
+        1 => deadline().prop_map(Op::TryInsert),
+        3 => any::<usize>().prop_map(Op::Cancel),
+        5 => step().prop_map(Op::Advance),
+        1 => Just(Op::Clear),
+    ]
+}
+
+fn start() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(0u64),
+        0..1u64 << 20,
+        ((1u64 << 36) - 100)..((1u64 << 36) + 100),
+        any::<u64>(),
+        (u64::MAX - 10_000)..=u64::MAX,
+    ]
+}
+
+/// The model: pending timeouts ordered by (effective deadline, insertion sequence).
+struct Model {
+    now: u64,
+    pending: BTreeMap<(u64, u64), (Timeout, u64)>,
+    /// Every handle ever issued, with its value.
+    issued: Vec<(Timeout, u64)>,
+    seq: u64,
+    cancels: usize,
+}
+
+impl Model {
+    fn resolve(&self, d: &Deadline) -> u64 {
+        match *d {
+            Deadline::Past(k) => self.now.saturating_sub(k),
+            Deadline::Near(k) | Deadline::Mid(k) | Deadline::Far(k) => self.now.saturating_add(k),
+            Deadline::Max => u64::MAX,
+        }
+    }
+
+    fn key_of(&self, handle: Timeout) -> Option<(u64, u64)> {
+        self.pending
+            .iter()
+            .find(|(_, (h, _))| *h == handle)
+            .map(|(k, _)| *k)
+    }
+}
+
+/// Polls at `target` until `None`, checking everything against the model.
+fn advance_and_check(timer: &mut Timer<u64>, model: &mut Model, target: u64) -> usize {
+    let now = target.max(model.now);
+    let mut fired = 0;
+    while let Some((handle, value)) = timer.poll(now) {
+        let (&(deadline, seq), &(expected_handle, expected_value)) = model
+            .pending
+            .iter()
+            .next()
+            .expect("fired a timeout the model does not have");
+        assert!(
+            deadline <= now,
+            "fired early: deadline {deadline} now {now} seq {seq}"
+        );
+        assert_eq!((handle, value), (expected_handle, expected_value), "order");
+        model.pending.remove(&(deadline, seq));
+        fired += 1;
+    }
+    model.now = now;
+    assert_eq!(timer.now(), now);
+    // Nothing due is left behind: fired at the first poll with now >= deadline.
+    if let Some((&(deadline, _), _)) = model.pending.iter().next() {
+        assert!(deadline > now, "due timeout {deadline} not fired at {now}");
+    }
+    fired
+}
+
+fn check_invariants(timer: &Timer<u64>, model: &Model) {
+    assert_eq!(timer.len(), model.pending.len());
+    assert_eq!(timer.is_empty(), model.pending.is_empty());
+    assert_eq!(timer.now(), model.now);
+    match model.pending.keys().next() {
+        None => assert_eq!(timer.next_deadline(), None),
+        Some(&(earliest, _)) => {
+            let next = timer
+                .next_deadline()
+                .expect("next_deadline None with pending timeouts");
+            assert!(
+                next <= earliest,
+                "next_deadline {next} > earliest {earliest}"
+            );
+            if earliest > model.now {
+                assert!(
+                    next > model.now,
+                    "next_deadline {next} not after now {}",
+                    model.now
+                );
+            } else {
+                assert_eq!(next, earliest);
+            }
+        }
+    }
+}
+
+fn run_ops(start: u64, capacity: usize, ops: Vec<Op>) {
+    let mut timer = Timer::starting_at(start, capacity);
+    let mut model = Model {
+        now: start,
+        pending: BTreeMap::new(),
+        issued: Vec::new(),
+        seq: 0,
+        cancels: 0,
+    };
+    for op in ops {
+        match op {
+            Op::Insert(ref d) | Op::TryInsert(ref d) => {
+                let deadline = model.resolve(d);
+                let value = model.seq;
+                let result = match op {
+                    Op::Insert(_) => timer.insert(deadline, value).map_err(|e| (e, value)),
+                    _ => timer.try_insert(deadline, value),
+                };
+                match result {
+                    Ok(handle) => {
+                        assert!(model.pending.len() < capacity);
+                        assert!(!model.issued.iter().any(|(h, _)| *h == handle));
+                        let effective = deadline.max(model.now);
+                        model
+                            .pending
+                            .insert((effective, model.seq), (handle, value));
+                        model.issued.push((handle, value));
+                    }
+                    Err((error, returned)) => {
+                        assert_eq!(error, TimerError);
+                        assert_eq!(returned, value);
+                        assert_eq!(model.pending.len(), capacity);
+                    }
+                }
+                model.seq += 1;
+            }
+            Op::Cancel(n) => {
+                if model.issued.is_empty() {
+                    continue;
+                }
+                let (handle, value) = model.issued[n % model.issued.len()];
+                let result = timer.cancel(handle);
+                match model.key_of(handle) {
+                    Some(key) => {
+                        assert_eq!(result, Some(value));
+                        model.pending.remove(&key);
+                        model.cancels += 1;
+                    }
+                    None => assert_eq!(result, None, "stale handle cancelled something"),
+                }
+                assert!(!timer.contains(handle));
+            }
+            Op::Advance(step) => match step {
+                Step::Small(k) => {
+                    // Tick by tick: exercises "fires exactly at the first poll >= deadline".
+                    for _ in 0..k {
+                        let target = model.now.saturating_add(1);
+                        advance_and_check(&mut timer, &mut model, target);
+                    }
+                }
+                Step::Mid(k) | Step::Huge(k) => {
+                    let target = model.now.saturating_add(k);
+                    advance_and_check(&mut timer, &mut model, target);
+                }
+                Step::ToMax => {
+                    advance_and_check(&mut timer, &mut model, u64::MAX);
+                }
+                Step::Backwards(k) => {
+                    let target = model.now.saturating_sub(k);
+                    advance_and_check(&mut timer, &mut model, target);
+                }
+                Step::ToNextDeadline => {
+                    // Each cancel can leave one slot with a stale lower bound: at most one early
+                    // wake per cancel, plus the real one.
+                    let mut polls = 0;
+                    while let Some(next) = timer.next_deadline() {
+                        polls += 1;
+                        assert!(
+                            polls <= model.cancels + 1,
+                            "no convergence after {polls} polls"
+                        );
+                        let before = timer.now();
+                        let fired = advance_and_check(&mut timer, &mut model, next);
+                        if fired > 0 {
+                            break;
+                        }
+                        assert!(timer.now() > before, "busy loop at {before}");
+                    }
+                }
+            },
+            Op::Clear => {
+                timer.clear();
+                model.pending.clear();
+            }
+        }
+        check_invariants(&timer, &model);
+    }
+    // Finally everything left fires, in order, at the end of time.
+    advance_and_check(&mut timer, &mut model, u64::MAX);
+    assert!(model.pending.is_empty());
+    check_invariants(&timer, &model);
+    for (handle, _) in model.issued {
+        assert_eq!(timer.cancel(handle), None);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn behaves_like_the_model(
+        start in start(),
+        capacity in prop_oneof![0..4usize, 4..40usize, Just(1000usize)],
+        ops in proptest::collection::vec(op(), 0..200),
+    ) {
+        run_ops(start, capacity, ops);
+    }
+
+    #[test]
+    fn every_tick_polling_fires_exactly_at_the_deadline(
+        start in start(),
+        offsets in proptest::collection::vec(0..3_000u64, 0..60),
+    ) {
+        let mut timer = Timer::starting_at(start, offsets.len());
+        for &offset in &offsets {
+            let deadline = start.saturating_add(offset);
+            timer.insert(deadline, deadline).unwrap();
+        }
+        let mut count = 0;
+        let mut now = start;
+        loop {
+            while let Some((_, deadline)) = timer.poll(now) {
+                prop_assert_eq!(deadline, now);
+                count += 1;
+            }
+            if timer.is_empty() || now == u64::MAX {
+                break;
+            }
+            now += 1;
+        }
+        prop_assert_eq!(count, offsets.len());
+    }
+
+    #[test]
+    fn one_jump_fires_all_overdue_in_deadline_order(
+        start in start(),
+        deadlines in proptest::collection::vec(any::<u64>(), 0..300),
+        jump in any::<u64>(),
+    ) {
+        let mut timer = Timer::starting_at(start, deadlines.len());
+        let mut expected = Vec::new();
+        for (i, &d) in deadlines.iter().enumerate() {
+            timer.insert(d, (d, i)).unwrap();
+            expected.push((d.max(start), i));
+        }
+        let now = start.saturating_add(jump);
+        expected.retain(|&(d, _)| d <= now);
+        expected.sort_unstable();
+        let fired: Vec<(u64, usize)> =
+            drain(&mut timer, now).into_iter().map(|(_, i)| (deadlines[i].max(start), i)).collect();
+        prop_assert_eq!(fired, expected);
+        prop_assert!(timer.len() <= deadlines.len());
+        prop_assert!(LEVELS * 6 >= 64);
+    }
+}

@@ -1,3 +1,8 @@
 //! ferrio: fast, low-level, non-blocking IO.
 #![deny(missing_docs, unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations, rust_2018_idioms)]
+
+mod token;
+pub use token::Token;
+
+pub mod util;

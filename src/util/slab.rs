@@ -98,6 +98,22 @@ const NO_SLOT: usize = usize::MAX;
 /// program with heavy churn there should watch [`remaining`](Slab::remaining) and
 /// [`grow`](Slab::grow) the slab when needed.
 ///
+/// # Indexing
+///
+/// `slab[token]` and `slab[token] = value` panic if the token is not (or no longer) in the
+/// slab, like indexing a `slice` out of bounds; [`get`](Slab::get) and
+/// [`get_mut`](Slab::get_mut) return an `Option` instead. No other method panics after
+/// construction, except [`grow`](Slab::grow) past the token layout's limit.
+///
+/// # Implementation notes
+///
+/// The slab is a `Vec` of slots whose memory is reserved up front. A slot is occupied, vacant
+/// (linked into a free list through the vacant slots themselves, so the list needs no memory of
+/// its own) or retired. Inserting pops the free list, or takes the next never-used slot;
+/// removing bumps the slot's generation and pushes it on the free list. Lookups check that the
+/// token's generation equals the slot's and that the slot is occupied. Iteration walks every
+/// slot created so far, so it costs O(highest slot used), not O(count).
+///
 /// # Examples
 ///
 /// ```
@@ -247,8 +263,9 @@ impl<T> Slab<T> {
 
     /// Returns how many more values can be inserted before the slab is full.
     ///
-    /// This is `capacity() - count()` minus the number of retired slots (see the
-    /// [type docs](Slab)), which is zero in practice on 64-bit targets.
+    /// This is `capacity() - count()` minus the number of retired slots. A slot retires only
+    /// after `2^32` reuses on 64-bit targets (`2^16` on 32-bit targets); see the
+    /// [type docs](Slab).
     pub fn remaining(&self) -> usize {
         self.capacity - self.count - self.retired
     }

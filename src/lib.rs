@@ -67,6 +67,7 @@ mod waker;
 pub mod net;
 pub mod timer;
 pub mod unix;
+pub mod util;
 
 pub use event::{Events, IoEvent, Iter};
 pub use event_set::EventSet;

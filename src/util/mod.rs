@@ -1,0 +1,11 @@
+//! Data structures used by the event loop, exposed because handlers need them too.
+//!
+//! - [`Slab`]: a fixed-capacity, preallocated map from [`Token`](crate::Token) to values, for
+//!   keeping per-connection state keyed by the token the connection is registered under. Its
+//!   tokens carry a generation, so the token of a removed entry never reaches the entry that
+//!   later reuses its slot; inserting and removing never allocate once the capacity is reserved.
+//!   See [`Slab`] for the data structure, the token layout and the exact guarantees.
+
+pub use slab::{Iter, IterMut, Slab};
+
+mod slab;

@@ -400,3 +400,61 @@ fn dropping_the_poll_before_its_sources_is_fine() {
     drop(registry);
     drop(server);
 }
+
+#[test]
+fn dropping_an_unregistered_clone_keeps_the_original_registered() {
+    let (mut client, server) = tcp_pair();
+    let mut poll = Poll::new().unwrap();
+    poll.register(&server, T, EventSet::readable(), PollOpt::level())
+        .unwrap();
+    drop(server.try_clone().unwrap());
+    let mut events = Events::with_capacity(8);
+    client.write_all(b"x").unwrap();
+    assert_eq!(
+        next_readiness(&mut poll, &mut events, T),
+        EventSet::readable()
+    );
+    // The clone was never registered, so it cannot be deregistered.
+    let clone = server.try_clone().unwrap();
+    assert_error_kind(poll.deregister(&clone), io::ErrorKind::NotFound);
+}
+
+#[test]
+fn selector_and_waker_fds_are_cloexec() {
+    // Poll and Waker do not expose their fds, so find them in /proc/self/fd. Every epoll and
+    // eventfd in this test process is ferrio's; other tests running in parallel may close
+    // theirs while we look, so an fd that vanishes or changes under us is skipped.
+    let poll = Poll::new().unwrap();
+    let _waker = ferrio::Waker::new(poll.registry(), Token(9)).unwrap();
+    let mut checked = (0, 0);
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap() {
+        let entry = entry.unwrap();
+        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(target) = std::fs::read_link(entry.path()) else {
+            continue;
+        };
+        let target = target.to_string_lossy().into_owned();
+        let is_epoll = target == "anon_inode:[eventpoll]";
+        let is_eventfd = target == "anon_inode:[eventfd]";
+        if !is_epoll && !is_eventfd {
+            continue;
+        }
+        let Ok((nonblocking, cloexec)) = ferrio::__fd_flags(fd) else {
+            continue;
+        };
+        match std::fs::read_link(entry.path()) {
+            Ok(again) if again.to_string_lossy() == target => {}
+            _ => continue,
+        }
+        assert!(cloexec, "{target} fd {fd} is not close-on-exec");
+        if is_eventfd {
+            assert!(nonblocking, "eventfd {fd} is not non-blocking");
+            checked.1 += 1;
+        } else {
+            checked.0 += 1;
+        }
+    }
+    assert!(checked.0 >= 1 && checked.1 >= 1, "found {checked:?}");
+}

@@ -454,7 +454,8 @@ fn writing_to_a_closed_peer_errors_without_killing_the_process() {
     let mut last = None;
     for _ in 0..10 {
         match client.write(b"into the void") {
-            Ok(_) => {
+            Ok(n) => {
+                assert!(n > 0);
                 // Wait (bounded) for the RST to arrive: error readiness.
                 expect_events(&mut poll, &mut events, vec![(T, EventSet::hup())]);
             }

@@ -1,0 +1,245 @@
+//! Helpers shared by the integration tests (each test file does `mod util;`).
+//!
+//! Every wait here is bounded: a test that would hang instead fails after a few seconds.
+//! Nothing sleeps to synchronise; the negative checks (`expect_no_events`) poll with a short
+//! timeout and assert that nothing at all was reported.
+
+// Each test file uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::fmt::Debug;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+use ferrio::tcp::{TcpListener, TcpStream};
+use ferrio::{EventSet, Events, Poll, PollOpt, Token};
+
+/// How long one poll of a positive check waits.
+const POLL_TIMEOUT: Duration = Duration::from_millis(500);
+/// How many polls a positive check makes at most (so it fails after about 5 s).
+const MAX_POLLS: usize = 10;
+/// How long a negative check waits for an event that must not come.
+const NEGATIVE_TIMEOUT: Duration = Duration::from_millis(75);
+
+/// `127.0.0.1:0`: any free port on the IPv4 loopback.
+pub fn any_local_addr() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+/// `[::1]:0`: any free port on the IPv6 loopback.
+pub fn any_local_ipv6_addr() -> SocketAddr {
+    "[::1]:0".parse().unwrap()
+}
+
+/// Whether the IPv6 loopback can be bound here (some containers have no IPv6).
+pub fn ipv6_available() -> bool {
+    std::net::UdpSocket::bind(any_local_ipv6_addr()).is_ok()
+}
+
+/// Polls once, retrying a poll interrupted by a signal.
+pub fn poll_once(poll: &mut Poll, events: &mut Events, timeout: Duration) -> usize {
+    loop {
+        match poll.poll(events, Some(timeout)) {
+            Ok(n) => return n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => panic!("poll failed: {e}"),
+        }
+    }
+}
+
+/// Polls (a bounded number of times) until every `(token, readiness)` in `expected` has
+/// been seen with at least that readiness. Spurious and extra events are tolerated.
+///
+/// Returns every event seen, in order, so callers can make further checks.
+pub fn expect_events(
+    poll: &mut Poll,
+    events: &mut Events,
+    mut expected: Vec<(Token, EventSet)>,
+) -> Vec<(Token, EventSet)> {
+    let mut seen = Vec::new();
+    for _ in 0..MAX_POLLS {
+        poll_once(poll, events, POLL_TIMEOUT);
+        for event in events.iter() {
+            seen.push((event.token(), event.kind()));
+            expected.retain(|&(token, readiness)| {
+                !(event.token() == token && event.kind().contains(readiness))
+            });
+        }
+        if expected.is_empty() {
+            return seen;
+        }
+    }
+    panic!("expected events {expected:?} did not arrive; saw {seen:?}");
+}
+
+/// Polls (a bounded number of times) until an event for `token` arrives and returns its
+/// readiness, for tests that assert the exact `EventSet`. Events for other tokens are
+/// ignored.
+pub fn next_readiness(poll: &mut Poll, events: &mut Events, token: Token) -> EventSet {
+    let mut seen = Vec::new();
+    for _ in 0..MAX_POLLS {
+        poll_once(poll, events, POLL_TIMEOUT);
+        for event in events.iter() {
+            if event.token() == token {
+                return event.kind();
+            }
+            seen.push((event.token(), event.kind()));
+        }
+    }
+    panic!("no event for {token:?} arrived; saw {seen:?}");
+}
+
+/// Polls exactly once (waiting up to the positive timeout) and returns the events, for
+/// level-triggered checks where the condition already holds.
+pub fn poll_events(poll: &mut Poll, events: &mut Events) -> Vec<(Token, EventSet)> {
+    poll_once(poll, events, POLL_TIMEOUT);
+    events.iter().map(|e| (e.token(), e.kind())).collect()
+}
+
+/// Polls once with a short timeout and asserts that nothing was reported.
+///
+/// This is a bounded negative check, not synchronisation: it only proves that no event was
+/// pending or arrived within the timeout.
+pub fn expect_no_events(poll: &mut Poll, events: &mut Events) {
+    poll_once(poll, events, NEGATIVE_TIMEOUT);
+    let got: Vec<_> = events.iter().map(|e| (e.token(), e.kind())).collect();
+    assert!(got.is_empty(), "expected no events, got {got:?}");
+}
+
+/// Asserts that `result` is a `WouldBlock` error.
+#[track_caller]
+pub fn assert_would_block<T: Debug>(result: io::Result<T>) {
+    match result {
+        Err(ref e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        other => panic!("expected WouldBlock, got {other:?}"),
+    }
+}
+
+/// Asserts that `result` is an error of `kind`.
+#[track_caller]
+pub fn assert_error_kind<T: Debug>(result: io::Result<T>, kind: io::ErrorKind) {
+    match result {
+        Err(ref e) if e.kind() == kind => {}
+        other => panic!("expected an error of kind {kind:?}, got {other:?}"),
+    }
+}
+
+/// Asserts that `fd` is non-blocking and close-on-exec.
+#[track_caller]
+pub fn assert_nonblocking_cloexec(fd: RawFd) {
+    let (nonblocking, cloexec) = ferrio::__fd_flags(fd).expect("fcntl failed");
+    assert!(nonblocking, "fd {fd} is not non-blocking");
+    assert!(cloexec, "fd {fd} is not close-on-exec");
+}
+
+/// Accepts one connection from `listener`, waiting (bounded) on a private `Poll`.
+pub fn accept_one(listener: &TcpListener) -> TcpStream {
+    let mut poll = Poll::new().unwrap();
+    poll.register(listener, Token(0), EventSet::readable(), PollOpt::level())
+        .unwrap();
+    let mut events = Events::with_capacity(4);
+    for _ in 0..MAX_POLLS {
+        if let Some((stream, _)) = listener.accept().unwrap() {
+            poll.deregister(listener).unwrap();
+            return stream;
+        }
+        poll_once(&mut poll, &mut events, POLL_TIMEOUT);
+    }
+    panic!("no connection to accept");
+}
+
+/// Waits (bounded, on a private `Poll`) until a connecting stream is writable, then checks
+/// that the connect succeeded.
+pub fn wait_connected(stream: &TcpStream) {
+    let mut poll = Poll::new().unwrap();
+    poll.register(stream, Token(0), EventSet::writable(), PollOpt::level())
+        .unwrap();
+    let mut events = Events::with_capacity(4);
+    expect_events(
+        &mut poll,
+        &mut events,
+        vec![(Token(0), EventSet::writable())],
+    );
+    poll.deregister(stream).unwrap();
+    assert!(stream.take_socket_error().unwrap().is_none());
+}
+
+/// A connected pair of ferrio streams over loopback: `(client, server)`. Both are fully
+/// connected when this returns and neither is registered anywhere.
+pub fn tcp_pair() -> (TcpStream, TcpStream) {
+    tcp_pair_on(any_local_addr())
+}
+
+/// As [`tcp_pair`], on a listener bound to `addr`.
+pub fn tcp_pair_on(addr: SocketAddr) -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind(&addr).unwrap();
+    let client = TcpStream::connect(&listener.local_addr().unwrap()).unwrap();
+    let server = accept_one(&listener);
+    wait_connected(&client);
+    (client, server)
+}
+
+/// A ferrio stream connected to a blocking std stream: `(ferrio side, std side)`, so a test
+/// can hand the std side to a plain thread.
+pub fn tcp_pair_with_std_peer() -> (TcpStream, std::net::TcpStream) {
+    let listener = TcpListener::bind(&any_local_addr()).unwrap();
+    let peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let ours = accept_one(&listener);
+    (ours, peer)
+}
+
+/// The period of the test byte pattern: prime, so it never lines up with power-of-two
+/// buffer sizes.
+const PERIOD: usize = 251;
+
+/// The test byte pattern: byte `i` of a stream is `pattern(i)`.
+pub fn pattern(i: usize) -> u8 {
+    (i % PERIOD) as u8
+}
+
+/// The pattern repeated, so chunks are filled and checked with `memcpy`/`memcmp` speed even
+/// in debug builds.
+fn pattern_block() -> &'static [u8] {
+    static BLOCK: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BLOCK.get_or_init(|| (0..PERIOD * 1024).map(pattern).collect())
+}
+
+/// Splits the stream range `offset..offset + len` into pieces that map onto `pattern_block`:
+/// calls `f(start_in_buf, piece_of_block)` for each.
+fn for_each_piece(len: usize, offset: usize, mut f: impl FnMut(usize, &'static [u8])) {
+    let block = pattern_block();
+    let max = block.len() - PERIOD;
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(max);
+        let start = (offset + done) % PERIOD;
+        f(done, &block[start..start + n]);
+        done += n;
+    }
+}
+
+/// Fills `buf` with the pattern starting at stream offset `offset`.
+pub fn fill_pattern(buf: &mut [u8], offset: usize) {
+    for_each_piece(buf.len(), offset, |at, piece| {
+        buf[at..at + piece.len()].copy_from_slice(piece);
+    });
+}
+
+/// Checks that `buf` holds the pattern starting at stream offset `offset`.
+#[track_caller]
+pub fn check_pattern(buf: &[u8], offset: usize) {
+    for_each_piece(buf.len(), offset, |at, piece| {
+        let got = &buf[at..at + piece.len()];
+        if got != piece {
+            let i = got.iter().zip(piece).position(|(a, b)| a != b).unwrap();
+            panic!(
+                "byte {} of the stream is {}, expected {}",
+                offset + at + i,
+                got[i],
+                piece[i]
+            );
+        }
+    });
+}

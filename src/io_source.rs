@@ -6,9 +6,9 @@
 //! with epoll an fd that was duplicated (`try_clone`, `dup`) would otherwise keep reporting
 //! events for the old token.
 
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
-use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::{sys, EventSet, PollOpt, Registry, Token};

@@ -4,7 +4,7 @@
 //!   with file-descriptor passing ([`UnixStream::send_with_fds`],
 //!   [`UnixStream::recv_with_fds`], at most [`MAX_FDS_PER_MESSAGE`] fds per message).
 //! * [`UnixDatagram`]: connectionless Unix sockets (`SOCK_DGRAM`).
-//! * [`pipe`] with [`PipeReader`] and [`PipeWriter`].
+//! * [`pipe()`] with [`PipeReader`] and [`PipeWriter`].
 //! * [`EventedFd`]: registers any raw fd.
 //!
 //! Every fd these types create is non-blocking and close-on-exec from the moment it exists
@@ -37,8 +37,10 @@ use socket2::{Domain, SockAddr, Socket, Type};
 /// [`UnixStream::recv_with_fds`].
 pub const MAX_FDS_PER_MESSAGE: usize = crate::sys::unix_msg::MAX_FDS;
 
-/// The size of `sun_path` in `sockaddr_un`; a path needs one more byte for its NUL.
-const SUN_PATH_LEN: usize = 108;
+/// The size of `sun_path` in `sockaddr_un` (108 on Linux); a path needs one more byte for its
+/// terminating NUL.
+const SUN_PATH_LEN: usize =
+    std::mem::size_of::<libc::sockaddr_un>() - std::mem::size_of::<libc::sa_family_t>();
 
 /// A new non-blocking, close-on-exec Unix socket of type `ty`.
 fn new_socket(ty: Type) -> io::Result<Socket> {

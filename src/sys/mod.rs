@@ -60,5 +60,6 @@ mod syscall;
 mod selector;
 
 pub(crate) mod fd;
+pub(crate) mod unix_msg;
 
 pub(crate) use selector::{Events, Selector, Waker, NEEDS_REARM};

@@ -1,7 +1,102 @@
-//! Unix sources: pipes and the raw-fd adapter [`EventedFd`].
+//! Unix sources: Unix-domain sockets, pipes and the raw-fd adapter [`EventedFd`].
+//!
+//! * [`UnixStream`] and [`UnixListener`]: connection-oriented Unix sockets (`SOCK_STREAM`),
+//!   with file-descriptor passing ([`UnixStream::send_with_fds`],
+//!   [`UnixStream::recv_with_fds`], at most [`MAX_FDS_PER_MESSAGE`] fds per message).
+//! * [`UnixDatagram`]: connectionless Unix sockets (`SOCK_DGRAM`).
+//! * [`pipe()`] with [`PipeReader`] and [`PipeWriter`].
+//! * [`EventedFd`]: registers any raw fd.
+//!
+//! Every fd these types create is non-blocking and close-on-exec from the moment it exists
+//! (`SOCK_NONBLOCK | SOCK_CLOEXEC`, `O_NONBLOCK | O_CLOEXEC`, `MSG_CMSG_CLOEXEC` for received
+//! fds), and no write ever raises `SIGPIPE`: a closed peer gives `BrokenPipe`.
+//!
+//! Socket addresses are [`std::os::unix::net::SocketAddr`]. A path must be shorter than
+//! `sun_path` (107 bytes on Linux); a longer one is an `InvalidInput` error, never truncated.
 
+mod datagram;
 mod evented_fd;
+mod listener;
 mod pipe;
+mod stream;
 
+pub use datagram::UnixDatagram;
 pub use evented_fd::EventedFd;
+pub use listener::UnixListener;
 pub use pipe::{pipe, PipeReader, PipeWriter};
+pub use std::os::unix::net::SocketAddr;
+pub use stream::UnixStream;
+
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use socket2::{Domain, SockAddr, Socket, Type};
+
+/// The most file descriptors one message may carry in [`UnixStream::send_with_fds`] and
+/// [`UnixStream::recv_with_fds`].
+pub const MAX_FDS_PER_MESSAGE: usize = crate::sys::unix_msg::MAX_FDS;
+
+/// The size of `sun_path` in `sockaddr_un` (108 on Linux); a path needs one more byte for its
+/// terminating NUL.
+const SUN_PATH_LEN: usize =
+    std::mem::size_of::<libc::sockaddr_un>() - std::mem::size_of::<libc::sa_family_t>();
+
+/// A new non-blocking, close-on-exec Unix socket of type `ty`.
+fn new_socket(ty: Type) -> io::Result<Socket> {
+    Socket::new(Domain::UNIX, ty.nonblocking().cloexec(), None)
+}
+
+/// A connected, non-blocking, close-on-exec pair of Unix sockets of type `ty`.
+fn new_pair(ty: Type) -> io::Result<(Socket, Socket)> {
+    Socket::pair(Domain::UNIX, ty.nonblocking().cloexec(), None)
+}
+
+/// The socket address of a filesystem path, with clear errors for paths that do not fit.
+fn path_addr(path: &Path) -> io::Result<SockAddr> {
+    let bytes = path.as_os_str().as_bytes();
+    if bytes.len() >= SUN_PATH_LEN {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "Unix socket path is {} bytes long; it must be shorter than {} bytes \
+                 (the size of sockaddr_un.sun_path): {}",
+                bytes.len(),
+                SUN_PATH_LEN,
+                path.display()
+            ),
+        ));
+    }
+    if bytes.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "Unix socket path contains a NUL byte",
+        ));
+    }
+    if bytes.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "Unix socket path is empty",
+        ));
+    }
+    SockAddr::unix(path)
+}
+
+/// Converts a Unix socket address from the kernel into std's type; `None` if it cannot be
+/// expressed without a syscall (the caller then asks the kernel with `getpeername`).
+fn to_std_addr(addr: &SockAddr) -> Option<SocketAddr> {
+    if let Some(path) = addr.as_pathname() {
+        return SocketAddr::from_pathname(path).ok();
+    }
+    if let Some(name) = addr.as_abstract_namespace() {
+        use std::os::linux::net::SocketAddrExt;
+        return SocketAddr::from_abstract_name(name).ok();
+    }
+    if addr.is_unnamed() {
+        // std has no constructor for an unnamed address, but encodes an empty path as one.
+        return SocketAddr::from_pathname("")
+            .ok()
+            .filter(SocketAddr::is_unnamed);
+    }
+    None
+}

@@ -10,9 +10,10 @@ use crate::sys;
 /// Creates a non-blocking, close-on-exec pipe: `(reader, writer)`.
 ///
 /// The reader reports readable when data is there and `readable | hup` once the writer is
-/// dropped (reads then return the rest, then `Ok(0)`). The writer reports `error` (and, under
-/// epoll, hup) once the reader is dropped; writing then returns `BrokenPipe` and never raises
-/// `SIGPIPE`.
+/// dropped (reads then return the rest, then `Ok(0)`). The writer reports `writable | error`
+/// once the reader is dropped (epoll gives `EPOLLERR` for a pipe without readers, not
+/// `EPOLLHUP`, so do not wait for hup on a writer); writing then returns `BrokenPipe` and never
+/// raises `SIGPIPE`.
 ///
 /// # Errors
 ///

@@ -1,0 +1,155 @@
+//! [`UnixListener`]: a non-blocking Unix-domain listening socket.
+
+use std::fmt;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::net;
+use std::path::Path;
+
+use socket2::Type;
+
+use super::{new_socket, path_addr, to_std_addr, SocketAddr, UnixStream};
+use crate::io::{would_block, TryAccept};
+use crate::io_source::IoSource;
+use crate::sys;
+
+/// The listen backlog [`UnixListener::bind`] uses (the kernel caps it at `net.core.somaxconn`).
+const DEFAULT_BACKLOG: i32 = 1024;
+
+/// A non-blocking Unix-domain listener.
+///
+/// Accepted streams are non-blocking and close-on-exec (`accept4` with `SOCK_NONBLOCK |
+/// SOCK_CLOEXEC`). Dropping the listener does not remove its socket file: remove the path
+/// yourself (binding to an existing path fails with `AddrInUse`).
+///
+/// # Examples
+///
+/// ```
+/// use ferrio::{Events, EventSet, Poll, PollOpt, Token};
+/// use ferrio::unix::{UnixListener, UnixStream};
+/// use std::time::Duration;
+///
+/// let path = std::env::temp_dir().join(format!("ferrio-doc-listener-{}.sock", std::process::id()));
+/// let _ = std::fs::remove_file(&path);
+/// let listener = UnixListener::bind(&path)?;
+/// assert!(listener.accept()?.is_none()); // nobody connected yet: would block
+///
+/// let mut poll = Poll::new()?;
+/// poll.register(&listener, Token(0), EventSet::readable(), PollOpt::edge())?;
+/// let _client = UnixStream::connect(&path)?;
+/// let mut events = Events::with_capacity(4);
+/// poll.poll(&mut events, Some(Duration::from_secs(5)))?;
+/// let (stream, _peer) = listener.accept()?.expect("a pending connection");
+/// assert!(stream.peer_addr()?.is_unnamed());
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct UnixListener {
+    io: IoSource<net::UnixListener>,
+}
+
+impl_evented_via_io_source!(UnixListener);
+
+impl UnixListener {
+    /// Binds a new socket to `path` (creating the socket file) and listens.
+    ///
+    /// # Errors
+    ///
+    /// * `InvalidInput` if `path` does not fit in `sockaddr_un` (107 bytes on Linux), is empty
+    ///   or contains a NUL byte.
+    /// * `AddrInUse` if the path exists (even a stale socket file), `PermissionDenied`,
+    ///   `NotFound` (missing directory), or another OS error.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        let addr = path_addr(path.as_ref())?;
+        let socket = new_socket(Type::STREAM)?;
+        socket.bind(&addr)?;
+        socket.listen(DEFAULT_BACKLOG)?;
+        Ok(UnixListener::wrap(socket.into()))
+    }
+
+    /// Wraps a listening std listener, switching it to non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of setting `O_NONBLOCK`.
+    pub fn from_std(listener: net::UnixListener) -> io::Result<UnixListener> {
+        listener.set_nonblocking(true)?;
+        Ok(UnixListener::wrap(listener))
+    }
+
+    fn wrap(listener: net::UnixListener) -> UnixListener {
+        UnixListener {
+            io: IoSource::new(listener),
+        }
+    }
+
+    /// Accepts one pending connection: `Ok(None)` if none is pending.
+    ///
+    /// The address is the client's (usually unnamed). Under edge-triggered registration call
+    /// this until it returns `Ok(None)`. A connection aborted before it was accepted
+    /// (`ECONNABORTED`) is skipped.
+    ///
+    /// # Errors
+    ///
+    /// The OS error, notably `EMFILE`/`ENFILE` when out of file descriptors: the pending
+    /// connection then stays in the backlog, so stop accepting until fds are free.
+    pub fn accept(&self) -> io::Result<Option<(UnixStream, SocketAddr)>> {
+        loop {
+            let res = would_block(|| self.io.do_io(|l| sys::fd::accept(l.as_raw_fd())));
+            match res {
+                Ok(Some((fd, addr))) => {
+                    let stream = net::UnixStream::from(fd);
+                    let addr = match to_std_addr(&addr) {
+                        Some(addr) => addr,
+                        None => stream.peer_addr()?,
+                    };
+                    return Ok(Some((UnixStream::wrap(stream), addr)));
+                }
+                Ok(None) => return Ok(None),
+                Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.inner().local_addr()
+    }
+
+    /// A new, unregistered handle to the same listening socket (a `dup`, close-on-exec).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn try_clone(&self) -> io::Result<UnixListener> {
+        self.io.inner().try_clone().map(UnixListener::wrap)
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockopt` itself.
+    pub fn take_socket_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.inner().take_error()
+    }
+}
+
+impl TryAccept for UnixListener {
+    type Output = (UnixStream, SocketAddr);
+
+    fn accept(&self) -> io::Result<Option<(UnixStream, SocketAddr)>> {
+        UnixListener::accept(self)
+    }
+}
+
+impl fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.inner().fmt(f)
+    }
+}

@@ -59,11 +59,13 @@ mod event;
 mod event_set;
 mod evented;
 mod io;
+mod loom;
 mod poll;
 mod poll_opt;
 mod token;
 mod waker;
 
+pub mod channel;
 pub mod net;
 pub mod unix;
 

@@ -12,7 +12,9 @@
 //!   queue is an error ([`NotifyError::Full`]), not a wait.
 //! * One atomic *state word* holds two bits: `SLEEPING` ("the receiver may be about to block
 //!   in poll, or is blocked") and `CLOSED` ("the receiver was dropped"). Only the receiver sets
-//!   them; senders only clear `SLEEPING`.
+//!   them; senders only clear `SLEEPING`. Every write to it is a read-modify-write (`swap`,
+//!   `fetch_and`, `fetch_or`), so all writes form one chain; that costs nothing extra on the
+//!   send path and lets loom check the protocol exactly (see "Model checking").
 //! * A [`Waker`] on the receiver's `Poll`, which a send uses only to end a sleep.
 //!
 //! # The sleep/wake handshake
@@ -23,11 +25,11 @@
 //!
 //! ```text
 //! sender (send)                          receiver (prepare_sleep)
-//! S1 push msg into the queue             R1 state = SLEEPING
+//! S1 push msg into the queue             R1 state.swap(SLEEPING)
 //! S2 fence(SeqCst)                       R2 fence(SeqCst)
-//! S3 s = state                           R3 queue empty? yes -> sleep in poll
-//! S4 if s has SLEEPING and this send                     no  -> state = 0, poll with zero timeout
-//!    cleared it (fetch_and): wake        after the poll: after_wake() sets state = 0
+//! S3 s = state (plain load)              R3 queue empty? yes -> sleep in poll
+//! S4 if s has SLEEPING and this send                     no  -> swap(0), poll with zero timeout
+//!    cleared it (fetch_and): wake        after the poll: after_wake() swaps in 0
 //! ```
 //!
 //! **No lost wake-up.** `SeqCst` fences are totally ordered. If S2 comes before R2, the read
@@ -41,7 +43,7 @@
 //! atomic read-modify-write, so exactly one send per announced sleep makes the syscall.
 //!
 //! **The wake lands.** The [`Waker`] coalesces with one flag per `Poll` that `poll` clears when
-//! its wait returns. R1 is a release store made after the previous poll returned, and S4's
+//! its wait returns. R1 is a release write made after the previous poll returned, and S4's
 //! `fetch_and` acquires it, so the wake sees the flag as cleared by that poll (and writes the
 //! eventfd) or as set by a later wake whose write the coming poll has not consumed yet.
 //!
@@ -74,8 +76,16 @@
 //! The handshake and the close path are model-checked with loom, on this code: under
 //! `cfg(loom)` the atomics come from `crate::loom`, the ring is replaced by a `Mutex<VecDeque>`
 //! whose emptiness check is a relaxed atomic (so the fences, not the mutex, carry the proof),
-//! and the wake-up is a loom `unpark` of the receiver thread. The model checks the handshake,
-//! not crossbeam's ring. Run it with:
+//! and the wake-up is a loom `Notify` that the model's receiver waits on (a lost wake-up is a
+//! loom deadlock). Removing the sender's fence makes the handshake models fail; removing the
+//! sender's post-close drain makes the close model fail. The close model's drains pop under the
+//! stand-in's mutex, so it checks the drain logic but not the close path's fence.
+//!
+//! loom keeps modification order as a partial order, so a plain store to the state racing
+//! with a sender's RMW would let loom report executions C11 forbids (a false alarm; the test
+//! `loom_fence_false_alarm` in the model file shows one). Writing the state only with RMWs
+//! avoids that without weakening anything. The model checks the handshake, not crossbeam's
+//! ring. Run it with:
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" cargo test --release --test loom_channel
@@ -187,14 +197,14 @@ pub(crate) fn reserved_channel<M>(
     Ok(with_wake(Wake::Poll(waker), capacity))
 }
 
-/// A channel whose wake-up unparks the calling (receiver) thread: for the loom model only.
+/// A channel whose wake-up is a loom `Notify` (see `Receiver::__model_park`): loom model only.
 #[cfg(loom)]
 #[doc(hidden)]
 pub fn __model_channel<M>(capacity: usize) -> (Sender<M>, Receiver<M>) {
     assert!(capacity > 0);
     let wake = Wake::Model {
         wakes: AtomicUsize::new(0),
-        receiver: crate::loom::thread::current(),
+        notify: crate::loom::Notify::new(),
     };
     with_wake(wake, capacity)
 }
@@ -244,17 +254,23 @@ impl<M> Chan<M> {
     fn is_closed(&self) -> bool {
         self.state.load(Ordering::Acquire) & CLOSED != 0
     }
+
+    /// S3 of the handshake: the sender's read of the state after its `SeqCst` fence.
+    #[inline]
+    fn load_state_after_fence(&self) -> usize {
+        self.state.load(Ordering::Relaxed)
+    }
 }
 
 /// How a send ends the receiver's sleep.
 enum Wake {
     /// The real thing: a [`Waker`] on the receiver's `Poll`.
     Poll(Waker),
-    /// The loom model: count the wake and unpark the receiver thread.
+    /// The loom model: count the wake and notify the parked receiver.
     #[cfg(loom)]
     Model {
         wakes: AtomicUsize,
-        receiver: crate::loom::thread::Thread,
+        notify: crate::loom::Notify,
     },
 }
 
@@ -264,9 +280,9 @@ impl Wake {
         match self {
             Wake::Poll(waker) => waker.wake(),
             #[cfg(loom)]
-            Wake::Model { wakes, receiver } => {
+            Wake::Model { wakes, notify } => {
                 wakes.fetch_add(1, Ordering::SeqCst);
-                receiver.unpark();
+                notify.notify();
                 Ok(())
             }
         }
@@ -411,7 +427,7 @@ impl<M> Sender<M> {
         }
         // S2/S3 of the handshake: pairs with the fence in `prepare_sleep` and `Receiver::drop`.
         fence(Ordering::SeqCst);
-        let state = chan.state.load(Ordering::Relaxed);
+        let state = chan.load_state_after_fence();
         if state & CLOSED != 0 {
             // The receiver's drain may have missed our message: help drain.
             chan.drain();
@@ -512,21 +528,22 @@ impl<M> Receiver<M> {
     pub fn prepare_sleep(&self) -> bool {
         let chan = &*self.chan;
         // R1/R2/R3 of the handshake: pairs with the fence in `Sender::send`. SeqCst for the
-        // store also makes it a release for the sender's acquiring `fetch_and`.
-        chan.state.store(SLEEPING, Ordering::SeqCst);
+        // swap also makes it a release for the sender's acquiring `fetch_and`. A swap, not a
+        // store: every write to the state is an RMW (see "Data structure").
+        chan.state.swap(SLEEPING, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         if chan.queue.is_empty() {
             true
         } else {
             // A sender may have claimed the announcement already: one spurious wake-up at most.
-            chan.state.store(0, Ordering::Relaxed);
+            chan.state.swap(0, Ordering::Relaxed);
             false
         }
     }
 
     /// Ends an announced sleep once the poll has returned: sends no longer make syscalls.
     pub fn after_wake(&self) {
-        self.chan.state.store(0, Ordering::Relaxed);
+        self.chan.state.swap(0, Ordering::Relaxed);
     }
 
     /// How many wake-ups the senders issued (loom model only).
@@ -536,6 +553,17 @@ impl<M> Receiver<M> {
         match &self.chan.wake {
             Wake::Model { wakes, .. } => wakes.load(Ordering::SeqCst),
             Wake::Poll(_) => 0,
+        }
+    }
+
+    /// Blocks like a poll without timeout until a send's wake-up (loom model only; it may also
+    /// return spuriously, as a poll may). A lost wake-up leaves it blocked: a loom deadlock.
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn __model_park(&self) {
+        match &self.chan.wake {
+            Wake::Model { notify, .. } => notify.wait(),
+            Wake::Poll(_) => panic!("__model_park needs a __model_channel"),
         }
     }
 }

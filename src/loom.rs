@@ -14,8 +14,5 @@ pub(crate) use std::sync::{
 #[cfg(loom)]
 pub(crate) use ::loom::sync::{
     atomic::{fence, AtomicUsize, Ordering},
-    Arc, Mutex,
+    Arc, Mutex, Notify,
 };
-
-#[cfg(loom)]
-pub(crate) use ::loom::thread;

@@ -60,17 +60,22 @@ mod event;
 mod event_set;
 mod evented;
 mod io;
+mod loom;
 mod poll;
 mod poll_opt;
 mod token;
 mod waker;
 
+pub mod channel;
+mod event_loop;
 pub mod net;
 pub mod timer;
 pub mod unix;
 pub mod util;
 
+pub use channel::{NotifyError, Sender};
 pub use event::{Events, IoEvent, Iter};
+pub use event_loop::{EventLoop, EventLoopConfig, Handler};
 pub use event_set::EventSet;
 pub use evented::Evented;
 pub use io::{TryAccept, TryRead, TryWrite};
@@ -78,6 +83,7 @@ pub use net::{tcp, udp};
 pub use poll::{Poll, Registry};
 pub use poll_opt::PollOpt;
 pub use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+pub use timer::{Timeout, TimerError, TimerResult};
 pub use token::Token;
 pub use waker::Waker;
 

@@ -34,6 +34,9 @@ use crate::io_source::DeregisterLog;
 use crate::timer::{Timeout, Timer, TimerError, TimerResult};
 use crate::{EventSet, Evented, Events, Poll, PollOpt, Registry, Token};
 
+/// The loop's channel: a sender to clone out and the receiving end.
+type Channel<M> = (Sender<M>, Receiver<M>);
+
 /// A single-threaded event loop: IO readiness, cross-thread messages and timeouts,
 /// dispatched to a [`Handler`].
 ///
@@ -83,7 +86,7 @@ pub struct EventLoop<H: Handler> {
     epoch: Instant,
     tick_nanos: u64,
     /// Created on the first `channel()`.
-    notify: Option<(Sender<H::Message>, Receiver<H::Message>)>,
+    notify: Option<Channel<H::Message>>,
 }
 
 impl<H: Handler> EventLoop<H> {
@@ -304,7 +307,8 @@ impl<H: Handler> EventLoop<H> {
     /// The OS error of creating the channel's eventfd the first time.
     pub fn try_channel(&mut self) -> io::Result<Sender<H::Message>> {
         if self.notify.is_none() {
-            let pair = channel::reserved(self.poll.registry(), self.config.notify_capacity)?;
+            let pair =
+                channel::reserved_channel(self.poll.registry(), self.config.notify_capacity)?;
             self.notify = Some(pair);
         }
         Ok(self.notify.as_ref().map(|(tx, _)| tx.clone()).unwrap())
@@ -347,7 +351,9 @@ impl<H: Handler> EventLoop<H> {
         let tick = deadline_ns.div_ceil(self.tick_nanos as u128);
         let tick = tick.min(u64::MAX as u128) as u64;
         let capacity = self.config.timer_capacity;
-        let timer = self.timer.get_or_insert_with(|| Timer::with_capacity(capacity));
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Timer::with_capacity(capacity));
         timer.try_insert(tick, token)
     }
 
@@ -367,7 +373,10 @@ impl<H: Handler> fmt::Debug for EventLoop<H> {
             .field("poll", &self.poll)
             .field("running", &self.running)
             .field("config", &self.config)
-            .field("pending_timeouts", &self.timer.as_ref().map_or(0, |t| t.len()))
+            .field(
+                "pending_timeouts",
+                &self.timer.as_ref().map_or(0, |t| t.len()),
+            )
             .field("channel", &self.notify.is_some())
             .finish()
     }

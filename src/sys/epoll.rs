@@ -3,10 +3,16 @@
 //! * Interest maps to `EPOLLIN | EPOLLRDHUP` (readable) and `EPOLLOUT` (writable); `EPOLLET`
 //!   unless level is asked for; `EPOLLONESHOT` for oneshot. The kernel emulates nothing.
 //! * The waker is an eventfd registered edge-triggered. A wake writes to it only when the
-//!   selector's `wake_pending` flag was clear; `select` clears the flag before it sleeps, so
-//!   between two `select` calls at most one write happens, and the poll side never reads the
-//!   eventfd (each write is a new edge). If the counter is ever full (`EAGAIN`), the wake drains
-//!   it and writes again, so the wake still lands.
+//!   selector's `wake_pending` flag was clear; `select` clears the flag when `epoll_wait`
+//!   returns, so between two `select` calls at most one write happens, and the poll side never
+//!   reads the eventfd (each write is a new edge). If the counter is ever full (`EAGAIN`), the
+//!   wake drains it and writes again, so the wake still lands.
+//! * Why after the wait and not before: a flag that is set means "a write is on its way that
+//!   the current or the next `epoll_wait` will see". A write consumed by a wait stops counting
+//!   once that `select` returns, so the flag must be cleared before `select` returns; clearing
+//!   it only before the next wait would let a wake issued in between coalesce into the consumed
+//!   write and be lost. A wake that lands between `epoll_wait` returning and the clear is seen
+//!   by the `select` that is returning anyway (or, if its write came later, by the next one).
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -106,8 +112,6 @@ impl Selector {
 
     pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         let timeout_ms = timeout_to_ms(timeout);
-        // Any wake from now on must write, so this sleep cannot miss it (see module docs).
-        self.wake_pending.store(false, Ordering::Release);
         events.list.clear();
         let cap = events.list.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
         // SAFETY: the buffer has room for `cap` events; the kernel writes at most `cap` entries
@@ -119,7 +123,11 @@ impl Selector {
                 cap,
                 timeout_ms
             ))
-        }?;
+        };
+        // Cleared after the wait, not before: a wake whose write this wait consumed must not
+        // make a later wake coalesce into it (see module docs).
+        self.wake_pending.store(false, Ordering::Release);
+        let n = n?;
         // SAFETY: epoll_wait initialised the first `n` (<= capacity) entries.
         unsafe { events.list.set_len(n as usize) };
         Ok(())

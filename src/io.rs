@@ -1,6 +1,8 @@
 //! [`TryRead`], [`TryWrite`], [`TryAccept`]: non-blocking IO with `WouldBlock` as `None`.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
+
+use bytes::{Buf, BufMut};
 
 /// Non-blocking reads that turn `WouldBlock` into `Ok(None)`.
 ///
@@ -30,6 +32,87 @@ pub trait TryRead {
     ///
     /// Any error of the underlying read except `WouldBlock` and `Interrupted`.
     fn try_read(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>>;
+
+    /// Reads into the spare capacity of any [`BufMut`] (`BytesMut`, `Vec<u8>`, a
+    /// [`RingBuf`](crate::buf::RingBuf), your own) and advances it by the bytes read:
+    /// `Ok(Some(n))`, `Ok(Some(0))` at end of stream (or when `buf` has no room),
+    /// `Ok(None)` if the read would block.
+    ///
+    /// The bytes go straight into the buffer's uninitialised memory: nothing is zeroed first
+    /// and nothing is copied twice. One call makes one `read` into the buffer's first
+    /// contiguous chunk ([`BufMut::chunk_mut`]); for a ring whose free space wraps around,
+    /// [`RingBuf::read_from`](crate::buf::RingBuf::read_from) fills both halves with one
+    /// `readv`.
+    ///
+    /// Available on ferrio's stream sources (the [`UninitRead`] types), because it needs the
+    /// file descriptor to read into uninitialised memory soundly.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_read`](Self::try_read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::{TryRead, TryWrite};
+    /// use ferrio::unix::pipe;
+    ///
+    /// let (mut reader, mut writer) = pipe()?;
+    /// writer.try_write(b"hello")?;
+    /// let mut buf: Vec<u8> = Vec::with_capacity(64);
+    /// assert_eq!(reader.try_read_buf(&mut buf)?, Some(5));
+    /// assert_eq!(buf, b"hello");
+    /// assert_eq!(reader.try_read_buf(&mut buf)?, None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    fn try_read_buf<B: BufMut + ?Sized>(&mut self, buf: &mut B) -> io::Result<Option<usize>>
+    where
+        Self: UninitRead,
+    {
+        would_block(|| self.read_uninit(buf))
+    }
+}
+
+/// Sources that can read straight into a buffer's uninitialised memory (the bound of
+/// [`TryRead::try_read_buf`]). Implemented by ferrio's stream sources and references to them;
+/// sealed.
+pub trait UninitRead: sealed::Sealed {
+    /// Reads into `buf`'s first spare chunk and advances it; errors as the OS gives them.
+    #[doc(hidden)]
+    fn read_uninit<B: BufMut + ?Sized>(&mut self, buf: &mut B) -> io::Result<usize>;
+}
+
+pub(crate) mod sealed {
+    /// Keeps [`UninitRead`](super::UninitRead) implementable only inside ferrio.
+    pub trait Sealed {}
+}
+
+/// Implements `UninitRead` for a source with an `io: IoSource<_>` field, and for `&Source`.
+macro_rules! impl_uninit_read {
+    ($ty:ty) => {
+        impl $crate::io::sealed::Sealed for $ty {}
+        impl $crate::io::sealed::Sealed for &$ty {}
+
+        impl $crate::io::UninitRead for $ty {
+            fn read_uninit<B: bytes::BufMut + ?Sized>(
+                &mut self,
+                buf: &mut B,
+            ) -> std::io::Result<usize> {
+                (&*self).read_uninit(buf)
+            }
+        }
+
+        impl $crate::io::UninitRead for &$ty {
+            fn read_uninit<B: bytes::BufMut + ?Sized>(
+                &mut self,
+                buf: &mut B,
+            ) -> std::io::Result<usize> {
+                self.io.do_io(|inner| {
+                    $crate::sys::fd::read_buf(std::os::fd::AsRawFd::as_raw_fd(inner), buf)
+                })
+            }
+        }
+    };
 }
 
 /// Non-blocking writes that turn `WouldBlock` into `Ok(None)`.
@@ -44,6 +127,34 @@ pub trait TryWrite {
     /// Any error of the underlying write except `WouldBlock` and `Interrupted`, for example
     /// `BrokenPipe` when the peer is gone (ferrio never raises `SIGPIPE`).
     fn try_write(&mut self, buf: &[u8]) -> io::Result<Option<usize>>;
+
+    /// Writes from any [`Buf`] and advances it by the bytes written: `Ok(Some(n))`, or
+    /// `Ok(None)` if the write would block.
+    ///
+    /// When the buffer's data is split (a [`RingBuf`](crate::buf::RingBuf) that wraps, a
+    /// `Chain`), all its chunks (up to 16) go out in one vectored write (`sendmsg`/`writev`).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_write`](Self::try_write).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Buf;
+    /// use ferrio::{TryRead, TryWrite};
+    /// use ferrio::unix::pipe;
+    ///
+    /// let (mut reader, mut writer) = pipe()?;
+    /// let mut data = (&b"hello "[..]).chain(&b"world"[..]);
+    /// assert_eq!(writer.try_write_buf(&mut data)?, Some(11)); // one writev
+    /// assert!(!data.has_remaining());
+    /// let mut out = [0u8; 11];
+    /// assert_eq!(reader.try_read(&mut out)?, Some(11));
+    /// assert_eq!(&out, b"hello world");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    fn try_write_buf<B: Buf + ?Sized>(&mut self, buf: &mut B) -> io::Result<Option<usize>>;
 }
 
 /// Non-blocking accepts that turn `WouldBlock` into `Ok(None)`.
@@ -83,5 +194,20 @@ impl<T: Write + ?Sized> TryWrite for T {
     #[inline]
     fn try_write(&mut self, buf: &[u8]) -> io::Result<Option<usize>> {
         would_block(|| self.write(buf))
+    }
+
+    fn try_write_buf<B: Buf + ?Sized>(&mut self, buf: &mut B) -> io::Result<Option<usize>> {
+        const MAX_CHUNKS: usize = 16;
+        let mut slices = [IoSlice::new(&[]); MAX_CHUNKS];
+        let count = buf.chunks_vectored(&mut slices);
+        let res = match count {
+            0 => Ok(Some(0)),
+            1 => would_block(|| self.write(&slices[0])),
+            _ => would_block(|| self.write_vectored(&slices[..count])),
+        };
+        if let Ok(Some(n)) = res {
+            buf.advance(n);
+        }
+        res
     }
 }

@@ -53,6 +53,7 @@ pub struct TcpStream {
 }
 
 impl_evented_via_io_source!(TcpStream);
+impl_uninit_read!(TcpStream);
 
 impl TcpStream {
     /// Starts connecting to `addr` without blocking.

@@ -200,3 +200,22 @@ pub fn fd_flags(fd: RawFd) -> io::Result<(bool, bool)> {
     let fdfl = unsafe { syscall!(fcntl(fd, libc::F_GETFD)) }?;
     Ok((fl & libc::O_NONBLOCK != 0, fdfl & libc::FD_CLOEXEC != 0))
 }
+
+/// Reads from `fd` into the first chunk of `buf`'s spare capacity and advances `buf` by the
+/// bytes read, without initialising that memory first.
+///
+/// Sound because the kernel only writes to the destination of `read(2)`: the `n` bytes it
+/// reports are initialised, and only those are passed to `advance_mut`.
+pub(crate) fn read_buf<B: bytes::BufMut + ?Sized>(fd: RawFd, buf: &mut B) -> io::Result<usize> {
+    let chunk = buf.chunk_mut();
+    let (ptr, len) = (chunk.as_mut_ptr(), chunk.len());
+    if len == 0 {
+        return Ok(0);
+    }
+    // SAFETY: `ptr` is valid for writes of `len` bytes (an UninitSlice of `buf`), and read(2)
+    // never reads from its destination, so uninitialised memory is fine.
+    let n = unsafe { syscall!(read(fd, ptr.cast(), len)) }? as usize;
+    // SAFETY: the kernel initialised exactly `n <= len` bytes at the start of the chunk.
+    unsafe { buf.advance_mut(n) };
+    Ok(n)
+}

@@ -44,6 +44,7 @@ pub struct PipeReader {
 }
 
 impl_evented_via_io_source!(PipeReader);
+impl_uninit_read!(PipeReader);
 
 impl PipeReader {
     fn wrap(fd: OwnedFd) -> PipeReader {

@@ -49,6 +49,7 @@ pub struct UnixStream {
 }
 
 impl_evented_via_io_source!(UnixStream);
+impl_uninit_read!(UnixStream);
 
 impl UnixStream {
     /// Starts connecting to the socket bound at `path` without blocking.

@@ -73,8 +73,6 @@
 //! assert_eq!(&echoed, b"hello ring");
 //! # Ok::<(), std::io::Error>(())
 //! ```
-//!
-//! [`Buf`]: bytes::Buf
 
 // `bytes::BufMut` is an `unsafe trait`; the ring's impl of it is the only unsafe here.
 #[allow(unsafe_code)]

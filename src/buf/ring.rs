@@ -655,6 +655,20 @@ mod tests {
     }
 
     #[test]
+    fn type_promises() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<RingBuf<16>>();
+        send_sync::<SliceRing<'static>>();
+        send_sync::<RingIoSlices<'static>>();
+        send_sync::<RingIoSlicesMut<'static>>();
+        // Inline storage plus two indices, nothing else (no pointer to a heap block).
+        let word = std::mem::size_of::<usize>();
+        assert_eq!(std::mem::size_of::<RingBuf<4096>>(), 4096 + 2 * word);
+        assert_eq!(std::mem::size_of::<RingBuf<0>>(), 2 * word);
+        assert_eq!(std::mem::size_of::<SliceRing<'_>>(), 4 * word);
+    }
+
+    #[test]
     fn new_ring_is_empty_with_all_space_free() {
         let ring = RingBuf::<8>::new();
         assert_eq!(ring.capacity(), 8);

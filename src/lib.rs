@@ -67,6 +67,7 @@ mod poll_opt;
 mod token;
 mod waker;
 
+pub mod buf;
 pub mod channel;
 mod event_loop;
 pub mod net;

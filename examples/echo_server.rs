@@ -1,4 +1,5 @@
-//! An edge-triggered TCP echo server on `Poll`, with its connections in a `Slab`.
+//! An edge-triggered TCP echo server on `Poll`, with its connections in a `Slab` and each
+//! connection's bytes in an inline `RingBuf`.
 //!
 //! ```sh
 //! cargo run --release --example echo_server -- 127.0.0.1:9000   # serve until killed
@@ -15,22 +16,23 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use ferrio::buf::RingBuf;
 use ferrio::tcp::{TcpListener, TcpStream};
 use ferrio::util::Slab;
-use ferrio::{EventSet, Events, Poll, PollOpt, Token, TryRead, TryWrite, Waker};
+use ferrio::{EventSet, Events, Poll, PollOpt, Token, Waker};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 const FIRST_CONNECTION: Token = Token(2);
 const MAX_CONNECTIONS: usize = 16 * 1024;
 /// Unsent bytes a connection may hold before the server stops reading from it.
-const PENDING_LIMIT: usize = 64 * 1024;
+const RING_SIZE: usize = 16 * 1024;
 
 struct Connection {
     stream: TcpStream,
-    /// Bytes read but not yet echoed: `pending[written..]`.
-    pending: Vec<u8>,
-    written: usize,
+    /// Bytes read but not yet echoed. The ring lives inline in the connection: no heap
+    /// buffer, and both of its halves go to the kernel in one `readv`/`writev`.
+    ring: RingBuf<RING_SIZE>,
     read_closed: bool,
 }
 
@@ -48,33 +50,28 @@ enum Progress {
 
 impl Connection {
     /// Reads and echoes until the socket would block (edge-triggered: drain everything).
-    fn drive(&mut self, scratch: &mut [u8], stats: &mut Stats) -> io::Result<Progress> {
+    fn drive(&mut self, stats: &mut Stats) -> io::Result<Progress> {
         loop {
-            while self.written < self.pending.len() {
-                match self.stream.try_write(&self.pending[self.written..])? {
-                    Some(n) => {
-                        self.written += n;
-                        stats.bytes_echoed += n as u64;
-                    }
+            // Echo what we hold; stop when the socket would block (a writable edge follows).
+            while !self.ring.is_empty() {
+                match self.ring.write_to(&mut self.stream)? {
+                    Some(n) => stats.bytes_echoed += n as u64,
                     None => break,
                 }
             }
-            if self.written == self.pending.len() {
-                self.pending.clear();
-                self.written = 0;
-                if self.read_closed {
-                    return Ok(Progress::Closed);
-                }
+            if self.read_closed {
+                return Ok(if self.ring.is_empty() {
+                    Progress::Closed
+                } else {
+                    Progress::Open
+                });
             }
-            let unsent = self.pending.len() - self.written;
-            if self.read_closed || unsent >= PENDING_LIMIT {
-                // Wait for a writable edge before reading more.
-                return Ok(Progress::Open);
+            if self.ring.is_full() {
+                return Ok(Progress::Open); // wait for a writable edge before reading more
             }
-            let room = (PENDING_LIMIT - unsent).min(scratch.len());
-            match self.stream.try_read(&mut scratch[..room])? {
+            match self.ring.read_from(&mut self.stream)? {
                 Some(0) => self.read_closed = true,
-                Some(n) => self.pending.extend_from_slice(&scratch[..n]),
+                Some(_) => {}
                 None => return Ok(Progress::Open),
             }
         }
@@ -85,7 +82,6 @@ impl Connection {
 fn serve(mut poll: Poll, listener: TcpListener) -> io::Result<Stats> {
     let mut events = Events::with_capacity(1024);
     let mut connections: Slab<Connection> = Slab::new_starting_at(FIRST_CONNECTION, 1024);
-    let mut scratch = vec![0u8; 16 * 1024];
     let mut stats = Stats::default();
     poll.register(&listener, LISTENER, EventSet::readable(), PollOpt::edge())?;
     loop {
@@ -102,7 +98,7 @@ fn serve(mut poll: Poll, listener: TcpListener) -> io::Result<Stats> {
                     let Some(conn) = connections.get_mut(token) else {
                         continue; // spurious event for a connection already gone
                     };
-                    let progress = conn.drive(&mut scratch, &mut stats).unwrap_or_else(|e| {
+                    let progress = conn.drive(&mut stats).unwrap_or_else(|e| {
                         eprintln!("connection {:?}: {}", token, e);
                         Progress::Closed
                     });
@@ -142,8 +138,7 @@ fn accept_all(
         stream.set_nodelay(true)?;
         let conn = Connection {
             stream,
-            pending: Vec::new(),
-            written: 0,
+            ring: RingBuf::new(),
             read_closed: false,
         };
         let token = match connections.insert(conn) {

@@ -55,7 +55,10 @@ fn read_buf_with_a_limited_buffer_reads_at_most_the_limit() {
 #[test]
 fn write_buf_sends_all_chunks_of_a_chain_in_one_call() {
     let (mut reader, mut writer) = pipe().unwrap();
-    let mut data = Buf::chain(Buf::chain(&b"hello, "[..], &b"vectored "[..]), &b"world"[..]);
+    let mut data = Buf::chain(
+        Buf::chain(&b"hello, "[..], &b"vectored "[..]),
+        &b"world"[..],
+    );
     // A plain write would stop after the first chunk; all 21 bytes means one writev.
     assert_eq!(writer.try_write_buf(&mut data).unwrap(), Some(21));
     assert!(!data.has_remaining());
@@ -84,7 +87,11 @@ fn short_writes_advance_by_exactly_what_was_written() {
         let before = src.remaining();
         match client.try_write_buf(&mut src).unwrap() {
             Some(n) => {
-                assert_eq!(before - src.remaining(), n, "advance must equal bytes written");
+                assert_eq!(
+                    before - src.remaining(),
+                    n,
+                    "advance must equal bytes written"
+                );
                 written += n;
             }
             None => {
@@ -92,7 +99,10 @@ fn short_writes_advance_by_exactly_what_was_written() {
                 break;
             }
         }
-        assert!(written < total, "32 MiB should not fit in the socket buffers");
+        assert!(
+            written < total,
+            "32 MiB should not fit in the socket buffers"
+        );
     }
     assert_eq!(written + src.remaining(), total);
     // The peer receives exactly the first `written` bytes, in order.
@@ -115,4 +125,34 @@ fn short_writes_advance_by_exactly_what_was_written() {
     }
     assert_eq!(&got[..], &data[..written]);
     data.clear();
+}
+
+#[test]
+fn ring_reads_and_writes_both_halves_in_one_call() {
+    use ferrio::buf::RingBuf;
+    let (mut reader, mut writer) = pipe().unwrap();
+    let mut ring = RingBuf::<8>::new();
+    // Leave 2 bytes at the end of the storage so both data and free space wrap.
+    assert_eq!(ring.push_slice(b"xxxxxab"), 7);
+    let mut skip = [0u8; 5];
+    assert_eq!(ring.pop_slice(&mut skip), 5);
+    let (first, second) = ring.free_slices_mut();
+    assert!(
+        !first.is_empty() && !second.is_empty(),
+        "free space must wrap"
+    );
+
+    writer.try_write(b"cdefgh").unwrap();
+    // Six bytes across the wrap in one call: a plain read would stop at the first half.
+    assert_eq!(ring.read_from(&mut reader).unwrap(), Some(6));
+    assert!(ring.is_full());
+    let (a, b) = ring.as_slices();
+    assert_eq!([a, b].concat(), b"abcdefgh");
+
+    // And out again with one writev through TryWrite::try_write_buf (a Buf with 2 chunks).
+    assert_eq!(writer.try_write_buf(&mut ring).unwrap(), Some(8));
+    assert!(ring.is_empty());
+    let mut out = [0u8; 8];
+    reader.read_exact(&mut out).unwrap();
+    assert_eq!(&out, b"abcdefgh");
 }

@@ -475,6 +475,68 @@ assert_eq!(ring.as_slices().0, b"hello");
                 self.raw.writable_io_slices()
             }
 
+            /// Reads from `src` into the free space with **one** vectored read covering both
+            /// halves, and commits what was read: `Ok(Some(n))`, `Ok(Some(0))` at end of
+            /// stream or when the ring is full (check [`is_full`](Self::is_full)), `Ok(None)`
+            /// if the read would block. Retries on `Interrupted`.
+            ///
+            /// # Errors
+            ///
+            /// Any other error of the read.
+            ///
+            /// # Examples
+            ///
+            #[doc = concat!("```\nuse ferrio::buf::", $name, ";\n\n", $setup, r#"
+let mut source: &[u8] = b"hello";
+assert_eq!(ring.read_from(&mut source)?, Some(5));
+assert_eq!(ring.as_slices().0, b"hello");
+# Ok::<(), std::io::Error>(())
+```"#)]
+            pub fn read_from<R: std::io::Read + ?Sized>(
+                &mut self,
+                src: &mut R,
+            ) -> std::io::Result<Option<usize>> {
+                if self.is_full() {
+                    return Ok(Some(0));
+                }
+                let res = crate::io::would_block(|| src.read_vectored(&mut self.writable_io_slices()));
+                if let Ok(Some(n)) = res {
+                    self.commit(n);
+                }
+                res
+            }
+
+            /// Writes the readable data to `dst` with **one** vectored write covering both
+            /// halves, and consumes what was written: `Ok(Some(n))` (`Some(0)` if the ring
+            /// is empty), or `Ok(None)` if the write would block. Retries on `Interrupted`.
+            ///
+            /// # Errors
+            ///
+            /// Any other error of the write.
+            ///
+            /// # Examples
+            ///
+            #[doc = concat!("```\nuse ferrio::buf::", $name, ";\n\n", $setup, r#"
+ring.push_slice(b"hello");
+let mut sink = Vec::new();
+assert_eq!(ring.write_to(&mut sink)?, Some(5));
+assert!(ring.is_empty());
+# Ok::<(), std::io::Error>(())
+```"#)]
+            pub fn write_to<W: std::io::Write + ?Sized>(
+                &mut self,
+                dst: &mut W,
+            ) -> std::io::Result<Option<usize>> {
+                if self.is_empty() {
+                    return Ok(Some(0));
+                }
+                let res = crate::io::would_block(|| dst.write_vectored(&self.readable_io_slices()));
+                if let Ok(Some(n)) = res {
+                    self.consume(n);
+                }
+                res
+            }
+
             /// Drops the `count` oldest readable bytes (they were written out).
             ///
             /// # Panics

@@ -66,10 +66,9 @@ fn transfer(
     tx: &Side,
     rx: &Side,
     count: usize,
-    bufs: &mut [[u8; 128]; MAX_BATCH],
-    meta: &mut [RecvMeta; MAX_BATCH],
-    seen: &mut [bool],
+    scratch: &mut Scratch,
 ) -> usize {
+    let Scratch { bufs, meta, seen } = scratch;
     let from = tx.socket.local_addr().unwrap();
     seen.fill(false);
     let (mut sent, mut received) = (0, 0);
@@ -104,6 +103,14 @@ fn transfer(
     received
 }
 
+/// Receive buffers and bookkeeping, preallocated once.
+struct Scratch {
+    bufs: [[u8; 128]; MAX_BATCH],
+    meta: [RecvMeta; MAX_BATCH],
+    /// `seen[i]`: datagram `i` of the current transfer arrived.
+    seen: Vec<bool>,
+}
+
 fn side(token: Token, to: SocketAddr, socket: UdpSocket) -> Side {
     let msgs = (0..1_000u32)
         .map(|i| {
@@ -134,59 +141,25 @@ fn batched_io_makes_no_allocation() {
         poll.register(&s.socket, s.token, EventSet::readable(), PollOpt::level())
             .unwrap();
     }
-    let mut bufs = [[0u8; 128]; MAX_BATCH];
-    let mut meta = [RecvMeta::new(); MAX_BATCH];
+    let mut scratch = Scratch {
+        bufs: [[0u8; 128]; MAX_BATCH],
+        meta: [RecvMeta::new(); MAX_BATCH],
+        seen: vec![false; 1_000],
+    };
     let gso = UdpSocket::gso_supported() && b.socket.set_gro(true).is_ok();
     let mut big = vec![0u8; 65536];
-    let mut seen = vec![false; 1_000];
 
     // Warm-up: one burst each way (and one GSO send), so anything lazily set up is.
-    transfer(
-        &mut poll,
-        &mut events,
-        &a,
-        &b,
-        MAX_BATCH,
-        &mut bufs,
-        &mut meta,
-        &mut seen,
-    );
-    transfer(
-        &mut poll,
-        &mut events,
-        &b,
-        &a,
-        MAX_BATCH,
-        &mut bufs,
-        &mut meta,
-        &mut seen,
-    );
+    transfer(&mut poll, &mut events, &a, &b, MAX_BATCH, &mut scratch);
+    transfer(&mut poll, &mut events, &b, &a, MAX_BATCH, &mut scratch);
     let gso_payload = [7u8; 1000];
     if gso {
         gso_round(&mut poll, &mut events, &a, &b, &gso_payload, &mut big);
     }
 
     COUNT.with(|c| c.set(Some(0)));
-    let ab = transfer(
-        &mut poll,
-        &mut events,
-        &a,
-        &b,
-        1_000,
-        &mut bufs,
-        &mut meta,
-        &mut seen,
-    );
-    let ba = transfer(
-        &mut poll,
-        &mut events,
-        &b,
-        &a,
-        1_000,
-        &mut bufs,
-        &mut meta,
-        &mut seen,
-    );
+    let ab = transfer(&mut poll, &mut events, &a, &b, 1_000, &mut scratch);
+    let ba = transfer(&mut poll, &mut events, &b, &a, 1_000, &mut scratch);
     if gso {
         for _ in 0..10 {
             gso_round(&mut poll, &mut events, &a, &b, &gso_payload, &mut big);

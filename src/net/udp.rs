@@ -1,4 +1,6 @@
-//! UDP source: [`UdpSocket`].
+//! UDP source: [`UdpSocket`], with batched IO ([`UdpSocket::recv_many`],
+//! [`UdpSocket::send_many`]) and segmentation offload ([`UdpSocket::send_gso`],
+//! [`UdpSocket::set_gro`]).
 
 use std::fmt;
 use std::io;
@@ -8,6 +10,11 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use crate::io::would_block;
 use crate::io_source::IoSource;
+
+#[path = "udp_batch.rs"]
+mod batch;
+
+pub use batch::{RecvMeta, Segments, MAX_BATCH};
 
 /// A non-blocking UDP socket.
 ///

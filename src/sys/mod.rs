@@ -60,6 +60,7 @@ mod syscall;
 mod selector;
 
 pub(crate) mod fd;
+pub(crate) mod mmsg;
 pub(crate) mod unix_msg;
 
 pub(crate) use selector::{Events, Selector, Waker, NEEDS_REARM};

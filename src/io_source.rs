@@ -262,11 +262,20 @@ impl DeregisterLog {
 
 impl Drop for DeregisterLog {
     fn drop(&mut self) {
+        if LOG_LEN.with(Cell::get) != self.start {
+            self.forget_entries();
+        }
+        LOG_DEPTH.with(|d| d.set(d.get() - 1));
+    }
+}
+
+impl DeregisterLog {
+    #[cold]
+    fn forget_entries(&self) {
         LOG.with(|log| {
             let mut log = log.borrow_mut();
             log.truncate(self.start);
             LOG_LEN.with(|len| len.set(log.len()));
         });
-        LOG_DEPTH.with(|d| d.set(d.get() - 1));
     }
 }

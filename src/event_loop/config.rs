@@ -9,7 +9,7 @@ use std::time::Duration;
 /// |---|---|---|
 /// | `notify_capacity` | 4096 | messages the channel holds before `send` returns `Full` |
 /// | `messages_per_tick` | 256 | messages delivered per iteration; the rest wait for the next one (which then polls without sleeping) |
-/// | `timer_tick_ms` | 1 | timer resolution: a timeout fires at most one tick after its deadline (plus processing time), never before |
+/// | `timer_tick_ms` | 1 | timer resolution: a timeout fires never before its deadline and at most one tick after it (plus processing time). The loop waits in whole milliseconds (epoll's unit), so with a tick below 1 ms the bound is 1 ms |
 /// | `timer_wheel_size` | 64 | slots per wheel level; the hierarchical wheel always uses 64 (one `u64` bitmap per level), so this is accepted for compatibility and only validated |
 /// | `timer_capacity` | 65536 | timeouts pending at once; `timeout_ms` returns `TimerError` beyond it. Allocated on the first `timeout_ms`, never after |
 /// | `events_capacity` | 1024 | readiness events fetched per poll |

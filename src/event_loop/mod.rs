@@ -324,7 +324,8 @@ impl<H: Handler> EventLoop<H> {
 
     /// Sets a timeout that fires `delay_ms` milliseconds from now, delivering `token` to
     /// [`Handler::timeout`]. It never fires early and fires at most one timer tick late
-    /// (plus the time the iteration takes).
+    /// (at most 1 ms with a sub-millisecond tick, since the wait is in whole milliseconds),
+    /// plus the time the iteration takes.
     ///
     /// # Errors
     ///

@@ -323,9 +323,9 @@ impl<H: Handler> EventLoop<H> {
     }
 
     /// Sets a timeout that fires `delay_ms` milliseconds from now, delivering `token` to
-    /// [`Handler::timeout`]. It never fires early and fires at most one timer tick late
-    /// (at most 1 ms with a sub-millisecond tick, since the wait is in whole milliseconds),
-    /// plus the time the iteration takes.
+    /// [`Handler::timeout`]. It never fires early, fires at most once, and fires less than
+    /// one timer tick plus 1 ms late (the OS wait counts whole milliseconds), plus the time
+    /// the iteration takes: under 1 ms with the default 1 µs tick.
     ///
     /// # Errors
     ///

@@ -7,14 +7,15 @@
 //! 1. A 20 ms periodic timeout (re-armed in its own callback) fires 5 times; each line shows
 //!    when it fired and how late.
 //! 2. 1,000 timeouts of 10 ms, set at **staggered** times: a pacer thread sends a message
-//!    every 0.1 ms (on an absolute schedule; `thread::sleep` may stretch a gap), and the loop's `notify` sets one 10 ms
-//!    timeout per message, so timeouts are set over about 100 ms while others are pending
-//!    and the loop is asleep. Lateness is `fired_at - (set_at + 10 ms)`, both read with
-//!    `Instant` in the callbacks; the example prints its minimum (never negative: timeouts
-//!    never fire early), median, p99 and max in µs, and the loop iterations it took.
+//!    every 0.1 ms (on an absolute schedule; `thread::sleep` may stretch a gap), and the
+//!    loop's `notify` sets one 10 ms timeout per message, so timeouts are set over about
+//!    100 ms while others are pending and the loop is asleep.
+//! 3. The same 1,000 timeouts of 10 ms set all at once, one right after the other, with
+//!    nothing else waking the loop.
 //!
-//! 3. The same 1,000 timeouts set all at once (about 10 ms of deadlines spread only by the
-//!    time each `timeout` call takes), with nothing else waking the loop.
+//! Lateness is `fired_at - (set_at + 10 ms)`, both read with `Instant` in the callbacks. For
+//! 2 and 3 the example prints its minimum (never negative: timeouts never fire early),
+//! median, p99 and max in µs, and the loop iterations it took.
 //!
 //! Exits 0 in well under a second (1 if a timeout fired early or went missing).
 

@@ -9,13 +9,15 @@ use std::time::Duration;
 /// |---|---|---|
 /// | `notify_capacity` | 4096 | messages the channel holds before `send` returns `Full` |
 /// | `messages_per_tick` | 256 | messages delivered per iteration; the rest wait for the next one (which then polls without sleeping) |
-/// | `timer_tick_ms` | 1 | timer resolution: a timeout fires at most one tick after its deadline (plus processing time), never before |
+/// | `timer_tick_ms` / `timer_tick` | 1 µs | the timer's unit: deadlines are rounded up to a whole tick on the loop's clock, and all timeouts due in one tick fire in the same iteration. A timeout fires never before its deadline and less than one tick **plus 1 ms** after it (plus processing time): the 1 ms is the granularity of the OS wait (`epoll_wait` takes milliseconds, rounded up). The fine default makes the lateness < 1 ms; a 1 ms tick (mio's granularity) makes it up to 2 ms |
 /// | `timer_wheel_size` | 64 | slots per wheel level; the hierarchical wheel always uses 64 (one `u64` bitmap per level), so this is accepted for compatibility and only validated |
 /// | `timer_capacity` | 65536 | timeouts pending at once; `timeout_ms` returns `TimerError` beyond it. Allocated on the first `timeout_ms`, never after |
 /// | `events_capacity` | 1024 | readiness events fetched per poll |
 ///
 /// Unlike the original mio, the timer does not wake the loop every tick: the loop sleeps
-/// until the earliest pending deadline, so the tick only sets the resolution.
+/// until the earliest pending deadline, so the tick only sets the resolution, and a fine
+/// tick costs nothing while idle. (A timeout's cost does not depend on the tick either: the
+/// hierarchical wheel places any deadline in O(1) and moves it down at most once per level.)
 ///
 /// # Examples
 ///
@@ -50,7 +52,7 @@ impl Default for EventLoopConfig {
         EventLoopConfig {
             notify_capacity: 4096,
             messages_per_tick: 256,
-            timer_tick: Duration::from_millis(1),
+            timer_tick: Duration::from_micros(1),
             timer_wheel_size: 64,
             timer_capacity: 65_536,
             events_capacity: 1024,
@@ -76,7 +78,7 @@ impl EventLoopConfig {
         self
     }
 
-    /// Timer resolution in milliseconds (must be > 0).
+    /// Timer resolution in milliseconds (must be > 0). The default is finer: 1 µs.
     pub fn timer_tick_ms(mut self, ms: u64) -> EventLoopConfig {
         self.timer_tick = Duration::from_millis(ms);
         self

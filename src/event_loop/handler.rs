@@ -12,7 +12,9 @@ use crate::{EventLoop, EventSet, Token};
 /// 1. [`interrupted`](Handler::interrupted) if the wait was interrupted by a signal;
 /// 2. [`ready`](Handler::ready) once per ready source (never for a source whose
 ///    `deregister` returned earlier, even in the same batch);
-/// 3. [`notify`](Handler::notify) for up to `messages_per_tick` messages, in FIFO order;
+/// 3. [`notify`](Handler::notify) for up to `messages_per_tick` messages, in FIFO order
+///    (only messages already queued when delivery starts; one sent from `notify` arrives in
+///    a later iteration);
 /// 4. [`timeout`](Handler::timeout) for every due timeout, in deadline order;
 /// 5. [`tick`](Handler::tick) once.
 ///

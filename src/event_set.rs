@@ -1,7 +1,6 @@
 //! [`EventSet`]: readiness interest and readiness reported.
 
 use std::fmt;
-use std::ops;
 
 /// A set of readiness flags: readable, writable, error, hup.
 ///
@@ -141,52 +140,7 @@ impl EventSet {
     }
 }
 
-impl ops::BitOr for EventSet {
-    type Output = EventSet;
-    #[inline]
-    fn bitor(self, other: EventSet) -> EventSet {
-        EventSet(self.0 | other.0)
-    }
-}
-
-impl ops::BitOrAssign for EventSet {
-    #[inline]
-    fn bitor_assign(&mut self, other: EventSet) {
-        self.0 |= other.0;
-    }
-}
-
-impl ops::BitAnd for EventSet {
-    type Output = EventSet;
-    #[inline]
-    fn bitand(self, other: EventSet) -> EventSet {
-        EventSet(self.0 & other.0)
-    }
-}
-
-impl ops::BitXor for EventSet {
-    type Output = EventSet;
-    #[inline]
-    fn bitxor(self, other: EventSet) -> EventSet {
-        EventSet(self.0 ^ other.0)
-    }
-}
-
-impl ops::Sub for EventSet {
-    type Output = EventSet;
-    #[inline]
-    fn sub(self, other: EventSet) -> EventSet {
-        EventSet(self.0 & !other.0)
-    }
-}
-
-impl ops::Not for EventSet {
-    type Output = EventSet;
-    #[inline]
-    fn not(self) -> EventSet {
-        EventSet(!self.0 & ALL)
-    }
-}
+impl_flag_ops!(EventSet, ALL);
 
 impl fmt::Debug for EventSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -196,20 +150,6 @@ impl fmt::Debug for EventSet {
             (ERROR, "Error"),
             (HUP, "Hup"),
         ];
-        f.write_str("EventSet(")?;
-        let mut first = true;
-        for (bit, name) in names {
-            if self.0 & bit != 0 {
-                if !first {
-                    f.write_str(" | ")?;
-                }
-                f.write_str(name)?;
-                first = false;
-            }
-        }
-        if first {
-            f.write_str("None")?;
-        }
-        f.write_str(")")
+        crate::bitset::fmt_flags(f, "EventSet", self.0, &names, "None")
     }
 }

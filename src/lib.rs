@@ -54,6 +54,8 @@
 mod sys;
 
 #[macro_use]
+mod bitset;
+#[macro_use]
 mod io_source;
 
 mod event;

@@ -1,7 +1,6 @@
 //! [`PollOpt`]: how readiness is reported (edge, level, oneshot).
 
 use std::fmt;
-use std::ops;
 
 /// Options that say *how* a registered source reports readiness.
 ///
@@ -106,70 +105,11 @@ impl PollOpt {
     }
 }
 
-impl ops::BitOr for PollOpt {
-    type Output = PollOpt;
-    #[inline]
-    fn bitor(self, other: PollOpt) -> PollOpt {
-        PollOpt(self.0 | other.0)
-    }
-}
-
-impl ops::BitOrAssign for PollOpt {
-    #[inline]
-    fn bitor_assign(&mut self, other: PollOpt) {
-        self.0 |= other.0;
-    }
-}
-
-impl ops::BitAnd for PollOpt {
-    type Output = PollOpt;
-    #[inline]
-    fn bitand(self, other: PollOpt) -> PollOpt {
-        PollOpt(self.0 & other.0)
-    }
-}
-
-impl ops::BitXor for PollOpt {
-    type Output = PollOpt;
-    #[inline]
-    fn bitxor(self, other: PollOpt) -> PollOpt {
-        PollOpt(self.0 ^ other.0)
-    }
-}
-
-impl ops::Sub for PollOpt {
-    type Output = PollOpt;
-    #[inline]
-    fn sub(self, other: PollOpt) -> PollOpt {
-        PollOpt(self.0 & !other.0)
-    }
-}
-
-impl ops::Not for PollOpt {
-    type Output = PollOpt;
-    #[inline]
-    fn not(self) -> PollOpt {
-        PollOpt(!self.0 & ALL)
-    }
-}
+impl_flag_ops!(PollOpt, ALL);
 
 impl fmt::Debug for PollOpt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names = [(EDGE, "Edge"), (LEVEL, "Level"), (ONESHOT, "Oneshot")];
-        f.write_str("PollOpt(")?;
-        let mut first = true;
-        for (bit, name) in names {
-            if self.0 & bit != 0 {
-                if !first {
-                    f.write_str(" | ")?;
-                }
-                f.write_str(name)?;
-                first = false;
-            }
-        }
-        if first {
-            f.write_str("Empty")?;
-        }
-        f.write_str(")")
+        crate::bitset::fmt_flags(f, "PollOpt", self.0, &names, "Empty")
     }
 }

@@ -87,9 +87,38 @@ pub(crate) mod sealed {
     pub trait Sealed {}
 }
 
-/// Implements `UninitRead` for a source with an `io: IoSource<_>` field, and for `&Source`.
-macro_rules! impl_uninit_read {
+/// Implements `Read` and `UninitRead` for a source with an `io: IoSource<_>` field (whose
+/// inner type is `Read` through a shared reference), and for `&Source`.
+macro_rules! impl_source_read {
     ($ty:ty) => {
+        impl std::io::Read for $ty {
+            #[inline]
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                (&*self).read(buf)
+            }
+
+            fn read_vectored(
+                &mut self,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::io::Result<usize> {
+                (&*self).read_vectored(bufs)
+            }
+        }
+
+        impl std::io::Read for &$ty {
+            #[inline]
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.io.do_io(|mut inner| inner.read(buf))
+            }
+
+            fn read_vectored(
+                &mut self,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::io::Result<usize> {
+                self.io.do_io(|mut inner| inner.read_vectored(bufs))
+            }
+        }
+
         impl $crate::io::sealed::Sealed for $ty {}
         impl $crate::io::sealed::Sealed for &$ty {}
 
@@ -110,6 +139,44 @@ macro_rules! impl_uninit_read {
                 self.io.do_io(|inner| {
                     $crate::sys::fd::read_buf(std::os::fd::AsRawFd::as_raw_fd(inner), buf)
                 })
+            }
+        }
+    };
+}
+
+/// Implements `Write` for a source with an `io: IoSource<_>` field, and for `&Source`, with
+/// the given fd-level write functions (`fn(RawFd, &[u8])`, `fn(RawFd, &[IoSlice])`).
+macro_rules! impl_source_write {
+    ($ty:ty, $write:path, $write_vectored:path) => {
+        impl std::io::Write for $ty {
+            #[inline]
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                (&*self).write(buf)
+            }
+
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                (&*self).write_vectored(bufs)
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        impl std::io::Write for &$ty {
+            #[inline]
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.io
+                    .do_io(|inner| $write(std::os::fd::AsRawFd::as_raw_fd(inner), buf))
+            }
+
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                self.io
+                    .do_io(|inner| $write_vectored(std::os::fd::AsRawFd::as_raw_fd(inner), bufs))
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
             }
         }
     };

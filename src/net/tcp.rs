@@ -1,7 +1,7 @@
 //! TCP sources: [`TcpListener`], [`TcpStream`] and the option builder [`TcpBuilder`].
 
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io;
 use std::net::{self, Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
@@ -53,7 +53,8 @@ pub struct TcpStream {
 }
 
 impl_evented_via_io_source!(TcpStream);
-impl_uninit_read!(TcpStream);
+impl_source_read!(TcpStream);
+impl_source_write!(TcpStream, sys::fd::send, sys::fd::send_vectored);
 
 impl TcpStream {
     /// Starts connecting to `addr` without blocking.
@@ -240,59 +241,6 @@ fn start_connect(socket: &Socket, addr: &SocketAddr) -> io::Result<()> {
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(()),
         Err(e) => Err(e),
-    }
-}
-
-impl Read for TcpStream {
-    #[inline]
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        (&*self).read_vectored(bufs)
-    }
-}
-
-impl Read for &TcpStream {
-    #[inline]
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.do_io(|mut s| s.read(buf))
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io.do_io(|mut s| s.read_vectored(bufs))
-    }
-}
-
-impl Write for TcpStream {
-    #[inline]
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&*self).write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Write for &TcpStream {
-    #[inline]
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.io.do_io(|s| sys::fd::send(s.as_raw_fd(), buf))
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io
-            .do_io(|s| sys::fd::send_vectored(s.as_raw_fd(), bufs))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

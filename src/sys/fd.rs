@@ -122,6 +122,11 @@ pub(crate) fn pipe_write(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     res.map(|n| n as usize)
 }
 
+/// [`pipe_write`] of one buffer.
+pub(crate) fn pipe_write_one(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    pipe_write(fd, &[IoSlice::new(buf)])
+}
+
 /// Blocks `SIGPIPE` for the current thread until `restore`.
 struct SigpipeGuard {
     /// The previous mask, if we changed it.

@@ -1,8 +1,8 @@
 //! Unix pipes: [`pipe`], [`PipeReader`], [`PipeWriter`].
 
 use std::fs::File;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io;
+use std::os::fd::OwnedFd;
 
 use crate::io_source::IoSource;
 use crate::sys;
@@ -44,7 +44,7 @@ pub struct PipeReader {
 }
 
 impl_evented_via_io_source!(PipeReader);
-impl_uninit_read!(PipeReader);
+impl_source_read!(PipeReader);
 
 impl PipeReader {
     fn wrap(fd: OwnedFd) -> PipeReader {
@@ -64,26 +64,6 @@ impl PipeReader {
     }
 }
 
-impl Read for PipeReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        (&*self).read_vectored(bufs)
-    }
-}
-
-impl Read for &PipeReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.do_io(|mut f| f.read(buf))
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io.do_io(|mut f| f.read_vectored(bufs))
-    }
-}
-
 /// The write end of a pipe.
 #[derive(Debug)]
 pub struct PipeWriter {
@@ -91,6 +71,7 @@ pub struct PipeWriter {
 }
 
 impl_evented_via_io_source!(PipeWriter);
+impl_source_write!(PipeWriter, sys::fd::pipe_write_one, sys::fd::pipe_write);
 
 impl PipeWriter {
     fn wrap(fd: OwnedFd) -> PipeWriter {
@@ -107,35 +88,6 @@ impl PipeWriter {
     pub fn from_fd(fd: OwnedFd) -> io::Result<PipeWriter> {
         set_nonblocking(&fd)?;
         Ok(PipeWriter::wrap(fd))
-    }
-}
-
-impl Write for PipeWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&*self).write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Write for &PipeWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .do_io(|f| sys::fd::pipe_write(f.as_raw_fd(), &[IoSlice::new(buf)]))
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io.do_io(|f| sys::fd::pipe_write(f.as_raw_fd(), bufs))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

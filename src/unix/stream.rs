@@ -1,7 +1,7 @@
 //! [`UnixStream`]: a non-blocking, connected Unix-domain stream socket.
 
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net;
@@ -49,7 +49,8 @@ pub struct UnixStream {
 }
 
 impl_evented_via_io_source!(UnixStream);
-impl_uninit_read!(UnixStream);
+impl_source_read!(UnixStream);
+impl_source_write!(UnixStream, sys::fd::send, sys::fd::send_vectored);
 
 impl UnixStream {
     /// Starts connecting to the socket bound at `path` without blocking.
@@ -242,59 +243,6 @@ impl UnixStream {
             self.io
                 .do_io(|s| sys::unix_msg::recv_with_fds(s.as_raw_fd(), buf, fds))
         })
-    }
-}
-
-impl Read for UnixStream {
-    #[inline]
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        (&*self).read_vectored(bufs)
-    }
-}
-
-impl Read for &UnixStream {
-    #[inline]
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.do_io(|mut s| s.read(buf))
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io.do_io(|mut s| s.read_vectored(bufs))
-    }
-}
-
-impl Write for UnixStream {
-    #[inline]
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&*self).write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Write for &UnixStream {
-    #[inline]
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.io.do_io(|s| sys::fd::send(s.as_raw_fd(), buf))
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io
-            .do_io(|s| sys::fd::send_vectored(s.as_raw_fd(), bufs))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

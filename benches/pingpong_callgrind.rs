@@ -18,9 +18,7 @@ mod raw;
 #[path = "common/one_poller.rs"]
 mod one_poller;
 
-use one_poller::{
-    EpollOnePoller, FerrioOnePoller, MioOnePoller, OnePoller, PollingOnePoller,
-};
+use one_poller::{EpollOnePoller, FerrioOnePoller, MioOnePoller, OnePoller, PollingOnePoller};
 
 fn run<P: OnePoller>(rounds: u64) -> std::io::Result<()> {
     let listener = one_poller::loopback_listener()?;

@@ -128,7 +128,11 @@ impl OnePoller for EpollOnePoller {
         let epoll = raw::Epoll::new()?;
         let fds = [client.as_raw_fd(), server.as_raw_fd()];
         for (i, &fd) in fds.iter().enumerate() {
-            epoll.add(fd, libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET, i as u64)?;
+            epoll.add(
+                fd,
+                libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET,
+                i as u64,
+            )?;
         }
         Ok(EpollOnePoller {
             epoll,

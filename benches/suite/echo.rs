@@ -99,7 +99,9 @@ fn run(cfg: &Config, conns: usize, serve: ServeFn) -> Sample {
     // The client: level-triggered epoll, one message in flight per connection.
     let epoll = raw::Epoll::new().expect("epoll");
     for (i, c) in clients.iter().enumerate() {
-        epoll.add(c.as_raw_fd(), libc::EPOLLIN, i as u64).expect("epoll add");
+        epoll
+            .add(c.as_raw_fd(), libc::EPOLLIN, i as u64)
+            .expect("epoll add");
     }
     let fds: Vec<i32> = clients.iter().map(|c| c.as_raw_fd()).collect();
     let mut received = vec![0usize; conns];

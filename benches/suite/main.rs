@@ -146,14 +146,20 @@ pub struct Row {
     pub show: Show,
 }
 
-/// A measured implementation of a bench: returns one [`Sample`] per row of the bench.
+/// Runs an implementation once: one [`Sample`] per row of its bench.
+pub type RunFn = Box<dyn Fn(&Config) -> Vec<Sample>>;
+
+/// A measured implementation of a bench.
 pub struct Implementation {
     pub name: &'static str,
-    pub run: Box<dyn Fn(&Config) -> Vec<Sample>>,
+    pub run: RunFn,
 }
 
 /// An implementation whose bench has a single row.
-pub fn implementation(name: &'static str, run: impl Fn(&Config) -> Sample + 'static) -> Implementation {
+pub fn implementation(
+    name: &'static str,
+    run: impl Fn(&Config) -> Sample + 'static,
+) -> Implementation {
     Implementation {
         name,
         run: Box::new(move |cfg| vec![run(cfg)]),
@@ -170,7 +176,11 @@ pub struct Bench {
 
 impl Bench {
     /// A bench reporting one figure.
-    pub fn single(name: impl Into<String>, show: Show, implementations: Vec<Implementation>) -> Bench {
+    pub fn single(
+        name: impl Into<String>,
+        show: Show,
+        implementations: Vec<Implementation>,
+    ) -> Bench {
         Bench {
             rows: vec![Row {
                 name: name.into(),
@@ -225,7 +235,12 @@ fn run_bench(cfg: &Config, bench: &Bench) -> Vec<Summary> {
         for (i, imp) in bench.implementations.iter().enumerate() {
             let t = Instant::now();
             let s = (imp.run)(cfg);
-            assert_eq!(s.len(), bench.rows.len(), "{}: one sample per row", imp.name);
+            assert_eq!(
+                s.len(),
+                bench.rows.len(),
+                "{}: one sample per row",
+                imp.name
+            );
             eprintln!(
                 "  {:<28} {:<9} rep {}/{}: {:>10.1} ns/op ({:.2} s){}",
                 bench.rows[0].name,
@@ -234,7 +249,8 @@ fn run_bench(cfg: &Config, bench: &Bench) -> Vec<Summary> {
                 cfg.reps,
                 s[0].ns_per_op,
                 t.elapsed().as_secs_f64(),
-                s[0].failure.map_or(String::new(), |f| format!(" FAILED: {f}"))
+                s[0].failure
+                    .map_or(String::new(), |f| format!(" FAILED: {f}"))
             );
             samples[i].push(s);
         }
@@ -244,10 +260,18 @@ fn run_bench(cfg: &Config, bench: &Bench) -> Vec<Summary> {
         for (i, imp) in bench.implementations.iter().enumerate() {
             let all: Vec<Sample> = samples[i].iter().map(|s| s[r]).collect();
             let failure = all.iter().find_map(|s| s.failure);
-            let runs: Vec<Sample> = all.iter().filter(|s| s.failure.is_none()).copied().collect();
+            let runs: Vec<Sample> = all
+                .iter()
+                .filter(|s| s.failure.is_none())
+                .copied()
+                .collect();
             let failed = all.len() - runs.len();
             let costs: Vec<f64> = runs.iter().map(|s| s.ns_per_op).collect();
-            let med = if costs.is_empty() { f64::NAN } else { median(costs.clone()) };
+            let med = if costs.is_empty() {
+                f64::NAN
+            } else {
+                median(costs.clone())
+            };
             let (lo, hi) = costs
                 .iter()
                 .fold((f64::MAX, f64::MIN), |(lo, hi), &c| (lo.min(c), hi.max(c)));
@@ -369,7 +393,7 @@ fn report(cfg: &Config, summaries: &[Summary], started: Instant) -> String {
         }
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {:.0}% | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {}% | {} | {} | {} | {} | {} | {} |",
             sum.row.name,
             sum.implementation,
             main,

@@ -97,7 +97,11 @@ fn two_threads<E: Endpoint>(cfg: &Config) -> Sample {
     let mut rec = Recorder::start(rounds);
     for i in 0..rounds {
         client.send(i as u8);
-        assert_eq!(client.recv(), Some(i as u8), "ping-pong: wrong byte came back");
+        assert_eq!(
+            client.recv(),
+            Some(i as u8),
+            "ping-pong: wrong byte came back"
+        );
         rec.record();
     }
     let sample = rec.finish();
@@ -169,7 +173,11 @@ impl Endpoint for EpollEnd {
     fn new(stream: TcpStream) -> io::Result<Self> {
         let epoll = raw::Epoll::new()?;
         let fd = stream.as_raw_fd();
-        epoll.add(fd, libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET, TOKEN as u64)?;
+        epoll.add(
+            fd,
+            libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET,
+            TOKEN as u64,
+        )?;
         Ok(EpollEnd {
             epoll,
             events: [raw::EMPTY_EVENT; 8],

@@ -34,14 +34,19 @@ pub fn benches(_cfg: &Config) -> Vec<Bench> {
     let mut out = Vec::new();
     for mode in [Mode::Level, Mode::Edge] {
         for k in [1usize, 1_000, 10_000] {
-            let mut impls: Vec<(&'static str, PollFn)> = vec![("ferrio", poll_ferrio), ("epoll", poll_epoll)];
+            let mut impls: Vec<(&'static str, PollFn)> =
+                vec![("ferrio", poll_ferrio), ("epoll", poll_epoll)];
             if mode == Mode::Edge {
                 impls.push(("mio", poll_mio));
             }
             impls.push(("polling", poll_polling));
             let name = format!(
                 "poll K={k} {}",
-                if mode == Mode::Level { "level" } else { "edge+rearm" }
+                if mode == Mode::Level {
+                    "level"
+                } else {
+                    "edge+rearm"
+                }
             );
             out.push(Bench {
                 rows: vec![Row {
@@ -136,7 +141,9 @@ fn poll_epoll(fds: &[RawFd], ready: usize, mode: Mode, iters: usize) -> Sample {
         let data = events[0].u64;
         assert!(n == 1 && data == ready as u64);
         if mode == Mode::Edge {
-            epoll.modify(fds[ready], flags, ready as u64).expect("epoll mod");
+            epoll
+                .modify(fds[ready], flags, ready as u64)
+                .expect("epoll mod");
         }
     })
 }

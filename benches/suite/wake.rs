@@ -128,7 +128,10 @@ impl Parker for FerrioParker {
     #[inline]
     fn park(&mut self) -> bool {
         loop {
-            let n = self.poll.poll(&mut self.events, Some(WATCHDOG)).expect("poll");
+            let n = self
+                .poll
+                .poll(&mut self.events, Some(WATCHDOG))
+                .expect("poll");
             if n == 0 {
                 return false;
             }
@@ -173,7 +176,10 @@ impl Parker for EventfdParker {
     fn park(&mut self) -> bool {
         let timeout_ms = WATCHDOG.as_millis() as i32;
         loop {
-            let n = self.epoll.wait(&mut self.events, timeout_ms).expect("epoll_wait");
+            let n = self
+                .epoll
+                .wait(&mut self.events, timeout_ms)
+                .expect("epoll_wait");
             if n == 0 {
                 return false;
             }
@@ -211,7 +217,9 @@ impl Parker for MioParker {
     #[inline]
     fn park(&mut self) -> bool {
         loop {
-            self.poll.poll(&mut self.events, Some(WATCHDOG)).expect("poll");
+            self.poll
+                .poll(&mut self.events, Some(WATCHDOG))
+                .expect("poll");
             if self.events.is_empty() {
                 return false;
             }
@@ -267,8 +275,11 @@ fn tokio_round_trips(cfg: &Config) -> Sample {
     let peer_notify = Arc::new(tokio::sync::Notify::new());
     let stop = Arc::new(AtomicBool::new(false));
     let peer = {
-        let (main_notify, peer_notify, stop) =
-            (Arc::clone(&main_notify), Arc::clone(&peer_notify), Arc::clone(&stop));
+        let (main_notify, peer_notify, stop) = (
+            Arc::clone(&main_notify),
+            Arc::clone(&peer_notify),
+            Arc::clone(&stop),
+        );
         thread::spawn(move || {
             tokio_runtime().block_on(async move {
                 loop {

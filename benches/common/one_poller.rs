@@ -86,9 +86,15 @@ impl OnePoller for FerrioOnePoller {
     #[inline]
     fn round_trip(&mut self, byte: u8) {
         use ferrio::TryWrite;
-        self.ends[CLIENT].try_write(&[byte]).expect("ferrio write");
+        assert_eq!(
+            self.ends[CLIENT].try_write(&[byte]).expect("ferrio write"),
+            Some(1)
+        );
         let b = self.read_when_ready(SERVER);
-        self.ends[SERVER].try_write(&[b]).expect("ferrio write");
+        assert_eq!(
+            self.ends[SERVER].try_write(&[b]).expect("ferrio write"),
+            Some(1)
+        );
         check_echo(byte, self.read_when_ready(CLIENT));
     }
 }
@@ -144,9 +150,9 @@ impl OnePoller for EpollOnePoller {
 
     #[inline]
     fn round_trip(&mut self, byte: u8) {
-        raw::send(self.fds[CLIENT], &[byte]).expect("send");
+        assert_eq!(raw::send(self.fds[CLIENT], &[byte]).expect("send"), Some(1));
         let b = self.read_when_ready(SERVER);
-        raw::send(self.fds[SERVER], &[b]).expect("send");
+        assert_eq!(raw::send(self.fds[SERVER], &[b]).expect("send"), Some(1));
         check_echo(byte, self.read_when_ready(CLIENT));
     }
 }
@@ -203,9 +209,9 @@ impl OnePoller for MioOnePoller {
 
     #[inline]
     fn round_trip(&mut self, byte: u8) {
-        (&self.ends[CLIENT]).write_all(&[byte]).expect("mio write");
+        assert_eq!((&self.ends[CLIENT]).write(&[byte]).expect("mio write"), 1);
         let b = self.read_when_ready(SERVER);
-        (&self.ends[SERVER]).write_all(&[b]).expect("mio write");
+        assert_eq!((&self.ends[SERVER]).write(&[b]).expect("mio write"), 1);
         check_echo(byte, self.read_when_ready(CLIENT));
     }
 }
@@ -264,9 +270,9 @@ impl OnePoller for PollingOnePoller {
 
     #[inline]
     fn round_trip(&mut self, byte: u8) {
-        (&self.ends[CLIENT]).write_all(&[byte]).expect("write");
+        assert_eq!((&self.ends[CLIENT]).write(&[byte]).expect("write"), 1);
         let b = self.read_when_ready(SERVER);
-        (&self.ends[SERVER]).write_all(&[b]).expect("write");
+        assert_eq!((&self.ends[SERVER]).write(&[b]).expect("write"), 1);
         check_echo(byte, self.read_when_ready(CLIENT));
     }
 }

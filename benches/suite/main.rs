@@ -337,18 +337,21 @@ fn time(ns: f64) -> String {
     format!("{v:.digits$} {unit}")
 }
 
-fn report(cfg: &Config, summaries: &[Summary], started: Instant) -> String {
+fn report(cfg: &Config, summaries: &[Summary], started: Instant, load_before: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# ferrio benchmark report\n");
     let _ = writeln!(
         s,
         "mode: {}, {} interleaved repetitions per bench, medians shown; machine: {}, {} CPUs; \
-         total run time {:.0} s.\n",
+         total run time {:.0} s; load average before / after: {} / {} (other processes \
+         competing for the CPUs make wall times noisy; compare within a workload).\n",
         if cfg.quick { "quick" } else { "full" },
         cfg.reps,
         util::uname(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        load_before,
+        util::load_average()
     );
     let _ = writeln!(
         s,
@@ -464,6 +467,7 @@ fn main() -> ExitCode {
     util::raise_fd_limit();
 
     let started = Instant::now();
+    let load_before = util::load_average();
     // Timers last: they pause tokio's clock, which from then on makes every tokio runtime in
     // this process read time through its context.
     let mut benches = Vec::new();
@@ -497,7 +501,7 @@ fn main() -> ExitCode {
         eprintln!("no bench matches the filter");
         return ExitCode::from(2);
     }
-    let text = report(&cfg, &summaries, started);
+    let text = report(&cfg, &summaries, started, &load_before);
     println!("\n{text}");
     let path = report_path();
     match std::fs::write(&path, &text) {

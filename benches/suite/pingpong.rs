@@ -139,7 +139,10 @@ impl Endpoint for FerrioEnd {
     #[inline]
     fn send(&mut self, byte: u8) {
         use ferrio::TryWrite;
-        self.stream.try_write(&[byte]).expect("ferrio write");
+        assert_eq!(
+            self.stream.try_write(&[byte]).expect("ferrio write"),
+            Some(1)
+        );
     }
 
     #[inline]
@@ -188,7 +191,7 @@ impl Endpoint for EpollEnd {
 
     #[inline]
     fn send(&mut self, byte: u8) {
-        raw::send(self.fd, &[byte]).expect("send");
+        assert_eq!(raw::send(self.fd, &[byte]).expect("send"), Some(1));
     }
 
     #[inline]
@@ -232,7 +235,7 @@ impl Endpoint for MioEnd {
 
     #[inline]
     fn send(&mut self, byte: u8) {
-        (&self.stream).write_all(&[byte]).expect("mio write");
+        assert_eq!((&self.stream).write(&[byte]).expect("mio write"), 1);
     }
 
     #[inline]
@@ -281,7 +284,7 @@ impl Endpoint for PollingEnd {
 
     #[inline]
     fn send(&mut self, byte: u8) {
-        (&self.stream).write_all(&[byte]).expect("write");
+        assert_eq!((&self.stream).write(&[byte]).expect("write"), 1);
     }
 
     #[inline]

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Instructions per TCP ping-pong round trip (user space only), counted by callgrind.
 #
-#   scripts/callgrind.sh [IMPL...]      default: ferrio epoll mio
+#   scripts/callgrind.sh [--functions] [IMPL...]     IMPL: ferrio epoll mio polling
+#                                                    (default: ferrio epoll mio)
 #   N1=1000 N2=11000 scripts/callgrind.sh ferrio
+#
+# --functions also prints, per implementation, the functions' own (exclusive) instructions
+# per round trip by the same difference method: where the instructions go.
 #
 # Runs benches/pingpong_callgrind.rs (both ends on one poller in one thread) under
 # `valgrind --tool=callgrind` at N1 and N2 round trips and prints (Ir(N2) - Ir(N1)) / (N2 - N1):
@@ -17,6 +21,8 @@ cd "$(dirname "$0")/.."
 
 N1=${N1:-1000}
 N2=${N2:-11000}
+FUNCTIONS=0
+if [ "${1:-}" = "--functions" ]; then FUNCTIONS=1; shift; fi
 IMPLS=("$@")
 [ ${#IMPLS[@]} -eq 0 ] && IMPLS=(ferrio epoll mio)
 
@@ -38,6 +44,20 @@ count() {
     awk '/^summary:/ { print $2 }' "$file"
 }
 
+# "Ir<TAB>file:function" for every function of a callgrind output, exclusive counts.
+functions() {
+    callgrind_annotate --inclusive=no --threshold=100 --auto=no "$1" 2>/dev/null \
+        | awk '/file:function/ { on = 1; next }
+               on && $1 ~ /^[0-9,]+$/ {
+                   ir = $1; gsub(",", "", ir)
+                   name = $0
+                   sub(/^ *[0-9,]+ +(\( *[0-9.]+%\) +)?/, "", name)
+                   sub(/ \[[^]]*\]$/, "", name)
+                   sub(/^\/rustc\/[0-9a-f]+\/library\//, "std:", name)
+                   print ir "\t" name
+               }'
+}
+
 printf '| impl | Ir(%d) | Ir(%d) | instructions per round trip |\n' "$N1" "$N2"
 printf '|---|---:|---:|---:|\n'
 for impl in "${IMPLS[@]}"; do
@@ -46,3 +66,18 @@ for impl in "${IMPLS[@]}"; do
     per=$(awk -v a="$a" -v b="$b" -v n1="$N1" -v n2="$N2" 'BEGIN { printf "%.1f", (b - a) / (n2 - n1) }')
     printf '| %s | %s | %s | %s |\n' "$impl" "$a" "$b" "$per"
 done
+
+if [ "$FUNCTIONS" = 1 ]; then
+    for impl in "${IMPLS[@]}"; do
+        printf '\n%s: own instructions per round trip, by function (inlined code is counted under\n' "$impl"
+        printf 'the source file it came from, in the function it was inlined into)\n\n'
+        { functions "$OUT/callgrind.$impl.$N1" | sed 's/^/a\t/'
+          functions "$OUT/callgrind.$impl.$N2" | sed 's/^/b\t/'; } \
+            | awk -F'\t' -v n1="$N1" -v n2="$N2" '
+                { if ($1 == "a") a[$3] += $2; else b[$3] += $2; seen[$3] = 1 }
+                END {
+                    for (k in seen) { d = (b[k] - a[k]) / (n2 - n1); if (d >= 0.5) printf "%8.1f  %s\n", d, k }
+                }' \
+            | sort -rn | head -n 30
+    done
+fi

@@ -358,7 +358,8 @@ fn report(cfg: &Config, summaries: &[Summary], started: Instant, load_before: &s
         "`vs epoll` / `vs mio`: time per operation divided by raw epoll's / mio's in the same \
          workload (lower is better; 1.20 = 20% slower). `spread`: (max - min) / median over \
          the repetitions. `allocs/op`: heap allocations per operation in the measured window, \
-         all threads.\n"
+         all threads. Timer rows have no epoll or mio implementation: compare them with each \
+         other.\n"
     );
     let _ = writeln!(
         s,
@@ -396,12 +397,12 @@ fn report(cfg: &Config, summaries: &[Summary], started: Instant, load_before: &s
         }
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {}% | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             sum.row.name,
             sum.implementation,
             main,
             if sum.spread.is_finite() {
-                format!("{:.0}", sum.spread * 100.0)
+                format!("{:.0}%", sum.spread * 100.0)
             } else {
                 "-".to_string()
             },

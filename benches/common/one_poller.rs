@@ -1,0 +1,302 @@
+//! Ping-pong with both ends of a loopback TCP connection on one poller in one thread.
+//!
+//! A round trip is: the client sends one byte; poll until the server end is readable; the
+//! server reads it and sends it back; poll until the client end is readable; the client reads
+//! it. Every implementation makes the same syscalls (send, epoll_wait, recv per half), so the
+//! differences are the libraries' own user-space work. Sources are edge-triggered and each
+//! read takes exactly the one byte in flight, which drains the socket.
+//!
+//! Shared (with `#[path]`) by the suite and by the callgrind binary.
+
+#![allow(dead_code)] // each bench binary uses a different subset
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::os::fd::{AsRawFd, RawFd};
+
+use crate::raw;
+
+const CLIENT: usize = 0;
+const SERVER: usize = 1;
+
+/// Both ends of one connection registered with one poller.
+pub trait OnePoller: Sized {
+    /// Registers both ends; the streams are connected, non-blocking and `TCP_NODELAY`.
+    fn new(client: TcpStream, server: TcpStream) -> io::Result<Self>;
+    /// One round trip carrying `byte`.
+    fn round_trip(&mut self, byte: u8);
+}
+
+fn check_echo(sent: u8, got: u8) {
+    assert_eq!(sent, got, "ping-pong: wrong byte came back");
+}
+
+// ---------------------------------------------------------------------------------------------
+// ferrio
+
+/// ferrio `Poll` with both ends edge-triggered.
+pub struct FerrioOnePoller {
+    poll: ferrio::Poll,
+    events: ferrio::Events,
+    ends: [ferrio::tcp::TcpStream; 2],
+}
+
+impl FerrioOnePoller {
+    /// Polls until `end` is readable, then reads its one byte.
+    #[inline]
+    fn read_when_ready(&mut self, end: usize) -> u8 {
+        use ferrio::TryRead;
+        let mut buf = [0u8; 1];
+        loop {
+            self.poll.poll(&mut self.events, None).expect("ferrio poll");
+            for event in &self.events {
+                if event.token() == ferrio::Token(end) && event.kind().is_readable() {
+                    if let Some(n) = self.ends[end].try_read(&mut buf).expect("ferrio read") {
+                        assert_eq!(n, 1, "ping-pong: peer closed");
+                        return buf[0];
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl OnePoller for FerrioOnePoller {
+    fn new(client: TcpStream, server: TcpStream) -> io::Result<Self> {
+        let poll = ferrio::Poll::new()?;
+        let ends = [
+            ferrio::tcp::TcpStream::from_std(client)?,
+            ferrio::tcp::TcpStream::from_std(server)?,
+        ];
+        for (i, end) in ends.iter().enumerate() {
+            poll.register(
+                end,
+                ferrio::Token(i),
+                ferrio::EventSet::readable(),
+                ferrio::PollOpt::edge(),
+            )?;
+        }
+        Ok(FerrioOnePoller {
+            poll,
+            events: ferrio::Events::with_capacity(8),
+            ends,
+        })
+    }
+
+    #[inline]
+    fn round_trip(&mut self, byte: u8) {
+        use ferrio::TryWrite;
+        assert_eq!(
+            self.ends[CLIENT].try_write(&[byte]).expect("ferrio write"),
+            Some(1)
+        );
+        let b = self.read_when_ready(SERVER);
+        assert_eq!(
+            self.ends[SERVER].try_write(&[b]).expect("ferrio write"),
+            Some(1)
+        );
+        check_echo(byte, self.read_when_ready(CLIENT));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// raw epoll
+
+/// Hand-written epoll with both ends edge-triggered.
+pub struct EpollOnePoller {
+    epoll: raw::Epoll,
+    events: [libc::epoll_event; 8],
+    ends: [TcpStream; 2],
+    fds: [RawFd; 2],
+}
+
+impl EpollOnePoller {
+    #[inline]
+    fn read_when_ready(&mut self, end: usize) -> u8 {
+        let mut buf = [0u8; 1];
+        loop {
+            let n = self.epoll.wait(&mut self.events, -1).expect("epoll_wait");
+            for ev in &self.events[..n] {
+                let (data, bits) = (ev.u64, ev.events);
+                if data == end as u64 && bits & libc::EPOLLIN as u32 != 0 {
+                    if let Some(n) = raw::recv(self.fds[end], &mut buf).expect("recv") {
+                        assert_eq!(n, 1, "ping-pong: peer closed");
+                        return buf[0];
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl OnePoller for EpollOnePoller {
+    fn new(client: TcpStream, server: TcpStream) -> io::Result<Self> {
+        let epoll = raw::Epoll::new()?;
+        let fds = [client.as_raw_fd(), server.as_raw_fd()];
+        for (i, &fd) in fds.iter().enumerate() {
+            epoll.add(
+                fd,
+                libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET,
+                i as u64,
+            )?;
+        }
+        Ok(EpollOnePoller {
+            epoll,
+            events: [raw::EMPTY_EVENT; 8],
+            ends: [client, server],
+            fds,
+        })
+    }
+
+    #[inline]
+    fn round_trip(&mut self, byte: u8) {
+        assert_eq!(raw::send(self.fds[CLIENT], &[byte]).expect("send"), Some(1));
+        let b = self.read_when_ready(SERVER);
+        assert_eq!(raw::send(self.fds[SERVER], &[b]).expect("send"), Some(1));
+        check_echo(byte, self.read_when_ready(CLIENT));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// mio
+
+/// mio `Poll` (always edge-triggered).
+pub struct MioOnePoller {
+    poll: mio::Poll,
+    events: mio::Events,
+    ends: [mio::net::TcpStream; 2],
+}
+
+impl MioOnePoller {
+    #[inline]
+    fn read_when_ready(&mut self, end: usize) -> u8 {
+        let mut buf = [0u8; 1];
+        loop {
+            self.poll.poll(&mut self.events, None).expect("mio poll");
+            for event in self.events.iter() {
+                if event.token() == mio::Token(end) && event.is_readable() {
+                    match (&self.ends[end]).read(&mut buf) {
+                        Ok(n) => {
+                            assert_eq!(n, 1, "ping-pong: peer closed");
+                            return buf[0];
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => panic!("mio read: {e}"),
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl OnePoller for MioOnePoller {
+    fn new(client: TcpStream, server: TcpStream) -> io::Result<Self> {
+        let poll = mio::Poll::new()?;
+        let mut ends = [
+            mio::net::TcpStream::from_std(client),
+            mio::net::TcpStream::from_std(server),
+        ];
+        for (i, end) in ends.iter_mut().enumerate() {
+            poll.registry()
+                .register(end, mio::Token(i), mio::Interest::READABLE)?;
+        }
+        Ok(MioOnePoller {
+            poll,
+            events: mio::Events::with_capacity(8),
+            ends,
+        })
+    }
+
+    #[inline]
+    fn round_trip(&mut self, byte: u8) {
+        assert_eq!((&self.ends[CLIENT]).write(&[byte]).expect("mio write"), 1);
+        let b = self.read_when_ready(SERVER);
+        assert_eq!((&self.ends[SERVER]).write(&[b]).expect("mio write"), 1);
+        check_echo(byte, self.read_when_ready(CLIENT));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// polling
+
+/// smol's `polling::Poller` with both ends in edge mode (re-armed by the kernel, like epoll ET).
+pub struct PollingOnePoller {
+    poller: polling::Poller,
+    events: polling::Events,
+    ends: [TcpStream; 2],
+}
+
+impl PollingOnePoller {
+    #[inline]
+    fn read_when_ready(&mut self, end: usize) -> u8 {
+        let mut buf = [0u8; 1];
+        loop {
+            self.events.clear();
+            self.poller
+                .wait(&mut self.events, None)
+                .expect("polling wait");
+            for event in self.events.iter() {
+                if event.key == end && event.readable {
+                    match (&self.ends[end]).read(&mut buf) {
+                        Ok(n) => {
+                            assert_eq!(n, 1, "ping-pong: peer closed");
+                            return buf[0];
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => panic!("polling read: {e}"),
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl OnePoller for PollingOnePoller {
+    fn new(client: TcpStream, server: TcpStream) -> io::Result<Self> {
+        let poller = polling::Poller::new()?;
+        let ends = [client, server];
+        for (i, end) in ends.iter().enumerate() {
+            // SAFETY: `Drop` deletes both ends from the poller before the streams close.
+            unsafe {
+                poller.add_with_mode(end, polling::Event::readable(i), polling::PollMode::Edge)?
+            };
+        }
+        Ok(PollingOnePoller {
+            poller,
+            events: polling::Events::new(),
+            ends,
+        })
+    }
+
+    #[inline]
+    fn round_trip(&mut self, byte: u8) {
+        assert_eq!((&self.ends[CLIENT]).write(&[byte]).expect("write"), 1);
+        let b = self.read_when_ready(SERVER);
+        assert_eq!((&self.ends[SERVER]).write(&[b]).expect("write"), 1);
+        check_echo(byte, self.read_when_ready(CLIENT));
+    }
+}
+
+impl Drop for PollingOnePoller {
+    fn drop(&mut self) {
+        for end in &self.ends {
+            let _ = self.poller.delete(end);
+        }
+    }
+}
+
+/// A connected loopback TCP pair `(client, server)`, non-blocking, with `TCP_NODELAY`.
+pub fn tcp_pair(listener: &std::net::TcpListener) -> io::Result<(TcpStream, TcpStream)> {
+    let client = TcpStream::connect(listener.local_addr()?)?;
+    let (server, _) = listener.accept()?;
+    for s in [&client, &server] {
+        s.set_nodelay(true)?;
+        s.set_nonblocking(true)?;
+    }
+    Ok((client, server))
+}
+
+/// A listener on an ephemeral loopback port.
+pub fn loopback_listener() -> io::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+}

@@ -1,0 +1,70 @@
+//! Single-threaded, one-poller TCP ping-pong for counting instructions under callgrind.
+//!
+//! ```sh
+//! cargo bench --bench pingpong_callgrind -- ferrio 10000   # or epoll, mio, polling
+//! scripts/callgrind.sh                                      # instructions per round trip
+//! ```
+//!
+//! Both ends of one loopback connection live on one poller in one thread (see
+//! `common/one_poller.rs`), so the work per round trip is the same every time and callgrind's
+//! count is repeatable, unlike wall time. `scripts/callgrind.sh` runs this at two round-trip
+//! counts and divides the difference, which cancels the start-up and setup instructions.
+
+use std::process::ExitCode;
+
+#[path = "common/raw.rs"]
+mod raw;
+
+#[path = "common/one_poller.rs"]
+mod one_poller;
+
+use one_poller::{EpollOnePoller, FerrioOnePoller, MioOnePoller, OnePoller, PollingOnePoller};
+
+fn run<P: OnePoller>(rounds: u64) -> std::io::Result<()> {
+    let listener = one_poller::loopback_listener()?;
+    let (client, server) = one_poller::tcp_pair(&listener)?;
+    let mut pair = P::new(client, server)?;
+    for i in 0..rounds {
+        pair.round_trip(i as u8);
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    // `cargo bench` appends `--bench`; ignore it.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let usage = "usage: pingpong_callgrind ferrio|epoll|mio|polling ROUND_TRIPS";
+    let (imp, rounds) = match args.as_slice() {
+        [imp, n] => match n.parse::<u64>() {
+            Ok(n) => (imp.as_str(), n),
+            Err(_) => {
+                eprintln!("{usage}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => {
+            eprintln!("{usage}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match imp {
+        "ferrio" => run::<FerrioOnePoller>(rounds),
+        "epoll" => run::<EpollOnePoller>(rounds),
+        "mio" => run::<MioOnePoller>(rounds),
+        "polling" => run::<PollingOnePoller>(rounds),
+        _ => {
+            eprintln!("{usage}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pingpong_callgrind {imp}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -56,6 +56,7 @@ mod sys;
 #[macro_use]
 mod io_source;
 
+mod backend;
 mod event;
 mod event_set;
 mod evented;
@@ -73,6 +74,7 @@ pub mod timer;
 pub mod unix;
 pub mod util;
 
+pub use backend::{Backend, BACKEND_ENV};
 pub use channel::{NotifyError, Sender};
 pub use event::{Events, IoEvent, Iter};
 pub use event_loop::{EventLoop, EventLoopConfig, Handler};
@@ -91,4 +93,11 @@ pub use waker::Waker;
 #[doc(hidden)]
 pub fn __fd_flags(fd: std::os::fd::RawFd) -> std::io::Result<(bool, bool)> {
     sys::fd::fd_flags(fd)
+}
+
+/// Makes the next io_uring `Poll` created on this thread fail to set up its ring, as a kernel
+/// without io_uring would, to test the epoll fallback. A test helper, hidden from the docs.
+#[doc(hidden)]
+pub fn __simulate_uring_failure() {
+    sys::simulate_uring_failure()
 }

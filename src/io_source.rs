@@ -25,7 +25,7 @@ struct Registration {
 #[derive(Debug)]
 pub(crate) struct IoSource<T: AsRawFd> {
     state: Mutex<Option<Registration>>,
-    /// The selector emulates edge-triggering and wants `rearm` on `WouldBlock` (poll(2)).
+    /// The selector emulates edge-triggering and wants `rearm` after each IO call (poll(2)).
     /// A copy of `selector.needs_rearm()`, so the IO path does not take the lock.
     needs_rearm: AtomicBool,
     inner: T,
@@ -51,15 +51,13 @@ impl<T: AsRawFd> IoSource<T> {
     }
 
     /// Runs one IO operation on the source. Backends that emulate edge-triggering (poll(2))
-    /// re-arm the source when the operation would block; for epoll and io_uring this costs
-    /// one relaxed load and branch on `WouldBlock`, nothing on success.
+    /// re-arm the source after each IO call, since new data may have arrived since the
+    /// report; for epoll and io_uring this costs one relaxed load and a predictable branch.
     #[inline]
     pub(crate) fn do_io<R>(&self, f: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
         let res = f(&self.inner);
-        if let Err(e) = &res {
-            if self.needs_rearm.load(Ordering::Relaxed) && e.kind() == io::ErrorKind::WouldBlock {
-                self.rearm();
-            }
+        if self.needs_rearm.load(Ordering::Relaxed) {
+            self.rearm();
         }
         res
     }

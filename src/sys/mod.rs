@@ -319,6 +319,11 @@ impl Events {
         self.list.clear();
     }
 
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
     /// Whether no further event fits.
     #[inline]
     fn is_full(&self) -> bool {

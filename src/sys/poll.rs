@@ -19,15 +19,20 @@
 //! # Emulation
 //!
 //! poll(2) is level-triggered. Edge: after a source is reported, its reported directions are
-//! disarmed (left out of the `pollfd`); they are re-armed when one of ferrio's IO calls on the
-//! source returns `WouldBlock` (`rearm`, called through `IoSource::do_io`) or on
-//! `reregister`. Oneshot: the whole source is disarmed until `reregister`.
+//! disarmed (left out of the `pollfd`; error and hup, which poll(2) reports whatever is asked,
+//! are disarmed once reported too). They are re-armed after each of ferrio's IO calls on the
+//! source (`rearm`, called through `IoSource::do_io`), since new data may have arrived since
+//! the report, and on `reregister`. So an edge source is reported again after a partial read
+//! with data left (a spurious event, which the contract allows) and is never left without an
+//! event for data that arrived after the report. Oneshot: the whole source is disarmed until
+//! `reregister`.
 //!
 //! # Wake-ups
 //!
 //! One eventfd serves two purposes. A `register`, `reregister` or `rearm` made while another
 //! thread is blocked in `ppoll` (`polling`, read under the table lock) writes to it, so that
-//! `select` returns and rebuilds its array (a spurious wake-up, returning no event). The
+//! `select` rebuilds its array and waits again (for what is left of its timeout): the blocked
+//! `select` sees the change. The
 //! user's `Waker` writes to it too, coalesced by `wake_pending` exactly as in the epoll
 //! backend: the flag is set by the first wake since the last `select`, and `select` clears it
 //! after the wait and then reports the waker's token. The eventfd is drained by `select`
@@ -38,7 +43,7 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{interest_to_poll, Events};
 use crate::{EventSet, PollOpt, Token};
@@ -56,7 +61,9 @@ struct Entry {
     token: Token,
     interest: EventSet,
     opts: PollOpt,
-    /// The directions (readable, writable) asked from the OS; a subset of `interest`.
+    /// What is still reported: the directions (readable, writable) asked from the OS, a
+    /// subset of `interest`, plus `error | hup` while those are reported (poll(2) reports them
+    /// whatever is asked, so a source with only them armed stays in the array with no bits).
     armed: EventSet,
 }
 
@@ -186,7 +193,7 @@ impl Selector {
             token,
             interest,
             opts,
-            armed: directions(interest),
+            armed: full_arm(interest),
         });
         table.slot_of_fd[idx] = slot as u32;
         self.changed(&mut table)
@@ -206,7 +213,7 @@ impl Selector {
             token,
             interest,
             opts,
-            armed: directions(interest),
+            armed: full_arm(interest),
         };
         self.changed(&mut table)
     }
@@ -218,13 +225,13 @@ impl Selector {
         Ok(())
     }
 
-    /// Re-arms an edge-triggered source whose IO returned `WouldBlock`.
+    /// Re-arms an edge-triggered source after one of ferrio's IO calls on it.
     pub(crate) fn rearm(&self, fd: RawFd) {
         let mut table = lock(&self.table);
         let Ok(entry) = table.entry_mut(fd) else {
             return;
         };
-        let all = directions(entry.interest);
+        let all = full_arm(entry.interest);
         if !entry.is_edge() || entry.opts.is_oneshot() || entry.armed == all {
             return;
         }
@@ -272,6 +279,29 @@ impl Selector {
     }
 
     pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        // Only read when a registration change ends a timed wait early (see the loop's end).
+        let mut start: Option<Instant> = None;
+        let mut wait = timeout;
+        loop {
+            let woken_for_change = self.select_once(events, wait)?;
+            if !woken_for_change || !events.is_empty() {
+                return Ok(());
+            }
+            // Another thread changed the registrations while we waited: wait again on the new
+            // set, for what is left of the timeout, so that the change is seen by this select.
+            if let Some(total) = timeout {
+                let begun = *start.get_or_insert_with(Instant::now);
+                match total.checked_sub(begun.elapsed()) {
+                    Some(left) if !left.is_zero() => wait = Some(left),
+                    _ => return Ok(()),
+                }
+            }
+        }
+    }
+
+    /// One `ppoll`. Returns whether it was ended by the internal eventfd without a user wake
+    /// (a registration change by another thread).
+    fn select_once(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<bool> {
         events.clear();
         let mut state = lock(&self.state);
         let state = &mut *state;
@@ -287,26 +317,27 @@ impl Selector {
         let mut table = lock(&self.table);
         table.polling = false;
         let n = res?;
-        if state.pfds[0].revents != 0 {
+        let notified = state.pfds[0].revents != 0;
+        if notified {
             // Drain: registration changes and wakes were all seen by this select.
             let _ = super::fd::eventfd_read(&self.notify);
         }
         // Cleared after the wait, as in the epoll backend: a wake whose write this wait
         // consumed must not make a later wake coalesce into it.
-        if self.wake_pending.swap(false, Ordering::AcqRel) && self.has_waker.load(Ordering::Acquire)
-        {
+        let woken = self.wake_pending.swap(false, Ordering::AcqRel);
+        if woken && self.has_waker.load(Ordering::Acquire) {
             let token = Token(self.waker_token.load(Ordering::Acquire));
             events.push(token, libc::POLLIN as u32);
         }
         if n == 0 {
-            return Ok(());
+            return Ok(false);
         }
         let count = state.pfds.len() - 1;
         let start = state.cursor % count.max(1);
         for k in 0..count {
             if events.is_full() {
                 state.cursor = start + k;
-                return Ok(());
+                return Ok(false);
             }
             let pfd = state.pfds[1 + (start + k) % count];
             if pfd.revents == 0 {
@@ -315,7 +346,7 @@ impl Selector {
             self.report(&mut table, pfd, events);
         }
         state.cursor = start + 1;
-        Ok(())
+        Ok(notified && !woken && table.dirty)
     }
 
     /// Reports one ready `pollfd` and applies the edge/oneshot emulation.
@@ -333,10 +364,18 @@ impl Selector {
         if entry.armed.is_none() {
             return;
         }
-        let asked = interest_to_poll(entry.armed) | libc::POLLERR | libc::POLLHUP;
-        let bits = pfd.revents & asked;
+        let mut asked = interest_to_poll(entry.armed);
+        if entry.armed.is_error() || entry.armed.is_hup() {
+            asked |= libc::POLLERR | libc::POLLHUP;
+        }
+        let mut bits = pfd.revents & asked;
         if bits == 0 {
             return;
+        }
+        if bits & (libc::POLLERR | libc::POLLHUP) != 0 {
+            // As epoll does: with an error or hang-up, the interest's operations no longer
+            // block, even if their directions were disarmed by an earlier edge.
+            bits |= interest_to_poll(entry.interest) & (libc::POLLIN | libc::POLLOUT);
         }
         events.push(entry.token, bits as u16 as u32);
         if entry.opts.is_oneshot() {
@@ -350,10 +389,9 @@ impl Selector {
             if bits & libc::POLLOUT != 0 {
                 reported.insert(EventSet::writable());
             }
-            if reported.is_none() {
-                // Only error or hup: they would be reported again on every poll, so the
-                // edge covers every armed direction.
-                reported = entry.armed;
+            if bits & (libc::POLLERR | libc::POLLHUP) != 0 {
+                // Reported once per edge too, not on every poll while the condition lasts.
+                reported.insert(EventSet::error() | EventSet::hup());
             }
             entry.armed.remove(reported);
             table.dirty = true;
@@ -384,9 +422,9 @@ fn notify_pollfd(notify: &OwnedFd) -> libc::pollfd {
     }
 }
 
-/// The readable and writable bits of an interest.
-fn directions(interest: EventSet) -> EventSet {
-    interest & (EventSet::readable() | EventSet::writable())
+/// Everything armed: the readable and writable bits of an interest, plus error and hup.
+fn full_arm(interest: EventSet) -> EventSet {
+    (interest & (EventSet::readable() | EventSet::writable())) | EventSet::error() | EventSet::hup()
 }
 
 /// `ppoll` with a nanosecond timeout (nothing to round); `None` blocks.

@@ -244,6 +244,11 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// The backend of the `Poll` this handle belongs to (see [`Poll::backend`]).
+    pub fn backend(&self) -> Backend {
+        self.selector.backend()
+    }
+
     /// Registers `source` under `token` with `interest` and `opts`.
     ///
     /// # Errors

@@ -89,6 +89,8 @@ fn next_id() -> usize {
 }
 
 /// The selector of one `Poll`, on the backend chosen at run time.
+// Allocated once, behind an `Arc`: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Selector {
     Epoll(epoll::Selector),
@@ -401,8 +403,6 @@ fn interest_to_poll(interest: EventSet) -> libc::c_short {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn poll_bits_equal_epoll_bits() {
         // Events stores poll(2) bits as epoll bits: that needs equal values.

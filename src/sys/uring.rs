@@ -262,7 +262,11 @@ impl Selector {
             return Err(io::Error::from_raw_os_error(libc::EBADF));
         }
         let mut inner = lock(&self.inner);
-        if inner.slots.get(fd as usize).is_some_and(|s| s.reg.is_some()) {
+        if inner
+            .slots
+            .get(fd as usize)
+            .is_some_and(|s| s.reg.is_some())
+        {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
                 "the fd is already registered with this selector",

@@ -7,6 +7,7 @@
 //!   sources and wait for readiness, edge-, level- or oneshot-triggered.
 //! * [`Registry`], a `Send + Sync` handle for registering from other threads, and [`Waker`]
 //!   to wake a blocked poll.
+//! * [`Backend`]: the selector, chosen at run time: epoll (default), `poll(2)` or io_uring.
 //! * Sources: [`tcp`], [`udp`], [`unix`] (Unix stream/datagram sockets with fd passing, pipes,
 //!   raw fds), all non-blocking and close-on-exec.
 //! * [`TryRead`], [`TryWrite`], [`TryAccept`]: IO where "would block" is `Ok(None)`.

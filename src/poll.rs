@@ -8,7 +8,7 @@ use crate::{sys, Backend, EventSet, Evented, Events, PollOpt, Token};
 
 /// Waits for readiness events on registered sources.
 ///
-/// `Poll` owns the OS selector (an epoll instance on Linux). Sources are registered with a
+/// `Poll` owns the OS selector (epoll by default; see [`Backend`]). Sources are registered with a
 /// [`Token`], an interest ([`EventSet`]) and options ([`PollOpt`]); [`Poll::poll`] blocks
 /// until some are ready and fills an [`Events`] buffer. Registration also works through a
 /// [`Registry`], a cloneable `Send + Sync` handle that other threads can use while one thread
@@ -56,7 +56,8 @@ use crate::{sys, Backend, EventSet, Evented, Events, PollOpt, Token};
 /// * **Misuse** is an error, never undefined behaviour: registering a source twice or with
 ///   two different `Poll`s gives `AlreadyExists`, reregistering or deregistering a source that
 ///   is not registered gives `NotFound`, `Token(usize::MAX)` gives `InvalidInput`.
-/// * **Timeouts** are rounded up to the selector's resolution (1 ms for epoll), never down;
+/// * **Timeouts** are rounded up to the selector's resolution (1 ms for epoll, 1 ns for
+///   poll(2) and io_uring), never down;
 ///   `Duration::ZERO` returns at once. A signal interrupting the wait returns
 ///   `ErrorKind::Interrupted`.
 ///
@@ -193,7 +194,7 @@ impl Poll {
     /// wakes it, or `timeout` elapses; fills `events` and returns how many it holds.
     ///
     /// `None` waits indefinitely; `Some(Duration::ZERO)` checks without blocking; other
-    /// timeouts are rounded up to whole milliseconds. Returning `Ok(0)` means the timeout
+    /// timeouts are rounded up to the backend's resolution (whole milliseconds for epoll). Returning `Ok(0)` means the timeout
     /// elapsed (or a wake-up without events, which may happen).
     ///
     /// # Errors

@@ -402,7 +402,10 @@ impl Selector {
         let res = match timeout {
             None => self.ring.submit_and_wait(1),
             Some(d) => {
-                let ts = types::Timespec::from(d);
+                // The kernel's tv_sec is signed: clamp (to about 292 billion years).
+                let ts = types::Timespec::new()
+                    .sec(d.as_secs().min(i64::MAX as u64))
+                    .nsec(d.subsec_nanos());
                 let args = types::SubmitArgs::new().timespec(&ts);
                 self.ring.submitter().submit_with_args(1, &args)
             }

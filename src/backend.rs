@@ -45,10 +45,17 @@ pub enum Backend {
     ///
     /// Level-triggered interest is native. Edge and oneshot are emulated: after reporting
     /// a source, ferrio stops asking the OS about the reported directions (edge) or about the
-    /// whole source (oneshot). Edge re-arms when one of ferrio's own IO calls on the source
-    /// returns `WouldBlock`, or on `reregister`; oneshot only on `reregister`.
+    /// whole source (oneshot). Edge re-arms after each of ferrio's own IO calls on the source
+    /// (a read, write, accept, ... whatever its result) and on `reregister`; oneshot only on
+    /// `reregister`. Registering from another thread while `poll` blocks wakes it through an
+    /// internal eventfd, and the blocked `poll` waits again on the new set.
     ///
     /// What it cannot do like epoll:
+    /// * Edge events follow IO, not data: after an event, the next one for that source comes
+    ///   only once the program did IO on it (which the edge contract asks for anyway: drain on
+    ///   every event), and a partial read with data left is reported again (a spurious
+    ///   event). A read re-arms writable interest too, so an edge source that is readable and
+    ///   writable may get an extra writable event after a read.
     /// * A raw fd registered edge-triggered through [`EventedFd`](crate::unix::EventedFd):
     ///   ferrio cannot see its IO, so it is polled level-triggered instead (spurious events,
     ///   which the contract allows, never a missed one). Prefer level for raw fds.
@@ -56,7 +63,8 @@ pub enum Backend {
     ///   set when the next poll sees it invalid (`POLLNVAL`), but if its number is reused
     ///   first, the new file is polled under the old registration. ferrio's own sources
     ///   deregister themselves on drop.
-    /// * Each poll costs O(K) in the number K of registered sources.
+    /// * Each poll costs O(K) in the number K of registered sources, and one more syscall
+    ///   (an eventfd read) when a `Waker` or another thread woke it.
     Poll,
     /// Linux io_uring: readiness through `IORING_OP_POLL_ADD` (needs Linux 5.13 or later).
     ///
@@ -68,6 +76,10 @@ pub enum Backend {
     /// If the kernel refuses io_uring (too old, disabled by `io_uring_disabled`, blocked by a
     /// seccomp filter), [`Poll::with_backend`](crate::Poll::with_backend) falls back to epoll
     /// and [`Poll::fallback_reason`](crate::Poll::fallback_reason) says why.
+    ///
+    /// Costs: a level-triggered source that was reported costs one re-armed request (no
+    /// extra syscall) in the next poll; `deregister` makes one `io_uring_enter` of its own, as
+    /// epoll's `epoll_ctl`, while `register` and `reregister` ride on the next poll's.
     ///
     /// What it cannot do like epoll:
     /// * A raw fd registered through [`EventedFd`](crate::unix::EventedFd) must be

@@ -7,6 +7,7 @@
 //!   sources and wait for readiness, edge-, level- or oneshot-triggered.
 //! * [`Registry`], a `Send + Sync` handle for registering from other threads, and [`Waker`]
 //!   to wake a blocked poll.
+//! * [`Backend`]: the selector, chosen at run time: epoll (default), `poll(2)` or io_uring.
 //! * Sources: [`tcp`], [`udp`], [`unix`] (Unix stream/datagram sockets with fd passing, pipes,
 //!   raw fds), all non-blocking and close-on-exec.
 //! * [`TryRead`], [`TryWrite`], [`TryAccept`]: IO where "would block" is `Ok(None)`.
@@ -58,6 +59,7 @@ mod bitset;
 #[macro_use]
 mod io_source;
 
+mod backend;
 mod event;
 mod event_set;
 mod evented;
@@ -78,6 +80,7 @@ pub mod timer;
 pub mod unix;
 pub mod util;
 
+pub use backend::{Backend, BACKEND_ENV};
 pub use channel::{NotifyError, Sender};
 pub use event::{Events, IoEvent, Iter};
 pub use event_loop::{EventLoop, EventLoopConfig, Handler};
@@ -96,4 +99,11 @@ pub use waker::Waker;
 #[doc(hidden)]
 pub fn __fd_flags(fd: std::os::fd::RawFd) -> std::io::Result<(bool, bool)> {
     sys::fd::fd_flags(fd)
+}
+
+/// Makes the next io_uring `Poll` created on this thread fail to set up its ring, as a kernel
+/// without io_uring would, to test the epoll fallback. A test helper, hidden from the docs.
+#[doc(hidden)]
+pub fn __simulate_uring_failure() {
+    sys::simulate_uring_failure()
 }

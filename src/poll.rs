@@ -4,11 +4,11 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{sys, EventSet, Evented, Events, PollOpt, Token};
+use crate::{sys, Backend, EventSet, Evented, Events, PollOpt, Token};
 
 /// Waits for readiness events on registered sources.
 ///
-/// `Poll` owns the OS selector (an epoll instance on Linux). Sources are registered with a
+/// `Poll` owns the OS selector (epoll by default; see [`Backend`]). Sources are registered with a
 /// [`Token`], an interest ([`EventSet`]) and options ([`PollOpt`]); [`Poll::poll`] blocks
 /// until some are ready and fills an [`Events`] buffer. Registration also works through a
 /// [`Registry`], a cloneable `Send + Sync` handle that other threads can use while one thread
@@ -56,9 +56,17 @@ use crate::{sys, EventSet, Evented, Events, PollOpt, Token};
 /// * **Misuse** is an error, never undefined behaviour: registering a source twice or with
 ///   two different `Poll`s gives `AlreadyExists`, reregistering or deregistering a source that
 ///   is not registered gives `NotFound`, `Token(usize::MAX)` gives `InvalidInput`.
-/// * **Timeouts** are rounded up to the selector's resolution (1 ms for epoll), never down;
+/// * **Timeouts** are rounded up to the selector's resolution (1 ms for epoll, 1 ns for
+///   poll(2) and io_uring), never down;
 ///   `Duration::ZERO` returns at once. A signal interrupting the wait returns
 ///   `ErrorKind::Interrupted`.
+///
+/// # Backends
+///
+/// The selector is chosen at run time ([`Backend`]): epoll by default, POSIX `poll(2)` or
+/// io_uring on request ([`Poll::with_backend`], or the `FERRIO_BACKEND` environment variable
+/// for [`Poll::new`]). All of them keep this contract; the few things a backend cannot do
+/// like epoll are listed under [`Backend`].
 ///
 /// # Portability
 ///
@@ -67,20 +75,87 @@ use crate::{sys, EventSet, Evented, Events, PollOpt, Token};
 #[derive(Debug)]
 pub struct Poll {
     registry: Registry,
+    /// Why the requested backend was replaced by epoll, if it was.
+    fallback: Option<String>,
 }
 
 impl Poll {
-    /// Creates a new selector (an epoll instance, close-on-exec).
+    /// Creates a new selector (close-on-exec) on the backend named by the `FERRIO_BACKEND`
+    /// environment variable (`epoll`, `poll` or `uring`), or on epoll if it is unset.
+    ///
+    /// # Errors
+    ///
+    /// * `InvalidInput` if `FERRIO_BACKEND` names no backend (the message lists the valid
+    ///   values).
+    /// * The OS error if the selector cannot be created (for example `EMFILE`).
+    pub fn new() -> io::Result<Poll> {
+        Poll::with_backend_or_env(None)
+    }
+
+    /// Creates a new selector on `backend`, whatever `FERRIO_BACKEND` says.
+    ///
+    /// If `backend` is [`Backend::Uring`] and the kernel refuses io_uring (too old, disabled,
+    /// filtered by seccomp), this returns an epoll `Poll` rather than an error:
+    /// [`backend`](Self::backend) then reports [`Backend::Epoll`] and
+    /// [`fallback_reason`](Self::fallback_reason) says why.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::{Backend, Poll};
+    ///
+    /// let poll = Poll::with_backend(Backend::Uring)?;
+    /// match poll.fallback_reason() {
+    ///     None => assert_eq!(poll.backend(), Backend::Uring),
+    ///     Some(reason) => {
+    ///         assert_eq!(poll.backend(), Backend::Epoll);
+    ///         eprintln!("{reason}");
+    ///     }
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
     /// The OS error if the selector cannot be created (for example `EMFILE`).
-    pub fn new() -> io::Result<Poll> {
+    pub fn with_backend(backend: Backend) -> io::Result<Poll> {
+        let (selector, fallback) = sys::Selector::new(backend)?;
         Ok(Poll {
             registry: Registry {
-                selector: Arc::new(sys::Selector::new()?),
+                selector: Arc::new(selector),
             },
+            fallback,
         })
+    }
+
+    /// `backend` if given, else the environment's choice, else epoll. Reports an environment
+    /// request for io_uring that fell back on stderr, once per process, since nobody else
+    /// would see it.
+    pub(crate) fn with_backend_or_env(backend: Option<Backend>) -> io::Result<Poll> {
+        let (backend, from_env) = match backend {
+            Some(b) => (b, false),
+            None => match Backend::from_env()? {
+                Some(b) => (b, true),
+                None => (Backend::Epoll, false),
+            },
+        };
+        let poll = Poll::with_backend(backend)?;
+        if let (true, Some(reason)) = (from_env, &poll.fallback) {
+            static REPORTED: std::sync::Once = std::sync::Once::new();
+            REPORTED.call_once(|| eprintln!("ferrio: FERRIO_BACKEND={backend}: {reason}"));
+        }
+        Ok(poll)
+    }
+
+    /// The backend this `Poll` runs on.
+    pub fn backend(&self) -> Backend {
+        self.registry.selector.backend()
+    }
+
+    /// Why this `Poll` runs on epoll although io_uring was asked for, or `None` if it runs on
+    /// the backend that was asked for.
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.fallback.as_deref()
     }
 
     /// The thread-safe registration handle of this `Poll`.
@@ -119,7 +194,7 @@ impl Poll {
     /// wakes it, or `timeout` elapses; fills `events` and returns how many it holds.
     ///
     /// `None` waits indefinitely; `Some(Duration::ZERO)` checks without blocking; other
-    /// timeouts are rounded up to whole milliseconds. Returning `Ok(0)` means the timeout
+    /// timeouts are rounded up to the backend's resolution (whole milliseconds for epoll). Returning `Ok(0)` means the timeout
     /// elapsed (or a wake-up without events, which may happen).
     ///
     /// # Errors
@@ -170,6 +245,11 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// The backend of the `Poll` this handle belongs to (see [`Poll::backend`]).
+    pub fn backend(&self) -> Backend {
+        self.selector.backend()
+    }
+
     /// Registers `source` under `token` with `interest` and `opts`.
     ///
     /// # Errors
@@ -220,6 +300,7 @@ impl Registry {
         interest: EventSet,
         opts: PollOpt,
     ) -> io::Result<()> {
+        let opts = self.selector.raw_fd_opts(opts);
         self.selector
             .register(fd, token.check_user()?, interest, opts)
     }
@@ -231,6 +312,7 @@ impl Registry {
         interest: EventSet,
         opts: PollOpt,
     ) -> io::Result<()> {
+        let opts = self.selector.raw_fd_opts(opts);
         self.selector
             .reregister(fd, token.check_user()?, interest, opts)
     }

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::thread;
 
 use ferrio::tcp::TcpStream;
-use ferrio::{EventSet, Events, Poll, PollOpt, Token, TryRead, TryWrite};
+use ferrio::{Backend, EventSet, Events, Poll, PollOpt, Token, TryRead, TryWrite};
 use util::{
     check_pattern, expect_events, expect_no_events, fill_pattern, poll_once, tcp_pair,
     tcp_pair_with_std_peer,
@@ -169,10 +169,19 @@ fn partial_read_gets_no_new_edge_until_new_data() {
     let mut buf = [0u8; 2];
     assert_eq!(server.try_read(&mut buf).unwrap(), Some(2));
     assert_eq!(&buf, b"ab");
-    expect_no_events(&mut poll, &mut events);
-
-    client.write_all(b"g").unwrap();
-    expect_events(&mut poll, &mut events, vec![(STREAM, EventSet::readable())]);
+    if poll.backend() == Backend::Poll {
+        // Documented difference (`Backend::Poll`): any IO call re-arms an emulated edge, so
+        // the leftover is reported again (a spurious event) instead of waiting for new data.
+        expect_events(&mut poll, &mut events, vec![(STREAM, EventSet::readable())]);
+        // And after that event, no IO call re-armed it: no event is promised for new data
+        // (the edge contract asks to drain on every event anyway). Loopback delivers the
+        // write before it returns, so the read below sees it without waiting.
+        client.write_all(b"g").unwrap();
+    } else {
+        expect_no_events(&mut poll, &mut events);
+        client.write_all(b"g").unwrap();
+        expect_events(&mut poll, &mut events, vec![(STREAM, EventSet::readable())]);
+    }
     let mut rest = [0u8; 16];
     assert_eq!(server.try_read(&mut rest).unwrap(), Some(5));
     assert_eq!(&rest[..5], b"cdefg");

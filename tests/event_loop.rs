@@ -486,6 +486,18 @@ fn edge_triggered_readiness_is_reported_once_per_change() {
         .run_once(&mut handler, Some(Duration::from_millis(50)))
         .unwrap();
     writer.write_all(b"y").unwrap();
+    if event_loop.registry().backend() == ferrio::Backend::Poll {
+        // Documented difference (`Backend::Poll`): an emulated edge re-arms on the source's
+        // own IO, not on new data, so without a read in between no second event comes.
+        event_loop
+            .run_once(&mut handler, Some(Duration::from_millis(50)))
+            .unwrap();
+        assert_eq!(
+            handler.calls,
+            [Call::Ready(Token(5)), Call::Tick, Call::Tick, Call::Tick]
+        );
+        return;
+    }
     event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
     assert_eq!(
         handler.calls,

@@ -13,6 +13,7 @@ use std::time::Duration;
 /// | `timer_wheel_size` | 64 | slots per wheel level; the hierarchical wheel always uses 64 (one `u64` bitmap per level), so this is accepted for compatibility and only validated |
 /// | `timer_capacity` | 65536 | timeouts pending at once; `timeout_ms` returns `TimerError` beyond it. Allocated on the first `timeout_ms`, never after |
 /// | `events_capacity` | 1024 | readiness events fetched per poll |
+/// | `backend` | `FERRIO_BACKEND`, else epoll | the selector [`Backend`](crate::Backend) |
 ///
 /// Unlike the original mio, the timer does not wake the loop every tick: the loop sleeps
 /// until the earliest pending deadline, so the tick only sets the resolution, and a fine
@@ -45,6 +46,7 @@ pub struct EventLoopConfig {
     pub(crate) timer_wheel_size: usize,
     pub(crate) timer_capacity: usize,
     pub(crate) events_capacity: usize,
+    pub(crate) backend: Option<crate::Backend>,
 }
 
 impl Default for EventLoopConfig {
@@ -56,6 +58,7 @@ impl Default for EventLoopConfig {
             timer_wheel_size: 64,
             timer_capacity: 65_536,
             events_capacity: 1024,
+            backend: None,
         }
     }
 }
@@ -105,6 +108,14 @@ impl EventLoopConfig {
     /// Readiness events fetched per poll (must be > 0).
     pub fn events_capacity(mut self, capacity: usize) -> EventLoopConfig {
         self.events_capacity = capacity;
+        self
+    }
+
+    /// The selector backend, instead of the `FERRIO_BACKEND` environment variable or epoll;
+    /// see [`Poll::with_backend`](crate::Poll::with_backend) (an unavailable io_uring falls
+    /// back to epoll).
+    pub fn backend(mut self, backend: crate::Backend) -> EventLoopConfig {
+        self.backend = Some(backend);
         self
     }
 

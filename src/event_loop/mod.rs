@@ -111,7 +111,7 @@ impl<H: Handler> EventLoop<H> {
         config.validate()?;
         let tick_nanos = config.timer_tick.as_nanos().min(u64::MAX as u128) as u64;
         Ok(EventLoop {
-            poll: Poll::new()?,
+            poll: Poll::with_backend_or_env(config.backend)?,
             events: Events::with_capacity(config.events_capacity),
             running: false,
             timer: None,

@@ -16,16 +16,12 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::Events;
 use crate::{EventSet, PollOpt, Token};
-
-/// epoll emulates nothing: the IO path never needs to re-arm a source.
-pub(crate) const NEEDS_REARM: bool = false;
-
-static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
 /// An epoll instance.
 #[derive(Debug)]
@@ -43,7 +39,7 @@ impl Selector {
         // SAFETY: epoll_create1 takes no pointers; EPOLL_CLOEXEC is a valid flag.
         let fd = unsafe { syscall!(epoll_create1(libc::EPOLL_CLOEXEC)) }?;
         Ok(Selector {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            id: super::next_id(),
             // SAFETY: epoll_create1 just returned this fd and nothing else owns it.
             ep: unsafe { OwnedFd::from_raw_fd(fd) },
             wake_pending: AtomicBool::new(false),
@@ -51,6 +47,7 @@ impl Selector {
         })
     }
 
+    #[inline]
     pub(crate) fn id(&self) -> usize {
         self.id
     }
@@ -173,78 +170,19 @@ fn interest_to_epoll(interest: EventSet, opts: PollOpt) -> u32 {
     bits as u32
 }
 
-fn epoll_to_readiness(bits: u32) -> EventSet {
-    let bits = bits as libc::c_int;
-    let mut set = EventSet::none();
-    if bits & (libc::EPOLLIN | libc::EPOLLPRI) != 0 {
-        set.insert(EventSet::readable());
-    }
-    if bits & libc::EPOLLOUT != 0 {
-        set.insert(EventSet::writable());
-    }
-    if bits & libc::EPOLLERR != 0 {
-        set.insert(EventSet::error());
-    }
-    if bits & (libc::EPOLLHUP | libc::EPOLLRDHUP) != 0 {
-        set.insert(EventSet::hup());
-    }
-    set
-}
-
-/// The raw `epoll_event` buffer.
-pub(crate) struct Events {
-    list: Vec<libc::epoll_event>,
-}
-
-impl Events {
-    pub(crate) fn with_capacity(capacity: usize) -> Events {
-        Events {
-            list: Vec::with_capacity(capacity),
-        }
-    }
-
-    pub(crate) fn capacity(&self) -> usize {
-        self.list.capacity()
-    }
-
-    #[inline]
-    pub(crate) fn len(&self) -> usize {
-        self.list.len()
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.list.clear();
-    }
-
-    #[inline]
-    pub(crate) fn get(&self, idx: usize) -> Option<(Token, EventSet)> {
-        self.list.get(idx).map(|ev| {
-            // Copy out of the (packed on x86_64) struct before use.
-            let data = ev.u64;
-            let bits = ev.events;
-            (Token(data as usize), epoll_to_readiness(bits))
-        })
-    }
-}
-
-impl std::fmt::Debug for Events {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Events")
-            .field("len", &self.len())
-            .field("capacity", &self.capacity())
-            .finish()
-    }
-}
-
 /// An eventfd registered edge-triggered with a selector.
 #[derive(Debug)]
 pub(crate) struct Waker {
     fd: OwnedFd,
-    selector: Arc<Selector>,
+    /// Keeps the selector (an epoll one) alive.
+    selector: Arc<super::Selector>,
 }
 
 impl Waker {
-    pub(crate) fn new(selector: &Arc<Selector>, token: Token) -> io::Result<Waker> {
+    pub(crate) fn new(shared: &Arc<super::Selector>, token: Token) -> io::Result<Waker> {
+        let super::Selector::Epoll(selector) = &**shared else {
+            unreachable!("an epoll waker is made only for an epoll selector");
+        };
         if selector
             .has_waker
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
@@ -270,27 +208,20 @@ impl Waker {
         }
         Ok(Waker {
             fd,
-            selector: Arc::clone(selector),
+            selector: Arc::clone(shared),
         })
     }
 
     #[inline]
     pub(crate) fn wake(&self) -> io::Result<()> {
-        if self.selector.wake_pending.swap(true, Ordering::AcqRel) {
-            // A write since the last `select` is already on its way: coalesce.
-            return Ok(());
-        }
-        match super::fd::eventfd_write(&self.fd) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                // The counter is full. Drain it and write again to make a fresh edge.
-                super::fd::eventfd_read(&self.fd)?;
-                super::fd::eventfd_write(&self.fd)
-            }
-            Err(e) => {
-                self.selector.wake_pending.store(false, Ordering::Release);
-                Err(e)
-            }
+        super::coalesced_eventfd_wake(&self.fd, &self.epoll().wake_pending)
+    }
+
+    #[inline]
+    fn epoll(&self) -> &Selector {
+        match &*self.selector {
+            super::Selector::Epoll(s) => s,
+            _ => unreachable!("an epoll waker always has an epoll selector"),
         }
     }
 }
@@ -298,7 +229,7 @@ impl Waker {
 impl Drop for Waker {
     fn drop(&mut self) {
         // Closing the (never duplicated) eventfd removes it from the epoll set.
-        self.selector.has_waker.store(false, Ordering::Release);
+        self.epoll().has_waker.store(false, Ordering::Release);
     }
 }
 

@@ -1,0 +1,444 @@
+//! Backend selection (`Poll::with_backend`, `FERRIO_BACKEND`, `EventLoopConfig::backend`), the
+//! io_uring fallback, the documented differences between backends, and the syscalls one poll
+//! makes on each. The rest of the suite runs under every backend through `FERRIO_BACKEND`
+//! (see `.ci/run`).
+
+mod util;
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, IntoRawFd};
+use std::process::Command;
+use std::time::Duration;
+
+use ferrio::udp::UdpSocket;
+use ferrio::unix::EventedFd;
+use ferrio::{
+    Backend, EventLoop, EventLoopConfig, EventSet, Events, Handler, Poll, PollOpt, Token, Waker,
+};
+use util::{any_local_addr, expect_events, expect_no_events, poll_events};
+
+const T: Token = Token(1);
+
+/// Set in the environment of the child processes this file spawns.
+const CHILD_ENV: &str = "FERRIO_BACKENDS_TEST_CHILD";
+
+fn is_child() -> bool {
+    std::env::var_os(CHILD_ENV).is_some()
+}
+
+/// A `Poll` on `backend`, or `None` (with a note) if it is io_uring and the kernel refused it.
+fn poll_on(backend: Backend) -> Option<Poll> {
+    let poll = Poll::with_backend(backend).unwrap();
+    if let Some(reason) = poll.fallback_reason() {
+        assert_eq!(backend, Backend::Uring, "only io_uring falls back");
+        assert_eq!(poll.backend(), Backend::Epoll);
+        println!("skipped {backend}: {reason}");
+        return None;
+    }
+    Some(poll)
+}
+
+#[test]
+fn with_backend_runs_on_that_backend() {
+    for backend in Backend::ALL {
+        let Some(mut poll) = poll_on(backend) else {
+            continue;
+        };
+        assert_eq!(poll.backend(), backend);
+        assert_eq!(poll.registry().backend(), backend);
+        // And it works: a level-triggered writable UDP socket and a waker.
+        let socket = UdpSocket::bound(&any_local_addr()).unwrap();
+        poll.register(&socket, T, EventSet::writable(), PollOpt::level())
+            .unwrap();
+        let waker = Waker::new(poll.registry(), Token(2)).unwrap();
+        waker.wake().unwrap();
+        let mut events = Events::with_capacity(8);
+        let got = expect_events(
+            &mut poll,
+            &mut events,
+            vec![(T, EventSet::writable()), (Token(2), EventSet::readable())],
+        );
+        assert!(got.len() <= 4, "{backend}: {got:?}");
+    }
+}
+
+#[test]
+fn new_follows_the_environment() {
+    // CI runs this file under every FERRIO_BACKEND value; unset means epoll.
+    let poll = Poll::new().unwrap();
+    let wanted = Backend::from_env().unwrap().unwrap_or(Backend::Epoll);
+    if poll.fallback_reason().is_none() {
+        assert_eq!(poll.backend(), wanted);
+    } else {
+        assert_eq!((wanted, poll.backend()), (Backend::Uring, Backend::Epoll));
+    }
+}
+
+#[test]
+fn env_child_scenario() {
+    // Run by `invalid_environment_value_is_a_clear_error` and
+    // `environment_selects_the_backend`; does nothing in a normal run.
+    let Some(expect) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let expect = expect.to_string_lossy().into_owned();
+    if expect == "invalid" {
+        let err = Poll::new().unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        let msg = err.to_string();
+        for name in [
+            "kqueue",
+            "FERRIO_BACKEND",
+            "\"epoll\"",
+            "\"poll\"",
+            "\"uring\"",
+        ] {
+            assert!(msg.contains(name), "{msg}");
+        }
+        let Err(err) = EventLoop::<Nothing>::new() else {
+            panic!("EventLoop::new accepted FERRIO_BACKEND=kqueue");
+        };
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        // An explicit choice does not read the environment.
+        assert_eq!(
+            Poll::with_backend(Backend::Poll).unwrap().backend(),
+            Backend::Poll
+        );
+        let config = EventLoopConfig::new().backend(Backend::Poll);
+        let event_loop = EventLoop::<Nothing>::configured(config).unwrap();
+        assert_eq!(event_loop.registry().backend(), Backend::Poll);
+    } else {
+        let wanted: Backend = expect.parse().unwrap();
+        assert_eq!(Poll::new().unwrap().backend(), wanted);
+        let event_loop = EventLoop::<Nothing>::new().unwrap();
+        assert_eq!(event_loop.registry().backend(), wanted);
+        // The explicit choice wins over the environment.
+        let config = EventLoopConfig::new().backend(Backend::Epoll);
+        let event_loop = EventLoop::<Nothing>::configured(config).unwrap();
+        assert_eq!(event_loop.registry().backend(), Backend::Epoll);
+    }
+}
+
+struct Nothing;
+
+impl Handler for Nothing {
+    type Timeout = ();
+    type Message = ();
+}
+
+/// Runs `env_child_scenario` in a child process with `FERRIO_BACKEND=value`.
+fn run_child(value: &str, expect: &str) {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "env_child_scenario", "--nocapture"])
+        .env("FERRIO_BACKEND", value)
+        .env(CHILD_ENV, expect)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "child with FERRIO_BACKEND={value} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"));
+}
+
+#[test]
+fn invalid_environment_value_is_a_clear_error() {
+    if is_child() {
+        return;
+    }
+    run_child("kqueue", "invalid");
+}
+
+#[test]
+fn environment_selects_the_backend() {
+    if is_child() {
+        return;
+    }
+    run_child("epoll", "epoll");
+    run_child("poll", "poll");
+    if poll_on(Backend::Uring).is_some() {
+        run_child("uring", "uring");
+    }
+}
+
+#[test]
+fn unavailable_io_uring_falls_back_to_epoll_with_a_reason() {
+    ferrio::__simulate_uring_failure();
+    let mut poll = Poll::with_backend(Backend::Uring).unwrap();
+    assert_eq!(poll.backend(), Backend::Epoll);
+    let reason = poll.fallback_reason().expect("a fallback reason");
+    assert!(
+        reason.contains("io_uring") && reason.contains("epoll"),
+        "{reason}"
+    );
+    // The fallback is a working Poll.
+    let socket = UdpSocket::bound(&any_local_addr()).unwrap();
+    poll.register(&socket, T, EventSet::writable(), PollOpt::edge())
+        .unwrap();
+    let mut events = Events::with_capacity(4);
+    expect_events(&mut poll, &mut events, vec![(T, EventSet::writable())]);
+    // The hook is one-shot: the next io_uring Poll is a real one (or a real fallback).
+    let again = Poll::with_backend(Backend::Uring).unwrap();
+    if let Some(reason) = again.fallback_reason() {
+        assert!(!reason.contains("simulated"), "{reason}");
+    }
+    // Other backends never fall back.
+    assert!(Poll::with_backend(Backend::Poll)
+        .unwrap()
+        .fallback_reason()
+        .is_none());
+}
+
+#[test]
+fn poll_backend_polls_an_edge_triggered_raw_fd_level_triggered() {
+    // Documented difference (`Backend::Poll`): ferrio cannot see a raw fd's IO, so it cannot
+    // re-arm an emulated edge; it polls the fd level-triggered instead (spurious events,
+    // never a missed one).
+    let mut poll = Poll::with_backend(Backend::Poll).unwrap();
+    let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    let fd = a.as_raw_fd();
+    poll.register(&EventedFd(&fd), T, EventSet::readable(), PollOpt::edge())
+        .unwrap();
+    let mut events = Events::with_capacity(4);
+    b.write_all(b"x").unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            poll_events(&mut poll, &mut events),
+            vec![(T, EventSet::readable())]
+        );
+    }
+    let mut buf = [0u8; 4];
+    assert_eq!((&a).read(&mut buf).unwrap(), 1);
+    expect_no_events(&mut poll, &mut events);
+    // Oneshot keeps its meaning for raw fds.
+    poll.reregister(&EventedFd(&fd), T, EventSet::readable(), PollOpt::oneshot())
+        .unwrap();
+    b.write_all(b"y").unwrap();
+    assert_eq!(
+        poll_events(&mut poll, &mut events),
+        vec![(T, EventSet::readable())]
+    );
+    expect_no_events(&mut poll, &mut events);
+    poll.deregister(&EventedFd(&fd)).unwrap();
+}
+
+#[test]
+fn uring_holds_a_raw_fd_open_until_it_is_deregistered() {
+    // Documented difference (`Backend::Uring`): the ring holds a reference to a polled file,
+    // so closing a raw fd without deregistering it does not close the socket; deregistering
+    // the (closed) fd number does.
+    let Some(mut poll) = poll_on(Backend::Uring) else {
+        return;
+    };
+    let (ours, mut peer) = std::os::unix::net::UnixStream::pair().unwrap();
+    ours.set_nonblocking(true).unwrap();
+    let fd = ours.into_raw_fd();
+    poll.register(&EventedFd(&fd), T, EventSet::readable(), PollOpt::edge())
+        .unwrap();
+    let mut events = Events::with_capacity(4);
+    // Submits the registration.
+    poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+    // SAFETY: we own `fd` (from into_raw_fd) and close it exactly once.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::close(fd)
+    };
+    let mut buf = [0u8; 1];
+    peer.set_nonblocking(true).unwrap();
+    let err = peer.read(&mut buf).unwrap_err();
+    assert_eq!(
+        err.kind(),
+        std::io::ErrorKind::WouldBlock,
+        "the socket closed although the ring still polls it"
+    );
+    poll.deregister(&EventedFd(&fd)).unwrap();
+    // A bounded blocking read: EOF once the ring dropped its reference.
+    peer.set_nonblocking(false).unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert_eq!(peer.read(&mut buf).unwrap(), 0);
+}
+
+const ROUNDS: usize = 50;
+
+#[test]
+fn syscalls_child_scenario() {
+    // Traced by `one_wait_syscall_per_poll`; does nothing in a normal run.
+    if !matches!(std::env::var_os(CHILD_ENV), Some(v) if v == "syscalls") {
+        return;
+    }
+    let mut poll = Poll::new().unwrap();
+    let sockets: Vec<_> = (0..12)
+        .map(|i| {
+            let s = UdpSocket::bound(&any_local_addr()).unwrap();
+            let opts = if i < 8 {
+                PollOpt::level()
+            } else {
+                PollOpt::edge()
+            };
+            poll.register(&s, Token(i), EventSet::writable(), opts)
+                .unwrap();
+            s
+        })
+        .collect();
+    let waker = Waker::new(poll.registry(), Token(99)).unwrap();
+    let mut events = Events::with_capacity(64);
+    poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+    // Markers for the tracer: the syscalls between the two getppid calls are the loop's.
+    // SAFETY: getppid has no preconditions.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::getppid()
+    };
+    for _ in 0..ROUNDS {
+        waker.wake().unwrap();
+        waker.wake().unwrap();
+        poll.poll(&mut events, Some(Duration::from_secs(5)))
+            .unwrap();
+        // The 8 level-triggered sockets and the waker, every round.
+        assert!(events.len() >= 9, "{}", events.len());
+    }
+    // SAFETY: as above.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::getppid()
+    };
+    drop(sockets);
+}
+
+#[test]
+fn one_wait_syscall_per_poll() {
+    if is_child() {
+        return;
+    }
+    let strace_ok = Command::new("strace")
+        .arg("-V")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !strace_ok {
+        println!("skipped: strace is not installed");
+        return;
+    }
+    for backend in Backend::ALL {
+        if backend == Backend::Uring && poll_on(backend).is_none() {
+            continue;
+        }
+        let trace = std::env::temp_dir().join(format!(
+            "ferrio-backends-strace-{}-{backend}.txt",
+            std::process::id()
+        ));
+        let output = Command::new("strace")
+            .args(["-f", "-o"])
+            .arg(&trace)
+            .arg(std::env::current_exe().unwrap())
+            .args(["--exact", "syscalls_child_scenario", "--test-threads=1"])
+            .env(CHILD_ENV, "syscalls")
+            .env("FERRIO_BACKEND", backend.name())
+            .output()
+            .unwrap();
+        let text = std::fs::read_to_string(&trace).unwrap_or_default();
+        let _ = std::fs::remove_file(&trace);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if !output.status.success() && (stderr.contains("ptrace") || stderr.contains("PTRACE")) {
+            println!("skipped: strace cannot trace here: {stderr}");
+            return;
+        }
+        assert!(output.status.success(), "{backend}: {stderr}");
+        let lines: Vec<&str> = text.lines().collect();
+        let marks: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].contains("getppid()"))
+            .collect();
+        assert_eq!(marks.len(), 2, "{backend}: markers not found in:\n{text}");
+        let inner = &lines[marks[0] + 1..marks[1]];
+        let count = |name: &str| inner.iter().filter(|l| l.contains(name)).count();
+        let waits = count("epoll_wait(") + count("ppoll(") + count("io_uring_enter(");
+        let writes = count("write(");
+        println!("{backend}: {} syscalls in {ROUNDS} polls", inner.len());
+        assert_eq!(
+            waits,
+            ROUNDS,
+            "{backend}: one wait per poll:\n{}",
+            inner.join("\n")
+        );
+        // Two wakes per round coalesce into one eventfd write.
+        assert_eq!(writes, ROUNDS, "{backend}:\n{}", inner.join("\n"));
+        // Nothing else: no re-arm syscalls, no reads (poll(2) drains its eventfd: one read).
+        let reads = count("read(");
+        let expected_reads = if backend == Backend::Poll { ROUNDS } else { 0 };
+        assert_eq!(reads, expected_reads, "{backend}:\n{}", inner.join("\n"));
+        assert_eq!(
+            inner.len(),
+            waits + writes + reads,
+            "{backend}:\n{}",
+            inner.join("\n")
+        );
+    }
+}
+
+#[test]
+fn queued_readiness_of_a_deregistered_or_reregistered_source_is_dropped() {
+    // io_uring keeps completions in its queue when `Events` is full: those of a source that
+    // is deregistered or reregistered meanwhile must not surface under the old token. The
+    // same holds, trivially, on the other backends.
+    for backend in Backend::ALL {
+        let Some(mut poll) = poll_on(backend) else {
+            continue;
+        };
+        let sockets: Vec<_> = (0..3)
+            .map(|i| {
+                let s = UdpSocket::bound(&any_local_addr()).unwrap();
+                poll.register(&s, Token(i), EventSet::writable(), PollOpt::level())
+                    .unwrap();
+                s
+            })
+            .collect();
+        let mut events = Events::with_capacity(1);
+        poll.poll(&mut events, Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        let first = events.get(0).unwrap().token().0;
+        let (gone, moved) = ((first + 1) % 3, (first + 2) % 3);
+        poll.deregister(&sockets[gone]).unwrap();
+        poll.reregister(
+            &sockets[moved],
+            Token(10 + moved),
+            EventSet::writable(),
+            PollOpt::level(),
+        )
+        .unwrap();
+        let mut events = Events::with_capacity(8);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..4 {
+            poll.poll(&mut events, Some(Duration::from_secs(5)))
+                .unwrap();
+            seen.extend(events.iter().map(|e| e.token().0));
+        }
+        assert_eq!(
+            seen,
+            [first, 10 + moved].into_iter().collect(),
+            "{backend}: stale tokens reported"
+        );
+    }
+}
+
+#[test]
+fn huge_and_tiny_timeouts_work_on_every_backend() {
+    for backend in Backend::ALL {
+        let Some(mut poll) = poll_on(backend) else {
+            continue;
+        };
+        let waker = Waker::new(poll.registry(), T).unwrap();
+        let mut events = Events::with_capacity(4);
+        // A tiny timeout is not a busy zero-timeout poll, but it does return.
+        poll.poll(&mut events, Some(Duration::from_nanos(1)))
+            .unwrap();
+        assert!(events.is_empty(), "{backend}");
+        waker.wake().unwrap();
+        poll.poll(&mut events, Some(Duration::MAX)).unwrap();
+        assert_eq!(events.get(0).map(|e| e.token()), Some(T), "{backend}");
+    }
+}

@@ -53,6 +53,12 @@
 #[allow(unsafe_code)]
 mod sys;
 
+// Fault injection for tests (feature `fault-injection`, off by default).
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+#[path = "sys/fault.rs"]
+pub mod __fault;
+
 #[macro_use]
 mod io_source;
 

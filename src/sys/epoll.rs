@@ -283,9 +283,11 @@ impl Waker {
         match super::fd::eventfd_write(&self.fd) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                // The counter is full. Drain it and write again to make a fresh edge.
-                super::fd::eventfd_read(&self.fd)?;
-                super::fd::eventfd_write(&self.fd)
+                // The counter is full. Drain it and write again to make a fresh edge; if
+                // that fails, clear the flag so the next wake retries instead of coalescing.
+                super::fd::eventfd_read(&self.fd)
+                    .and_then(|_| super::fd::eventfd_write(&self.fd))
+                    .inspect_err(|_| self.selector.wake_pending.store(false, Ordering::Release))
             }
             Err(e) => {
                 self.selector.wake_pending.store(false, Ordering::Release);

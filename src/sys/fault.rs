@@ -10,7 +10,7 @@
 //! # Data structure
 //!
 //! A thread-local table holds the armed [`Fault`]s and two counters per syscall name (calls
-//! seen, faults injected). A fault counts the calls of its syscall from the moment it is
+//! seen, faults injected), counting from the first [`inject`]. A fault counts the calls of its syscall from the moment it is
 //! armed: it lets the first `skip` pass, then fails the next `times` calls with its errno, each
 //! after an optional delay (a signal arriving mid-wait is an `EINTR` after some time). The
 //! first armed fault that wants a call gets it. The table is per thread, so tests running in
@@ -94,6 +94,9 @@ struct Armed {
 
 #[derive(Debug, Default)]
 struct Table {
+    /// Whether a fault was armed since the last `clear`; until then nothing is counted, so
+    /// a build with the feature but no armed fault allocates nothing (allocation tests).
+    active: bool,
     armed: Vec<Armed>,
     /// `(syscall, calls seen)`.
     calls: Vec<(&'static str, u64)>,
@@ -122,7 +125,9 @@ thread_local! {
 /// Arms `fault` on this thread.
 pub fn inject(fault: Fault) {
     TABLE.with(|t| {
-        t.borrow_mut().armed.push(Armed {
+        let mut table = t.borrow_mut();
+        table.active = true;
+        table.armed.push(Armed {
             fault,
             seen: 0,
             fired: 0,
@@ -135,8 +140,8 @@ pub fn clear() {
     TABLE.with(|t| *t.borrow_mut() = Table::default());
 }
 
-/// How many times this thread called `syscall` through ferrio since the last [`clear`]
-/// (injected failures included).
+/// How many times this thread called `syscall` through ferrio since the first [`inject`]
+/// after the last [`clear`] (injected failures included).
 pub fn calls(syscall: &str) -> u64 {
     TABLE.with(|t| get(&t.borrow().calls, syscall))
 }
@@ -165,6 +170,9 @@ pub fn check(name: &'static str) -> Option<io::Error> {
     let hit = TABLE
         .try_with(|t| {
             let mut table = t.borrow_mut();
+            if !table.active {
+                return None;
+            }
             bump(&mut table.calls, name);
             let mut hit = None;
             for armed in table.armed.iter_mut().filter(|a| a.fault.syscall == name) {

@@ -488,6 +488,7 @@ fn short_writes_and_would_block_advance_buffers_exactly() {
     //    exactly its count; injected EAGAINs in the middle advance it by nothing.
     let mut src: &[u8] = &data;
     let mut short_writes = 0;
+    let mut injected = 0;
     let mut round = 0u64;
     while src.has_remaining() {
         round += 1;
@@ -506,6 +507,7 @@ fn short_writes_and_would_block_advance_buffers_exactly() {
             }
             None => assert_eq!(src.remaining(), before, "WouldBlock must not advance"),
         }
+        injected += __fault::injected("send");
         __fault::clear();
         drain_into(&mut server, &mut received);
     }
@@ -545,6 +547,7 @@ fn short_writes_and_would_block_advance_buffers_exactly() {
             }
             None => assert_eq!(ring.len(), before, "WouldBlock must not advance"),
         }
+        injected += __fault::injected("send") + __fault::injected("sendmsg");
         __fault::clear();
         drain_into(&mut server, &mut received);
     }
@@ -558,4 +561,8 @@ fn short_writes_and_would_block_advance_buffers_exactly() {
     let mut tail = Vec::new();
     receive_all(&mut poll, &mut events, &mut server, &mut tail, 3);
     assert_eq!(tail, b"xyz");
+    println!(
+        "short writes: {short_writes}, WouldBlock injected mid-buffer: {}",
+        injected + 1
+    );
 }

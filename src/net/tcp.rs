@@ -374,7 +374,9 @@ impl TcpListener {
     /// # Errors
     ///
     /// The OS error, notably `EMFILE`/`ENFILE` when out of file descriptors: the pending
-    /// connection then stays in the backlog, so stop accepting until fds are free.
+    /// connection then stays in the backlog and the listener stays readable (a
+    /// level-triggered loop would spin). Use [`accept_or_shed`](Self::accept_or_shed), or
+    /// deregister the listener until fds are free.
     pub fn accept(&self) -> io::Result<Option<(TcpStream, SocketAddr)>> {
         loop {
             let res = would_block(|| self.io.do_io(|l| sys::fd::accept(l.as_raw_fd())));

@@ -3,6 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release --example echo_server -- 127.0.0.1:9000   # serve until killed
+//! cargo run --release --example echo_server -- 127.0.0.1:0 --max-connections 20  # then exit
 //! cargo run --release --example echo_server                     # self-checking demo
 //! ```
 //!
@@ -78,8 +79,13 @@ impl Connection {
     }
 }
 
-/// Runs the server until `stop` is woken (or forever if nobody wakes it).
-fn serve(mut poll: Poll, listener: TcpListener) -> io::Result<Stats> {
+/// Runs the server until the waker is woken, or until `max_connections` connections have
+/// closed (forever if neither happens).
+fn serve(
+    mut poll: Poll,
+    listener: TcpListener,
+    max_connections: Option<usize>,
+) -> io::Result<Stats> {
     let mut events = Events::with_capacity(1024);
     let mut connections: Slab<Connection> = Slab::new_starting_at(FIRST_CONNECTION, 1024);
     let mut stats = Stats::default();
@@ -106,6 +112,9 @@ fn serve(mut poll: Poll, listener: TcpListener) -> io::Result<Stats> {
                         // Dropping the stream deregisters and closes it.
                         connections.remove(token);
                         stats.closed += 1;
+                        if Some(stats.closed) == max_connections {
+                            return Ok(stats);
+                        }
                     }
                 }
             }
@@ -226,7 +235,7 @@ fn demo() -> io::Result<bool> {
             res
         })
     };
-    let stats = serve(poll, listener)?;
+    let stats = serve(poll, listener, None)?;
     let elapsed = started.elapsed();
     let verified = client.join().expect("client thread panicked")?;
 
@@ -254,14 +263,31 @@ fn demo() -> io::Result<bool> {
 }
 
 fn main() -> io::Result<()> {
-    match std::env::args().nth(1) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first() {
         Some(addr) => {
             let addr: SocketAddr = addr.parse().map_err(|e| {
                 io::Error::new(io::ErrorKind::InvalidInput, format!("bad address: {}", e))
             })?;
+            let max_connections = match (args.get(1).map(String::as_str), args.get(2)) {
+                (Some("--max-connections"), Some(n)) => Some(n.parse().map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidInput, format!("bad count: {}", e))
+                })?),
+                (None, _) => None,
+                _ => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "usage: echo_server [ADDR [--max-connections N]]",
+                    ))
+                }
+            };
             let listener = TcpListener::bind(&addr)?;
             println!("echo server listening on {}", listener.local_addr()?);
-            serve(Poll::new()?, listener)?;
+            let stats = serve(Poll::new()?, listener, max_connections)?;
+            println!(
+                "echo server done: {} connections, {} bytes echoed",
+                stats.closed, stats.bytes_echoed
+            );
             Ok(())
         }
         None => {

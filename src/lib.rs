@@ -48,11 +48,39 @@
 //! assert_eq!(stream.try_read(&mut buf)?, Some(2));
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! # Reliability
+//!
+//! What ferrio promises under faults, bad input and load, each next to the test that checks
+//! it, is listed in `RELIABILITY.md` at the repository root. In short:
+//!
+//! * A signal interrupting a wait is `ErrorKind::Interrupted` from [`Poll::poll`]; the
+//!   [`EventLoop`] calls [`Handler::interrupted`], goes on, and recomputes its sleep from the
+//!   earliest timer deadline, so timers still fire on time.
+//! * Out of file descriptors, [`TcpListener::accept_or_shed`](tcp::TcpListener::accept_or_shed)
+//!   sheds pending connections with a spare fd ([`FdReserve`](tcp::FdReserve)) instead of
+//!   letting the listener spin the loop; accepting resumes once fds are free. A reset
+//!   connection (`ECONNABORTED`) is skipped by `accept`.
+//! * A failed `register` (`ENOMEM`, `ENOSPC`, ...) leaves no registration state and no fd
+//!   behind; registering again later works.
+//! * A wake always lands, also when the eventfd counter is full; a failed wake is reported
+//!   and does not swallow the next one.
+//! * After `deregister` or drop, a source's token is never reported again (also when its fd
+//!   number is reused or its fd was duplicated); the event loop skips events already fetched
+//!   for it in the current batch.
+//! * Writes never raise `SIGPIPE`; short writes and `WouldBlock` advance buffers by exactly
+//!   the bytes written.
 #![deny(missing_docs, unsafe_op_in_unsafe_fn, unsafe_code)]
 #![warn(missing_debug_implementations, rust_2018_idioms)]
 
 #[allow(unsafe_code)]
 mod sys;
+
+// Fault injection for tests (feature `fault-injection`, off by default).
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+#[path = "sys/fault.rs"]
+pub mod __fault;
 
 #[macro_use]
 mod bitset;

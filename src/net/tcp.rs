@@ -322,7 +322,9 @@ impl TcpListener {
     /// # Errors
     ///
     /// The OS error, notably `EMFILE`/`ENFILE` when out of file descriptors: the pending
-    /// connection then stays in the backlog, so stop accepting until fds are free.
+    /// connection then stays in the backlog and the listener stays readable (a
+    /// level-triggered loop would spin). Use [`accept_or_shed`](Self::accept_or_shed), or
+    /// deregister the listener until fds are free.
     pub fn accept(&self) -> io::Result<Option<(TcpStream, SocketAddr)>> {
         loop {
             let res = would_block(|| self.io.do_io(|l| sys::fd::accept(l.as_raw_fd())));
@@ -336,6 +338,66 @@ impl TcpListener {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Accepts like [`accept`](Self::accept), but when the process (`EMFILE`) or the system
+    /// (`ENFILE`) is out of file descriptors it sheds the pending connections instead of
+    /// leaving them in the backlog.
+    ///
+    /// Out of fds, a plain `accept` cannot take the pending connection, so the listener stays
+    /// readable: a level-triggered loop wakes up again at once and spins, an edge-triggered
+    /// one stalls until the next connection arrives. This method frees `reserve`'s spare fd,
+    /// accepts one connection with it and closes it at once (the peer sees the connection
+    /// closed), takes the spare fd again, and repeats until the backlog is empty. Then it
+    /// returns the original `EMFILE`/`ENFILE` error, so the caller can log it or back off;
+    /// the listener is no longer readable, so the loop sleeps until a new connection comes.
+    /// Once fds are free again, accepting works as usual. [`FdReserve::shed_count`] counts
+    /// the shed connections.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept): `EMFILE`/`ENFILE` after shedding, or another OS error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::tcp::{FdReserve, TcpListener};
+    ///
+    /// let listener = TcpListener::bind(&"127.0.0.1:0".parse().unwrap())?;
+    /// let mut reserve = FdReserve::new()?;
+    /// let _client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// let (_stream, _peer) = loop {
+    ///     if let Some(accepted) = listener.accept_or_shed(&mut reserve)? {
+    ///         break accepted;
+    ///     }
+    /// };
+    /// assert_eq!(reserve.shed_count(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn accept_or_shed(
+        &self,
+        reserve: &mut FdReserve,
+    ) -> io::Result<Option<(TcpStream, SocketAddr)>> {
+        if !reserve.is_armed() {
+            // Best effort: a reserve that could not be re-taken last time tries again.
+            let _ = reserve.rearm();
+        }
+        let err = match self.accept() {
+            Err(e) if is_out_of_fds(&e) => e,
+            other => return other,
+        };
+        while reserve.release() {
+            let accepted = self.accept();
+            // Re-take the spare fd before anything else can grab the one we free next.
+            let closed = matches!(accepted, Ok(Some(_)));
+            drop(accepted);
+            let rearmed = reserve.rearm().is_ok();
+            if !closed || !rearmed {
+                break;
+            }
+            reserve.shed += 1;
+        }
+        Err(err)
     }
 
     /// The local address (with the real port after binding port 0).
@@ -381,6 +443,72 @@ impl TcpListener {
     /// The OS error.
     pub fn ttl(&self) -> io::Result<u32> {
         self.io.inner().ttl()
+    }
+}
+
+fn is_out_of_fds(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
+}
+
+/// One spare file descriptor (an open `/dev/null`) that
+/// [`TcpListener::accept_or_shed`] spends to shed connections when the process is out of
+/// file descriptors.
+///
+/// Create one per thread that accepts (it is `&mut` in use), before fds run out. It costs
+/// one fd while armed.
+///
+/// # Examples
+///
+/// ```
+/// use ferrio::tcp::FdReserve;
+///
+/// let reserve = FdReserve::new()?;
+/// assert!(reserve.is_armed());
+/// assert_eq!(reserve.shed_count(), 0);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct FdReserve {
+    spare: Option<std::fs::File>,
+    shed: u64,
+}
+
+impl FdReserve {
+    /// Takes the spare fd (opens `/dev/null` read-only, close-on-exec).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `open`, for example `EMFILE` if fds are already exhausted.
+    pub fn new() -> io::Result<FdReserve> {
+        let mut reserve = FdReserve {
+            spare: None,
+            shed: 0,
+        };
+        reserve.rearm()?;
+        Ok(reserve)
+    }
+
+    /// Whether the spare fd is held (it is, except briefly while shedding or if it could not
+    /// be re-taken; the next `accept_or_shed` retries).
+    pub fn is_armed(&self) -> bool {
+        self.spare.is_some()
+    }
+
+    /// How many connections were accepted and closed at once for lack of fds.
+    pub fn shed_count(&self) -> u64 {
+        self.shed
+    }
+
+    /// Closes the spare fd; returns whether there was one.
+    fn release(&mut self) -> bool {
+        self.spare.take().is_some()
+    }
+
+    fn rearm(&mut self) -> io::Result<()> {
+        if self.spare.is_none() {
+            self.spare = Some(std::fs::File::open("/dev/null")?);
+        }
+        Ok(())
     }
 }
 

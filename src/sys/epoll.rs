@@ -122,8 +122,10 @@ impl Selector {
             ))
         };
         // Cleared after the wait, not before: a wake whose write this wait consumed must not
-        // make a later wake coalesce into it (see module docs).
-        self.wake_pending.store(false, Ordering::Release);
+        // make a later wake coalesce into it (see module docs). A swap, not a store: a wake
+        // that coalesced into this report is then ordered before the caller's next check
+        // (tests/loom_waker.rs finds the lost wake-up a plain store allows).
+        self.wake_pending.swap(false, Ordering::AcqRel);
         let n = n?;
         // SAFETY: epoll_wait initialised the first `n` (<= capacity) entries.
         unsafe { events.list.set_len(n as usize) };

@@ -267,9 +267,11 @@ pub(crate) fn coalesced_eventfd_wake(
     match fd::eventfd_write(fd) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-            // The counter is full. Drain it and write again to make a fresh edge.
-            fd::eventfd_read(fd)?;
-            fd::eventfd_write(fd)
+            // The counter is full. Drain it and write again to make a fresh edge; if that
+            // fails, clear the flag so the next wake retries instead of coalescing.
+            fd::eventfd_read(fd)
+                .and_then(|_| fd::eventfd_write(fd))
+                .inspect_err(|_| pending.store(false, Ordering::Release))
         }
         Err(e) => {
             pending.store(false, Ordering::Release);

@@ -413,7 +413,8 @@ impl Selector {
         let inner = &mut *lock(&self.inner);
         inner.in_wait = false;
         // Cleared after the wait, as in the epoll backend.
-        self.wake_pending.store(false, Ordering::Release);
+        // A swap, not a store: it acquires what the wakers published (see tests/loom_waker.rs).
+        self.wake_pending.swap(false, Ordering::AcqRel);
         match res {
             Ok(_) => {}
             // The timeout elapsed; EBUSY: completions are backlogged, read them.

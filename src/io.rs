@@ -88,9 +88,10 @@ pub(crate) mod sealed {
 }
 
 /// Implements `Read` and `UninitRead` for a source with an `io: IoSource<_>` field (whose
-/// inner type is `Read` through a shared reference), and for `&Source`.
+/// inner type is `Read` through a shared reference), and for `&Source`. `read` goes through
+/// the given fd-level function (`fn(RawFd, &mut [u8])`); vectored reads through the inner type.
 macro_rules! impl_source_read {
-    ($ty:ty) => {
+    ($ty:ty, $read:path) => {
         impl std::io::Read for $ty {
             #[inline]
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -108,7 +109,8 @@ macro_rules! impl_source_read {
         impl std::io::Read for &$ty {
             #[inline]
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                self.io.do_io(|mut inner| inner.read(buf))
+                self.io
+                    .do_io(|inner| $read(std::os::fd::AsRawFd::as_raw_fd(inner), buf))
             }
 
             fn read_vectored(
@@ -237,15 +239,30 @@ pub trait TryAccept {
     fn accept(&self) -> io::Result<Option<Self::Output>>;
 }
 
-/// Maps `WouldBlock` to `None`, retrying on `Interrupted`.
+/// Maps `WouldBlock` to `None`, retrying on `Interrupted`. The success path is inlined at
+/// every call site; only errors take the out-of-line path.
 #[inline]
 pub(crate) fn would_block<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<Option<T>> {
+    match f() {
+        Ok(v) => Ok(Some(v)),
+        Err(e) => would_block_slow(e, f),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn would_block_slow<T>(
+    mut err: io::Error,
+    mut f: impl FnMut() -> io::Result<T>,
+) -> io::Result<Option<T>> {
     loop {
-        match f() {
-            Ok(v) => return Ok(Some(v)),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+        match err.kind() {
+            io::ErrorKind::WouldBlock => return Ok(None),
+            io::ErrorKind::Interrupted => match f() {
+                Ok(v) => return Ok(Some(v)),
+                Err(e) => err = e,
+            },
+            _ => return Err(err),
         }
     }
 }

@@ -201,6 +201,7 @@ impl Poll {
     ///
     /// * `InvalidInput` if `events` has zero capacity.
     /// * `Interrupted` if a signal interrupted the wait; just poll again.
+    #[inline]
     pub fn poll(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         if events.capacity() == 0 {
             return Err(io::Error::new(

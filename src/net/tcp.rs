@@ -53,7 +53,7 @@ pub struct TcpStream {
 }
 
 impl_evented_via_io_source!(TcpStream);
-impl_source_read!(TcpStream);
+impl_source_read!(TcpStream, sys::fd::recv);
 impl_source_write!(TcpStream, sys::fd::send, sys::fd::send_vectored);
 
 impl TcpStream {

@@ -77,7 +77,22 @@ pub(crate) fn to_socket_addr(addr: &SockAddr) -> io::Result<SocketAddr> {
     })
 }
 
+/// `recv(fd, buf, 0)`.
+#[inline]
+pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: buf is a valid writable slice of buf.len() bytes.
+    unsafe { syscall!(recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0)) }.map(|n| n as usize)
+}
+
+/// `read(fd, buf)`.
+#[inline]
+pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: buf is a valid writable slice of buf.len() bytes.
+    unsafe { syscall!(read(fd, buf.as_mut_ptr().cast(), buf.len())) }.map(|n| n as usize)
+}
+
 /// `send(fd, buf, MSG_NOSIGNAL)`.
+#[inline]
 pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: buf is a valid readable slice of buf.len() bytes.
     unsafe { syscall!(send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL)) }

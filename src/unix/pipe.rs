@@ -44,7 +44,7 @@ pub struct PipeReader {
 }
 
 impl_evented_via_io_source!(PipeReader);
-impl_source_read!(PipeReader);
+impl_source_read!(PipeReader, sys::fd::read);
 
 impl PipeReader {
     fn wrap(fd: OwnedFd) -> PipeReader {

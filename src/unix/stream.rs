@@ -49,7 +49,7 @@ pub struct UnixStream {
 }
 
 impl_evented_via_io_source!(UnixStream);
-impl_source_read!(UnixStream);
+impl_source_read!(UnixStream, sys::fd::recv);
 impl_source_write!(UnixStream, sys::fd::send, sys::fd::send_vectored);
 
 impl UnixStream {

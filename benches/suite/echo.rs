@@ -78,7 +78,7 @@ impl ServerCtx {
 }
 
 fn run(cfg: &Config, conns: usize, serve: ServeFn) -> Sample {
-    let duration = Duration::from_millis(cfg.pick(300, 1000));
+    let duration = Duration::from_millis(cfg.pick(200, 1000));
     let listener = one_poller::loopback_listener().expect("bind");
     let (clients, servers): (Vec<TcpStream>, Vec<TcpStream>) = (0..conns)
         .map(|_| one_poller::tcp_pair(&listener).expect("tcp pair"))

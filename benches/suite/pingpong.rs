@@ -74,7 +74,7 @@ pub fn benches(_cfg: &Config) -> Vec<Bench> {
 const WARMUP: usize = 1_000;
 
 fn rounds(cfg: &Config) -> usize {
-    cfg.pick(20_000, 100_000)
+    cfg.pick(10_000, 100_000)
 }
 
 fn pair() -> (TcpStream, TcpStream) {

@@ -65,7 +65,7 @@ const WARMUP: usize = 1_000;
 pub const WATCHDOG: Duration = Duration::from_secs(1);
 
 fn rounds(cfg: &Config) -> usize {
-    cfg.pick(20_000, 100_000)
+    cfg.pick(10_000, 100_000)
 }
 
 fn round_trips<P: Parker>(cfg: &Config) -> Sample {

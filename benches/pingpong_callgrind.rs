@@ -5,6 +5,13 @@
 //! scripts/callgrind.sh                                      # instructions per round trip
 //! ```
 //!
+//! Implementations: `ferrio` (`Poll`), `epoll` (hand-written), `mio`, `polling`, and ferrio's
+//! `EventLoop` (a `Handler` reads and echoes; the round trip drives `run_once`) in three
+//! set-ups: `eventloop` (nothing else in use), `eventloop-timers` (one timeout pending an
+//! hour away, so every iteration reads the clock and consults the timer) and
+//! `eventloop-channel` (the loop's channel created and a `Sender` alive but idle, so every
+//! iteration runs the channel's sleep/wake handshake).
+//!
 //! Both ends of one loopback connection live on one poller in one thread (see
 //! `common/one_poller.rs`), so the work per round trip is the same every time and callgrind's
 //! count is repeatable, unlike wall time. `scripts/callgrind.sh` runs this at two round-trip
@@ -18,7 +25,10 @@ mod raw;
 #[path = "common/one_poller.rs"]
 mod one_poller;
 
-use one_poller::{EpollOnePoller, FerrioOnePoller, MioOnePoller, OnePoller, PollingOnePoller};
+use one_poller::{
+    EpollOnePoller, EventLoopOnePoller, FerrioOnePoller, MioOnePoller, OnePoller, PollingOnePoller,
+    CHANNEL, PLAIN, TIMER,
+};
 
 fn run<P: OnePoller>(rounds: u64) -> std::io::Result<()> {
     let listener = one_poller::loopback_listener()?;
@@ -36,7 +46,8 @@ fn main() -> ExitCode {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    let usage = "usage: pingpong_callgrind ferrio|epoll|mio|polling ROUND_TRIPS";
+    let usage = "usage: pingpong_callgrind \
+                 ferrio|epoll|mio|polling|eventloop|eventloop-timers|eventloop-channel ROUND_TRIPS";
     let (imp, rounds) = match args.as_slice() {
         [imp, n] => match n.parse::<u64>() {
             Ok(n) => (imp.as_str(), n),
@@ -55,6 +66,9 @@ fn main() -> ExitCode {
         "epoll" => run::<EpollOnePoller>(rounds),
         "mio" => run::<MioOnePoller>(rounds),
         "polling" => run::<PollingOnePoller>(rounds),
+        "eventloop" => run::<EventLoopOnePoller<PLAIN>>(rounds),
+        "eventloop-timers" => run::<EventLoopOnePoller<TIMER>>(rounds),
+        "eventloop-channel" => run::<EventLoopOnePoller<CHANNEL>>(rounds),
         _ => {
             eprintln!("{usage}");
             return ExitCode::from(2);

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Instructions per TCP ping-pong round trip (user space only), counted by callgrind.
 #
-#   scripts/callgrind.sh [--functions] [IMPL...]     IMPL: ferrio epoll mio polling
-#                                                    (default: ferrio epoll mio)
+#   scripts/callgrind.sh [--functions] [IMPL...]     IMPL: ferrio epoll mio polling eventloop
+#                                                    eventloop-timers eventloop-channel
+#                                                    (default: all but polling)
 #   N1=1000 N2=11000 scripts/callgrind.sh ferrio
 #
 # --functions also prints, per implementation, the functions' own (exclusive) instructions
 # per round trip by the same difference method: where the instructions go.
+#
+# eventloop*: ferrio's EventLoop driving the same ping-pong through a Handler (run_once per
+# readiness); -timers adds one pending timeout an hour away, -channel a live but idle Sender.
 #
 # Runs benches/pingpong_callgrind.rs (both ends on one poller in one thread) under
 # `valgrind --tool=callgrind` at N1 and N2 round trips and prints (Ir(N2) - Ir(N1)) / (N2 - N1):
@@ -24,7 +28,7 @@ N2=${N2:-11000}
 FUNCTIONS=0
 if [ "${1:-}" = "--functions" ]; then FUNCTIONS=1; shift; fi
 IMPLS=("$@")
-[ ${#IMPLS[@]} -eq 0 ] && IMPLS=(ferrio epoll mio)
+[ ${#IMPLS[@]} -eq 0 ] && IMPLS=(epoll mio ferrio eventloop eventloop-timers eventloop-channel)
 
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
 

@@ -285,6 +285,120 @@ impl Drop for PollingOnePoller {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// ferrio EventLoop
+
+/// What an [`EventLoopOnePoller`] keeps in use besides the connection: nothing.
+pub const PLAIN: u8 = 0;
+/// One pending timeout an hour away, so every iteration consults the timer (and the clock).
+pub const TIMER: u8 = 1;
+/// The loop's channel created and a `Sender` alive but idle, so every iteration runs the
+/// channel's sleep/wake handshake.
+pub const CHANNEL: u8 = 2;
+
+/// ferrio's `EventLoop` with both ends edge-triggered; a [`PingPongHandler`] reads and echoes.
+///
+/// A round trip writes the client's byte, then calls `run_once` until the handler has read
+/// the echo (two iterations: server end readable, client end readable). `EXTRAS` is
+/// [`PLAIN`], [`TIMER`] or [`CHANNEL`].
+pub struct EventLoopOnePoller<const EXTRAS: u8> {
+    event_loop: ferrio::EventLoop<PingPongHandler>,
+    handler: PingPongHandler,
+    /// Keeps the channel's sending side alive ([`CHANNEL`]).
+    _sender: Option<ferrio::Sender<()>>,
+}
+
+/// The loop's handler: the server end echoes each byte, the client end keeps it.
+pub struct PingPongHandler {
+    ends: [ferrio::tcp::TcpStream; 2],
+    /// The byte the client end read back, taken by `round_trip`.
+    echoed: Option<u8>,
+}
+
+impl ferrio::Handler for PingPongHandler {
+    type Timeout = ();
+    type Message = ();
+
+    #[inline]
+    fn ready(
+        &mut self,
+        _event_loop: &mut ferrio::EventLoop<Self>,
+        token: ferrio::Token,
+        events: ferrio::EventSet,
+    ) {
+        use ferrio::{TryRead, TryWrite};
+        if !events.is_readable() {
+            return;
+        }
+        let end = token.0;
+        let mut buf = [0u8; 1];
+        if let Some(n) = self.ends[end].try_read(&mut buf).expect("ferrio read") {
+            assert_eq!(n, 1, "ping-pong: peer closed");
+            if end == SERVER {
+                assert_eq!(
+                    self.ends[SERVER].try_write(&buf).expect("ferrio write"),
+                    Some(1)
+                );
+            } else {
+                self.echoed = Some(buf[0]);
+            }
+        }
+    }
+}
+
+impl<const EXTRAS: u8> OnePoller for EventLoopOnePoller<EXTRAS> {
+    fn new(client: TcpStream, server: TcpStream) -> io::Result<Self> {
+        let mut event_loop = ferrio::EventLoop::new()?;
+        let ends = [
+            ferrio::tcp::TcpStream::from_std(client)?,
+            ferrio::tcp::TcpStream::from_std(server)?,
+        ];
+        for (i, end) in ends.iter().enumerate() {
+            event_loop.register(
+                end,
+                ferrio::Token(i),
+                ferrio::EventSet::readable(),
+                ferrio::PollOpt::edge(),
+            )?;
+        }
+        let mut sender = None;
+        match EXTRAS {
+            TIMER => {
+                event_loop
+                    .timeout_ms((), 3_600_000)
+                    .map_err(|e| io::Error::other(e.to_string()))?;
+            }
+            CHANNEL => sender = Some(event_loop.try_channel()?),
+            _ => {}
+        }
+        Ok(EventLoopOnePoller {
+            event_loop,
+            handler: PingPongHandler { ends, echoed: None },
+            _sender: sender,
+        })
+    }
+
+    #[inline]
+    fn round_trip(&mut self, byte: u8) {
+        use ferrio::TryWrite;
+        assert_eq!(
+            self.handler.ends[CLIENT]
+                .try_write(&[byte])
+                .expect("ferrio write"),
+            Some(1)
+        );
+        let echoed = loop {
+            if let Some(b) = self.handler.echoed.take() {
+                break b;
+            }
+            self.event_loop
+                .run_once(&mut self.handler, None)
+                .expect("ferrio run_once");
+        };
+        check_echo(byte, echoed);
+    }
+}
+
 /// A connected loopback TCP pair `(client, server)`, non-blocking, with `TCP_NODELAY`.
 pub fn tcp_pair(listener: &std::net::TcpListener) -> io::Result<(TcpStream, TcpStream)> {
     let client = TcpStream::connect(listener.local_addr()?)?;

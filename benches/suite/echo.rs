@@ -11,10 +11,9 @@
 //! connection a socket's send buffer never fills, so a server that cannot write everything
 //! at once has found a bug and panics.
 //!
-//! An implementation is a [`ServeFn`]. To add ferrio's `EventLoop`: write
-//! `fn serve_eventloop(streams: Vec<TcpStream>, ctx: &ServerCtx) -> u64` (a `Handler` that
-//! echoes; call `ctx.ready()` before running the loop; shut down when every connection has
-//! closed) and add one line per connection count in [`benches`].
+//! An implementation is a [`ServeFn`]. **ferrio EventLoop** is ferrio's `EventLoop` running a
+//! `Handler` that echoes from `ready` and shuts the loop down when every connection has
+//! closed.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -37,8 +36,9 @@ pub type ServeFn = fn(streams: Vec<TcpStream>, ctx: &ServerCtx) -> u64;
 
 /// The echo benches, one per connection count.
 pub fn benches(_cfg: &Config) -> Vec<Bench> {
-    let servers: [(&'static str, ServeFn); 5] = [
+    let servers: [(&'static str, ServeFn); 6] = [
         ("ferrio", serve_ferrio),
+        ("ferrio EventLoop", serve_eventloop),
         ("epoll", serve_epoll),
         ("mio", serve_mio),
         ("polling", serve_polling),
@@ -78,7 +78,7 @@ impl ServerCtx {
 }
 
 fn run(cfg: &Config, conns: usize, serve: ServeFn) -> Sample {
-    let duration = Duration::from_millis(cfg.pick(300, 1000));
+    let duration = Duration::from_millis(cfg.pick(200, 1000));
     let listener = one_poller::loopback_listener().expect("bind");
     let (clients, servers): (Vec<TcpStream>, Vec<TcpStream>) = (0..conns)
         .map(|_| one_poller::tcp_pair(&listener).expect("tcp pair"))
@@ -149,6 +149,7 @@ fn run(cfg: &Config, conns: usize, serve: ServeFn) -> Sample {
         p99_ns: None,
         extra_ns: Some(server_cpu as f64 / echoed as f64),
         allocs_per_op: allocs as f64 / completed.max(1) as f64,
+        syscalls: None,
         failure: None,
     }
 }
@@ -220,6 +221,67 @@ fn serve_ferrio(streams: Vec<TcpStream>, ctx: &ServerCtx) -> u64 {
         }
     }
     bytes
+}
+
+/// The EventLoop echo server's handler: connection `i` is registered under `Token(i)`.
+struct EchoServer {
+    conns: Vec<Option<ferrio::tcp::TcpStream>>,
+    buf: [u8; READ_BUF],
+    open: usize,
+    bytes: u64,
+}
+
+impl ferrio::Handler for EchoServer {
+    type Timeout = ();
+    type Message = ();
+
+    fn ready(
+        &mut self,
+        event_loop: &mut ferrio::EventLoop<Self>,
+        token: ferrio::Token,
+        _events: ferrio::EventSet,
+    ) {
+        let i = token.0;
+        let Some(s) = self.conns[i].as_ref() else {
+            return;
+        };
+        let (n, still_open) =
+            echo_until_would_block(&mut self.buf, |b| (&*s).read(b), |b| (&*s).write(b));
+        self.bytes += n;
+        if !still_open {
+            self.conns[i] = None; // dropping deregisters and closes
+            self.open -= 1;
+            if self.open == 0 {
+                event_loop.shutdown();
+            }
+        }
+    }
+}
+
+fn serve_eventloop(streams: Vec<TcpStream>, ctx: &ServerCtx) -> u64 {
+    let mut event_loop = ferrio::EventLoop::new().expect("ferrio event loop");
+    let mut conns = Vec::with_capacity(streams.len());
+    for (i, s) in streams.into_iter().enumerate() {
+        let s = ferrio::tcp::TcpStream::from_std(s).expect("ferrio stream");
+        event_loop
+            .register(
+                &s,
+                ferrio::Token(i),
+                ferrio::EventSet::readable(),
+                ferrio::PollOpt::edge(),
+            )
+            .expect("ferrio register");
+        conns.push(Some(s));
+    }
+    let mut server = EchoServer {
+        open: conns.len(),
+        conns,
+        buf: [0u8; READ_BUF],
+        bytes: 0,
+    };
+    ctx.ready();
+    event_loop.run(&mut server).expect("ferrio event loop");
+    server.bytes
 }
 
 fn serve_epoll(streams: Vec<TcpStream>, ctx: &ServerCtx) -> u64 {

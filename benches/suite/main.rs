@@ -4,8 +4,10 @@
 //! cargo bench --bench suite                        # everything, a few minutes
 //! cargo bench --bench suite -- --quick             # under a minute
 //! cargo bench --bench suite -- --filter pingpong   # workloads whose name contains it
-//! cargo bench --bench suite -- --filter mio        # or one implementation, everywhere
+//! cargo bench --bench suite -- --filter mio        # or one implementation (and its variants:
+//!                                                  # ferrio takes in "ferrio EventLoop"), everywhere
 //! cargo bench --bench suite -- --reps 9            # repetitions (default 3 quick, 5 full)
+//! cargo bench --bench suite -- --no-syscalls       # don't count syscalls (channel workload)
 //! ```
 //!
 //! # How it measures
@@ -40,9 +42,11 @@ mod raw;
 #[path = "../common/one_poller.rs"]
 mod one_poller;
 
+mod channel;
 mod echo;
 mod pingpong;
 mod poll_overhead;
+mod syscalls;
 mod timers;
 mod util;
 mod wake;
@@ -100,6 +104,8 @@ pub struct Config {
     pub quick: bool,
     /// Interleaved repetitions of each bench.
     pub reps: usize,
+    /// Count syscalls where a workload does (off with `--no-syscalls`).
+    pub count_syscalls: bool,
 }
 
 impl Config {
@@ -126,6 +132,8 @@ pub struct Sample {
     pub extra_ns: Option<f64>,
     /// Allocations per operation in the measured window.
     pub allocs_per_op: f64,
+    /// Syscalls per operation in the measured window, all threads (where counted).
+    pub syscalls: Option<syscalls::Syscalls>,
     /// Set when the run could not complete correctly (the figures are then not used).
     pub failure: Option<&'static str>,
 }
@@ -207,6 +215,7 @@ struct Summary {
     p99_ns: Option<f64>,
     extra_ns: Option<f64>,
     allocs_per_op: f64,
+    syscalls: Option<syscalls::Syscalls>,
     /// Repetitions that failed, and the reason given by the first.
     failed: usize,
     failure: Option<&'static str>,
@@ -225,6 +234,20 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn median_opt(v: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     let v: Option<Vec<f64>> = v.collect();
     v.filter(|v| !v.is_empty()).map(median)
+}
+
+/// The median of each kind of syscall count, if every run counted them.
+fn median_syscalls(runs: &[Sample]) -> Option<syscalls::Syscalls> {
+    let field = |f: fn(&syscalls::Syscalls) -> f64| {
+        median_opt(runs.iter().map(|s| s.syscalls.as_ref().map(f)))
+    };
+    Some(syscalls::Syscalls {
+        total: field(|s| s.total)?,
+        write: field(|s| s.write)?,
+        epoll_wait: field(|s| s.epoll_wait)?,
+        futex: field(|s| s.futex)?,
+        sched_yield: field(|s| s.sched_yield)?,
+    })
 }
 
 fn run_bench(cfg: &Config, bench: &Bench) -> Vec<Summary> {
@@ -284,6 +307,7 @@ fn run_bench(cfg: &Config, bench: &Bench) -> Vec<Summary> {
                 p50_ns: median_opt(runs.iter().map(|s| s.p50_ns)),
                 p99_ns: median_opt(runs.iter().map(|s| s.p99_ns)),
                 extra_ns: median_opt(runs.iter().map(|s| s.extra_ns)),
+                syscalls: median_syscalls(&runs),
                 allocs_per_op: if runs.is_empty() {
                     f64::NAN
                 } else {
@@ -316,6 +340,21 @@ fn si(v: f64) -> String {
         2
     };
     format!("{v:.digits$}{unit}")
+}
+
+/// A count per operation: `0`, `0.0012`, `0.250`, `1.00`, `12.3`.
+fn count(v: f64) -> String {
+    if v == 0.0 {
+        "0".to_string()
+    } else if v < 0.01 {
+        format!("{v:.4}")
+    } else if v < 1.0 {
+        format!("{v:.3}")
+    } else if v < 10.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.1}")
+    }
 }
 
 /// A duration in ns as `"850 ns"`, `"12.3 µs"`, `"1.20 ms"`.
@@ -358,19 +397,31 @@ fn report(cfg: &Config, summaries: &[Summary], started: Instant, load_before: &s
         "`vs epoll` / `vs mio`: time per operation divided by raw epoll's / mio's in the same \
          workload (lower is better; 1.20 = 20% slower). `spread`: (max - min) / median over \
          the repetitions. `allocs/op`: heap allocations per operation in the measured window, \
-         all threads. Timer rows have no epoll or mio implementation: compare them with each \
-         other.\n"
+         all threads. `syscalls/op` (channel rows): syscalls per message in the measured \
+         window, all threads, counted in the kernel by syscall tracepoints; `other` splits them \
+         into write (eventfd wake-ups), epoll_wait, futex and sched_yield. Timer rows have no \
+         epoll or mio implementation: compare them with each other; channel rows compare with \
+         mio+crossbeam.\n"
     );
+    if cfg.count_syscalls && summaries.iter().any(|s| s.row.name.starts_with("channel")) {
+        if let Err(why) = syscalls::ThreadCounter::new() {
+            let _ = writeln!(s, "Syscall counts unavailable: {why}.\n");
+        }
+    }
     let _ = writeln!(
         s,
-        "| workload | impl | median | spread | p50 | p99 | other | vs epoll | vs mio | allocs/op |"
+        "| workload | impl | median | spread | p50 | p99 | other | vs epoll | vs mio | allocs/op | syscalls/op |"
     );
-    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---|---:|---:|---:|");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|");
     for sum in summaries {
         let base = |name: &str| {
             summaries
                 .iter()
-                .find(|o| o.row.name == sum.row.name && o.implementation == name)
+                .find(|o| {
+                    o.row.name == sum.row.name
+                        && (o.implementation == name
+                            || o.implementation.starts_with(&format!("{name}+")))
+                })
                 .map(|o| o.ns_per_op)
         };
         let ratio = |b: Option<f64>| match b {
@@ -388,8 +439,15 @@ fn report(cfg: &Config, summaries: &[Summary], started: Instant, load_before: &s
             }
         };
         let opt = |v: Option<f64>| v.map_or("-".to_string(), time);
-        let mut other = match (sum.extra, sum.extra_ns) {
-            (Some(label), Some(v)) => format!("{label} {}", time(v)),
+        let mut other = match (sum.extra, sum.extra_ns, sum.syscalls) {
+            (Some(label), Some(v), _) => format!("{label} {}", time(v)),
+            (_, _, Some(c)) => format!(
+                "write {}, epoll_wait {}, futex {}, sched_yield {}",
+                count(c.write),
+                count(c.epoll_wait),
+                count(c.futex),
+                count(c.sched_yield)
+            ),
             _ => "-".to_string(),
         };
         if let Some(f) = sum.failure {
@@ -397,7 +455,7 @@ fn report(cfg: &Config, summaries: &[Summary], started: Instant, load_before: &s
         }
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             sum.row.name,
             sum.implementation,
             main,
@@ -417,10 +475,22 @@ fn report(cfg: &Config, summaries: &[Summary], started: Instant, load_before: &s
                 "0".to_string()
             } else {
                 format!("{:.3}", sum.allocs_per_op)
-            }
+            },
+            sum.syscalls.map_or("-".to_string(), |c| count(c.total))
         );
     }
     s
+}
+
+/// Whether implementation `name` is `base` or one of its variants (`"ferrio EventLoop"` and
+/// `"ferrio channel"` are variants of `"ferrio"`, `"mio+crossbeam"` of `"mio"`), ignoring case.
+fn is_variant_of(name: &str, base: &str) -> bool {
+    let name = name.to_lowercase();
+    let base = base.to_lowercase();
+    match name.strip_prefix(base.as_str()) {
+        Some(rest) => rest.is_empty() || rest.starts_with(' ') || rest.starts_with('+'),
+        None => false,
+    }
 }
 
 /// `<target dir>/bench-report.md`: the bench executable lives in `<target>/<profile>/deps/`.
@@ -433,16 +503,19 @@ fn report_path() -> PathBuf {
 }
 
 fn main() -> ExitCode {
-    let usage = "usage: cargo bench --bench suite -- [--quick] [--filter NAME] [--reps N]";
+    let usage =
+        "usage: cargo bench --bench suite -- [--quick] [--filter NAME] [--reps N] [--no-syscalls]";
     let mut cfg = Config {
         quick: false,
         reps: 0,
+        count_syscalls: true,
     };
     let mut filter: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => cfg.quick = true,
+            "--no-syscalls" => cfg.count_syscalls = false,
             "--filter" => filter = args.next().map(|f| f.to_lowercase()),
             "--reps" => match args.next().and_then(|n| n.parse().ok()) {
                 Some(n) if n > 0 => cfg.reps = n,
@@ -476,6 +549,7 @@ fn main() -> ExitCode {
     benches.extend(echo::benches(&cfg));
     benches.extend(poll_overhead::benches(&cfg));
     benches.extend(wake::benches(&cfg));
+    benches.extend(channel::benches(&cfg));
     benches.extend(timers::benches(&cfg));
 
     let mut summaries = Vec::new();
@@ -489,7 +563,7 @@ fn main() -> ExitCode {
             if !workload {
                 bench
                     .implementations
-                    .retain(|imp| imp.name.to_lowercase() == *f);
+                    .retain(|imp| is_variant_of(imp.name, f));
             }
         }
         if bench.implementations.is_empty() {

@@ -11,9 +11,13 @@
 //! the single byte in flight (which drains the socket), except tokio, whose `read` tries the
 //! socket again until it would block (one more `recv` per message), as tokio always does.
 //!
-//! To add ferrio's `EventLoop`: write `fn eventloop_two_threads(cfg: &Config) -> Sample` (a
-//! `Handler` that echoes on the server side, and one that counts round trips with a
-//! [`Recorder`] on the client side) and add it to [`benches`].
+//! **ferrio EventLoop**: the same, driven by ferrio's `EventLoop` and a `Handler`. With 2
+//! threads, each side runs its own loop with `run`: the server's handler echoes, the client's
+//! handler checks the echo, records the round trip and sends the next byte from `ready`. With
+//! 1 thread, both ends are on one loop ([`EventLoopOnePoller`]) and each round trip calls
+//! `run_once` until the echo is back; the `+timer` and `+channel` rows add one pending timeout
+//! an hour away, or a live but idle channel `Sender`, to show what those features cost per
+//! iteration when in use (`scripts/callgrind.sh` counts the same in instructions).
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -23,7 +27,8 @@ use std::thread;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::one_poller::{
-    self, EpollOnePoller, FerrioOnePoller, MioOnePoller, OnePoller, PollingOnePoller,
+    self, EpollOnePoller, EventLoopOnePoller, FerrioOnePoller, MioOnePoller, OnePoller,
+    PollingOnePoller, CHANNEL, PLAIN, TIMER,
 };
 use crate::util::{tokio_runtime, Recorder};
 use crate::{implementation, raw, Bench, Config, Sample, Show};
@@ -36,6 +41,7 @@ pub fn benches(_cfg: &Config) -> Vec<Bench> {
             Show::Rate("rt/s"),
             vec![
                 implementation("ferrio", two_threads::<FerrioEnd>),
+                implementation("ferrio EventLoop", eventloop_two_threads),
                 implementation("epoll", two_threads::<EpollEnd>),
                 implementation("mio", two_threads::<MioEnd>),
                 implementation("polling", two_threads::<PollingEnd>),
@@ -47,6 +53,15 @@ pub fn benches(_cfg: &Config) -> Vec<Bench> {
             Show::Rate("rt/s"),
             vec![
                 implementation("ferrio", one_thread::<FerrioOnePoller>),
+                implementation("ferrio EventLoop", one_thread::<EventLoopOnePoller<PLAIN>>),
+                implementation(
+                    "ferrio EventLoop+timer",
+                    one_thread::<EventLoopOnePoller<TIMER>>,
+                ),
+                implementation(
+                    "ferrio EventLoop+channel",
+                    one_thread::<EventLoopOnePoller<CHANNEL>>,
+                ),
                 implementation("epoll", one_thread::<EpollOnePoller>),
                 implementation("mio", one_thread::<MioOnePoller>),
                 implementation("polling", one_thread::<PollingOnePoller>),
@@ -59,7 +74,7 @@ pub fn benches(_cfg: &Config) -> Vec<Bench> {
 const WARMUP: usize = 1_000;
 
 fn rounds(cfg: &Config) -> usize {
-    cfg.pick(20_000, 100_000)
+    cfg.pick(10_000, 100_000)
 }
 
 fn pair() -> (TcpStream, TcpStream) {
@@ -161,6 +176,148 @@ impl Endpoint for FerrioEnd {
                 }
             }
         }
+    }
+}
+
+/// ferrio `EventLoop`: each side runs its own loop in its own thread.
+fn eventloop_two_threads(cfg: &Config) -> Sample {
+    let rounds = rounds(cfg);
+    let (client, server) = pair();
+    let server = thread::spawn(move || {
+        let mut event_loop = ferrio::EventLoop::new().expect("server loop");
+        let stream = ferrio::tcp::TcpStream::from_std(server).expect("ferrio stream");
+        event_loop
+            .register(
+                &stream,
+                ferrio::Token(TOKEN),
+                ferrio::EventSet::readable(),
+                ferrio::PollOpt::edge(),
+            )
+            .expect("register");
+        event_loop
+            .run(&mut EchoHandler { stream })
+            .expect("server loop");
+    });
+    let mut event_loop = ferrio::EventLoop::new().expect("client loop");
+    let stream = ferrio::tcp::TcpStream::from_std(client).expect("ferrio stream");
+    event_loop
+        .register(
+            &stream,
+            ferrio::Token(TOKEN),
+            ferrio::EventSet::readable(),
+            ferrio::PollOpt::edge(),
+        )
+        .expect("register");
+    let mut client = ClientHandler {
+        stream,
+        sent: 0,
+        warmup_left: WARMUP,
+        rounds_left: rounds,
+        recorder: None,
+    };
+    client.send_next();
+    event_loop.run(&mut client).expect("client loop");
+    let sample = client.recorder.take().expect("measured").finish();
+    drop(client); // the server sees end of stream and shuts its loop down
+    server.join().expect("server thread");
+    sample
+}
+
+/// The server side: reads the byte in flight and sends it back; end of stream stops the loop.
+struct EchoHandler {
+    stream: ferrio::tcp::TcpStream,
+}
+
+impl ferrio::Handler for EchoHandler {
+    type Timeout = ();
+    type Message = ();
+
+    #[inline]
+    fn ready(
+        &mut self,
+        event_loop: &mut ferrio::EventLoop<Self>,
+        _token: ferrio::Token,
+        events: ferrio::EventSet,
+    ) {
+        use ferrio::{TryRead, TryWrite};
+        if !events.is_readable() && !events.is_hup() {
+            return;
+        }
+        let mut buf = [0u8; 1];
+        match self.stream.try_read(&mut buf) {
+            Ok(Some(0)) | Err(_) => event_loop.shutdown(),
+            Ok(Some(_)) => assert_eq!(self.stream.try_write(&buf).expect("ferrio write"), Some(1)),
+            Ok(None) => {}
+        }
+    }
+}
+
+/// The client side: checks each echo, records the round trip (after the warm-up) and sends
+/// the next byte; shuts its loop down after the last measured round trip.
+struct ClientHandler {
+    stream: ferrio::tcp::TcpStream,
+    /// Bytes sent so far (the byte value is this count, truncated).
+    sent: usize,
+    warmup_left: usize,
+    rounds_left: usize,
+    /// Started when the warm-up ends.
+    recorder: Option<Recorder>,
+}
+
+impl ClientHandler {
+    #[inline]
+    fn send_next(&mut self) {
+        use ferrio::TryWrite;
+        let byte = self.sent as u8;
+        assert_eq!(
+            self.stream.try_write(&[byte]).expect("ferrio write"),
+            Some(1)
+        );
+        self.sent += 1;
+    }
+}
+
+impl ferrio::Handler for ClientHandler {
+    type Timeout = ();
+    type Message = ();
+
+    #[inline]
+    fn ready(
+        &mut self,
+        event_loop: &mut ferrio::EventLoop<Self>,
+        _token: ferrio::Token,
+        events: ferrio::EventSet,
+    ) {
+        use ferrio::TryRead;
+        if !events.is_readable() {
+            return;
+        }
+        let mut buf = [0u8; 1];
+        match self.stream.try_read(&mut buf).expect("ferrio read") {
+            None => return,
+            Some(n) => {
+                assert_eq!(n, 1, "ping-pong: server closed");
+                assert_eq!(
+                    buf[0],
+                    (self.sent - 1) as u8,
+                    "ping-pong: wrong byte came back"
+                );
+            }
+        }
+        if self.warmup_left > 0 {
+            self.warmup_left -= 1;
+            if self.warmup_left == 0 {
+                self.recorder = Some(Recorder::start(self.rounds_left));
+            }
+        } else {
+            self.recorder.as_mut().expect("recording").record();
+            self.rounds_left -= 1;
+            if self.rounds_left == 0 {
+                event_loop.shutdown();
+                return;
+            }
+        }
+        self.send_next();
     }
 }
 

@@ -15,6 +15,12 @@
 //! when the entry comes out, so part of a cancel's cost shows up under expiry).
 //!
 //! All get the same random deadlines (fixed seed). An implementation is a [`TimerFn`].
+//!
+//! A second bench times insert and cancel **through ferrio's `EventLoop`** (`timeout_ms` and
+//! `clear_timeout`, on the loop's real clock with its default 1 µs tick, 1,000,000 timeouts
+//! pending) next to the bare `Timer` above: the difference is what the loop adds per call
+//! (reading the clock, converting the delay to ticks). Expiry through the loop would take
+//! 10 s of real time, so it is not measured there.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -55,16 +61,20 @@ pub fn benches(_cfg: &Config) -> Vec<Bench> {
     ];
     // Generated lazily, once, on first use (a filtered-out bench costs nothing).
     let input: Rc<std::cell::OnceCell<Input>> = Rc::new(std::cell::OnceCell::new());
-    vec![Bench {
-        rows: ["insert", "cancel", "expiry"]
+    let through_loop: [(&'static str, TimerFn); 2] = [
+        ("ferrio EventLoop", run_eventloop),
+        ("ferrio Timer", |input| run_ferrio(input)[..2].to_vec()),
+    ];
+    let loop_bench = Bench {
+        rows: ["timeout_ms", "clear_timeout"]
             .iter()
             .map(|op| Row {
-                name: format!("timer {op} (1M pending)"),
+                name: format!("EventLoop {op} (1M pending)"),
                 show: Show::Time("ns/op"),
             })
             .collect(),
         extra: None,
-        implementations: impls
+        implementations: through_loop
             .into_iter()
             .map(|(name, f)| {
                 let input = Rc::clone(&input);
@@ -74,7 +84,30 @@ pub fn benches(_cfg: &Config) -> Vec<Bench> {
                 }
             })
             .collect(),
-    }]
+    };
+    vec![
+        Bench {
+            rows: ["insert", "cancel", "expiry"]
+                .iter()
+                .map(|op| Row {
+                    name: format!("timer {op} (1M pending)"),
+                    show: Show::Time("ns/op"),
+                })
+                .collect(),
+            extra: None,
+            implementations: impls
+                .into_iter()
+                .map(|(name, f)| {
+                    let input = Rc::clone(&input);
+                    Implementation {
+                        name,
+                        run: Box::new(move |_cfg| f(input.get_or_init(make_input))),
+                    }
+                })
+                .collect(),
+        },
+        loop_bench,
+    ]
 }
 
 fn make_input() -> Input {
@@ -132,6 +165,36 @@ fn run_ferrio(input: &Input) -> Vec<Sample> {
     });
     assert_eq!(fired, PENDING, "ferrio Timer: every timeout fires by 10 s");
     vec![insert, cancel, expiry]
+}
+
+/// A handler that is never run: the loop only holds the timeouts.
+struct TimeoutsOnly;
+
+impl ferrio::Handler for TimeoutsOnly {
+    type Timeout = usize;
+    type Message = ();
+}
+
+/// Insert and cancel through `EventLoop::timeout_ms` / `clear_timeout` (no expiry: real time).
+fn run_eventloop(input: &Input) -> Vec<Sample> {
+    let config = ferrio::EventLoopConfig::new().timer_capacity(PENDING + EXTRA);
+    let mut event_loop: ferrio::EventLoop<TimeoutsOnly> =
+        ferrio::EventLoop::configured(config).expect("event loop");
+    for (i, &d) in input.pending.iter().enumerate() {
+        event_loop.timeout_ms(i, d).expect("timer capacity");
+    }
+    let mut handles = Vec::with_capacity(EXTRA);
+    let (insert, ()) = phase(EXTRA, || {
+        for (i, &d) in input.extra.iter().enumerate() {
+            handles.push(event_loop.timeout_ms(i, d).expect("timer capacity"));
+        }
+    });
+    let (cancel, ()) = phase(EXTRA, || {
+        for &i in &input.cancel_order {
+            assert!(event_loop.clear_timeout(handles[i]), "pending timeout");
+        }
+    });
+    vec![insert, cancel]
 }
 
 fn run_delay_queue(input: &Input) -> Vec<Sample> {

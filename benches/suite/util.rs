@@ -51,6 +51,7 @@ impl Recorder {
             p99_ns: Some(percentile(&self.latencies, 0.99)),
             extra_ns: None,
             allocs_per_op: allocs as f64 / n as f64,
+            syscalls: None,
             failure: None,
         }
     }

@@ -9,15 +9,21 @@
 //! Every parker that can tell a timeout from a wake-up waits with a [`WATCHDOG`]: a wake-up
 //! that never arrives stops the run and the report shows the failure instead of hanging.
 //!
-//! To add ferrio's channel: implement [`Parker`] with `park` = poll until the channel's
-//! token fires and receive the message, `unpark` = send a message; then add
-//! `implementation("ferrio channel", round_trips::<ChannelParker>)` to [`benches`].
+//! Two more ferrio variants wake through a message instead of a bare `Waker`:
+//!
+//! * **ferrio EventLoop**: the parked thread runs its `EventLoop` (`run_once`) until its
+//!   `Handler::notify` has received a message; the other thread's `Sender::send` wakes it.
+//! * **ferrio channel**: the bare `ferrio::channel` on a `Poll`: drain with `try_recv`, then
+//!   `prepare_sleep`, poll, `after_wake`, as the channel's docs prescribe.
+//!
+//! Here the receiver is always asleep when the message is sent, so every message costs a
+//! wake-up syscall (the channel workload measures the busy case, where it costs none).
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::util::{tokio_runtime, Recorder};
 use crate::{implementation, raw, Bench, Config, Sample, Show};
@@ -29,6 +35,8 @@ pub fn benches(_cfg: &Config) -> Vec<Bench> {
         Show::Rate("rt/s"),
         vec![
             implementation("ferrio", round_trips::<FerrioParker>),
+            implementation("ferrio EventLoop", round_trips::<EventLoopParker>),
+            implementation("ferrio channel", round_trips::<ChannelParker>),
             implementation("epoll", round_trips::<EventfdParker>),
             implementation("mio", round_trips::<MioParker>),
             implementation("polling", round_trips::<PollingParker>),
@@ -57,7 +65,7 @@ const WARMUP: usize = 1_000;
 pub const WATCHDOG: Duration = Duration::from_secs(1);
 
 fn rounds(cfg: &Config) -> usize {
-    cfg.pick(20_000, 100_000)
+    cfg.pick(10_000, 100_000)
 }
 
 fn round_trips<P: Parker>(cfg: &Config) -> Sample {
@@ -144,6 +152,108 @@ impl Parker for FerrioParker {
     #[inline]
     fn unpark(u: &ferrio::Waker) {
         u.wake().expect("wake");
+    }
+}
+
+/// ferrio `EventLoop`: parked in `run_once`, woken by a message on the loop's channel.
+struct EventLoopParker {
+    event_loop: ferrio::EventLoop<WakeHandler>,
+    handler: WakeHandler,
+}
+
+/// Notes that a message arrived.
+struct WakeHandler {
+    woken: bool,
+}
+
+impl ferrio::Handler for WakeHandler {
+    type Timeout = ();
+    type Message = ();
+
+    #[inline]
+    fn notify(&mut self, _event_loop: &mut ferrio::EventLoop<Self>, _msg: ()) {
+        self.woken = true;
+    }
+}
+
+impl Parker for EventLoopParker {
+    type Unparker = ferrio::Sender<()>;
+
+    fn new() -> (Self, ferrio::Sender<()>) {
+        let mut event_loop = ferrio::EventLoop::new().expect("event loop");
+        let sender = event_loop.channel();
+        let handler = WakeHandler { woken: false };
+        (
+            EventLoopParker {
+                event_loop,
+                handler,
+            },
+            sender,
+        )
+    }
+
+    #[inline]
+    fn park(&mut self) -> bool {
+        let start = Instant::now();
+        while !self.handler.woken {
+            self.event_loop
+                .run_once(&mut self.handler, Some(WATCHDOG))
+                .expect("run_once");
+            if !self.handler.woken && start.elapsed() >= WATCHDOG {
+                return false;
+            }
+        }
+        self.handler.woken = false;
+        true
+    }
+
+    #[inline]
+    fn unpark(u: &ferrio::Sender<()>) {
+        u.send(()).expect("send");
+    }
+}
+
+/// The bare `ferrio::channel` on a `Poll`.
+struct ChannelParker {
+    poll: ferrio::Poll,
+    events: ferrio::Events,
+    rx: ferrio::channel::Receiver<()>,
+}
+
+impl Parker for ChannelParker {
+    type Unparker = ferrio::Sender<()>;
+
+    fn new() -> (Self, ferrio::Sender<()>) {
+        let poll = ferrio::Poll::new().expect("poll");
+        let (tx, rx) =
+            ferrio::channel::channel(poll.registry(), ferrio::Token(WAKE), 64).expect("channel");
+        let events = ferrio::Events::with_capacity(8);
+        (ChannelParker { poll, events, rx }, tx)
+    }
+
+    #[inline]
+    fn park(&mut self) -> bool {
+        loop {
+            if self.rx.try_recv().is_some() {
+                return true;
+            }
+            let sleep = self.rx.prepare_sleep();
+            let timeout = if sleep { WATCHDOG } else { Duration::ZERO };
+            let n = self
+                .poll
+                .poll(&mut self.events, Some(timeout))
+                .expect("poll");
+            self.rx.after_wake();
+            if sleep && n == 0 {
+                // The watchdog expired: no wake-up came (even if a message is queued).
+                return false;
+            }
+        }
+    }
+
+    #[inline]
+    fn unpark(u: &ferrio::Sender<()>) {
+        u.send(()).expect("send");
     }
 }
 

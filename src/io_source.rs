@@ -233,6 +233,7 @@ pub(crate) struct DeregisterLog {
 }
 
 impl DeregisterLog {
+    #[inline]
     pub(crate) fn start(selector: usize) -> DeregisterLog {
         LOG_DEPTH.with(|d| d.set(d.get() + 1));
         DeregisterLog {
@@ -247,6 +248,12 @@ impl DeregisterLog {
         if LOG_LEN.with(Cell::get) == self.start {
             return false;
         }
+        self.search(token)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn search(&self, token: Token) -> bool {
         LOG.with(|log| {
             log.borrow()[self.start..]
                 .iter()
@@ -256,6 +263,7 @@ impl DeregisterLog {
 }
 
 impl Drop for DeregisterLog {
+    #[inline]
     fn drop(&mut self) {
         if LOG_LEN.with(Cell::get) != self.start {
             self.forget_entries();

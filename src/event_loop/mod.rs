@@ -29,7 +29,7 @@ pub use handler::Handler;
 
 use std::fmt;
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::channel::{self, Receiver, Sender};
 use crate::io_source::DeregisterLog;
@@ -84,9 +84,13 @@ pub struct EventLoop<H: Handler> {
     config: EventLoopConfig,
     /// Allocated on the first timeout.
     timer: Option<Timer<H::Timeout>>,
-    /// Tick 0 of the timer.
-    epoch: Instant,
+    /// Tick 0 of the timer, in `sys::monotonic_ns` time.
+    epoch_ns: u64,
     tick_nanos: u64,
+    /// Earliest pending deadline in ns since the epoch, `u64::MAX` if none. Never later
+    /// than the true earliest deadline (a cleared timeout may leave it earlier: one
+    /// spurious wake-up, after which it is recomputed).
+    next_deadline_ns: u64,
     /// Created on the first `channel()`.
     notify: Option<Channel<H::Message>>,
 }
@@ -115,8 +119,9 @@ impl<H: Handler> EventLoop<H> {
             events: Events::with_capacity(config.events_capacity),
             running: false,
             timer: None,
-            epoch: Instant::now(),
+            epoch_ns: crate::sys::monotonic_ns(),
             tick_nanos,
+            next_deadline_ns: u64::MAX,
             notify: None,
             config,
         })
@@ -204,7 +209,9 @@ impl<H: Handler> EventLoop<H> {
         };
         if messages_pending {
             sleep = Some(Duration::ZERO);
-        } else if let Some(until_timer) = self.until_next_timer() {
+        } else if self.next_deadline_ns != u64::MAX {
+            let until_timer =
+                Duration::from_nanos(self.next_deadline_ns.saturating_sub(self.elapsed_ns()));
             sleep = Some(sleep.map_or(until_timer, |t| t.min(until_timer)));
         }
 
@@ -242,6 +249,9 @@ impl<H: Handler> EventLoop<H> {
 
     fn dispatch_messages(&mut self, handler: &mut H) {
         let Some((_, rx)) = &self.notify else { return };
+        if rx.is_empty() {
+            return;
+        }
         // Only messages queued when delivery starts: one that a `notify` sends to its own
         // loop arrives in a later iteration, so a handler echoing messages to itself cannot
         // starve IO and timers within `messages_per_tick`.
@@ -256,30 +266,28 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn dispatch_timeouts(&mut self, handler: &mut H) {
-        if self.timer.as_ref().map_or(true, |t| t.is_empty()) {
+        if self.next_deadline_ns == u64::MAX {
             return;
         }
-        let now = self.now_tick();
+        let now_ns = self.elapsed_ns();
+        if now_ns < self.next_deadline_ns {
+            return;
+        }
+        let now = now_ns / self.tick_nanos;
         // A handler may set or clear timeouts while we fire; re-borrow the timer each time.
         while let Some((_, value)) = self.timer.as_mut().and_then(|t| t.poll(now)) {
             handler.timeout(self, value);
         }
+        self.next_deadline_ns = match self.timer.as_ref().and_then(|t| t.next_deadline()) {
+            Some(tick) => tick.saturating_mul(self.tick_nanos),
+            None => u64::MAX,
+        };
     }
 
-    /// Time until the earliest pending deadline, rounded up; `None` without timeouts.
-    fn until_next_timer(&self) -> Option<Duration> {
-        let timer = self.timer.as_ref()?;
-        let deadline = timer.next_deadline()?;
-        let deadline_ns = (deadline as u128) * (self.tick_nanos as u128);
-        let now_ns = self.epoch.elapsed().as_nanos();
-        let wait = deadline_ns.saturating_sub(now_ns);
-        Some(Duration::from_nanos(wait.min(u64::MAX as u128) as u64))
-    }
-
-    /// Whole ticks since the epoch (rounded down).
-    fn now_tick(&self) -> u64 {
-        let ticks = self.epoch.elapsed().as_nanos() / self.tick_nanos as u128;
-        ticks.min(u64::MAX as u128) as u64
+    /// Nanoseconds since the epoch.
+    #[inline]
+    fn elapsed_ns(&self) -> u64 {
+        crate::sys::monotonic_ns().saturating_sub(self.epoch_ns)
     }
 
     /// Asks the loop to stop: the current iteration finishes, then [`run`](Self::run) returns.
@@ -355,15 +363,19 @@ impl<H: Handler> EventLoop<H> {
         token: H::Timeout,
         delay: Duration,
     ) -> Result<Timeout, (TimerError, H::Timeout)> {
-        let deadline_ns = self.epoch.elapsed().as_nanos() + delay.as_nanos();
+        let delay_ns = delay.as_nanos().min(u64::MAX as u128) as u64;
+        let deadline_ns = self.elapsed_ns().saturating_add(delay_ns);
         // Round up: the deadline tick starts at or after the requested instant.
-        let tick = deadline_ns.div_ceil(self.tick_nanos as u128);
-        let tick = tick.min(u64::MAX as u128) as u64;
+        let tick = deadline_ns.div_ceil(self.tick_nanos);
         let capacity = self.config.timer_capacity;
         let timer = self
             .timer
             .get_or_insert_with(|| Timer::with_capacity(capacity));
-        timer.try_insert(tick, token)
+        let timeout = timer.try_insert(tick, token)?;
+        self.next_deadline_ns = self
+            .next_deadline_ns
+            .min(tick.saturating_mul(self.tick_nanos));
+        Ok(timeout)
     }
 
     /// Cancels a pending timeout. Returns `true` only if it was pending and is now

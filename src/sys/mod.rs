@@ -404,6 +404,20 @@ fn interest_to_poll(interest: EventSet) -> libc::c_short {
     bits
 }
 
+/// `CLOCK_MONOTONIC` (the clock behind `Instant` on Linux) in nanoseconds, read without
+/// `Instant`'s `timespec` arithmetic (the event loop's timers read it twice per iteration).
+#[inline]
+pub(crate) fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is valid for writes; CLOCK_MONOTONIC always exists on Linux, so the call
+    // cannot fail.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -231,6 +231,16 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn dispatch_io(&mut self, handler: &mut H) {
+        if self.events.len() <= 1 {
+            // No later event in the batch can go stale: skip the deregistration log.
+            if let Some(event) = self.events.get(0) {
+                self.events.clear();
+                if event.token != Token::RESERVED {
+                    handler.ready(self, event.token, event.kind);
+                }
+            }
+            return;
+        }
         let selector = self.poll.registry().selector.id();
         let log = DeregisterLog::start(selector);
         for i in 0..self.events.len() {

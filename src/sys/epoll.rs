@@ -191,16 +191,7 @@ impl Waker {
         let super::Selector::Epoll(selector) = &**shared else {
             unreachable!("an epoll waker is made only for an epoll selector");
         };
-        if selector
-            .has_waker
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "this Poll already has a Waker; drop it before creating another",
-            ));
-        }
+        super::claim_waker_slot(&selector.has_waker)?;
         let fd = match super::fd::eventfd() {
             Ok(fd) => fd,
             Err(e) => {

@@ -280,6 +280,19 @@ pub(crate) fn coalesced_eventfd_wake(
     }
 }
 
+/// Claims a selector's single `Waker` slot, or explains why not.
+pub(crate) fn claim_waker_slot(has_waker: &std::sync::atomic::AtomicBool) -> io::Result<()> {
+    has_waker
+        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+        .map(drop)
+        .map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "this Poll already has a Waker; drop it before creating another",
+            )
+        })
+}
+
 /// Refuses what epoll refuses, for the backends whose OS call would accept it: a bad fd
 /// (`EBADF`) and regular files or directories (`EPERM`, which poll(2) and io_uring would
 /// report as always ready).

@@ -341,16 +341,7 @@ impl Selector {
     }
 
     pub(crate) fn install_waker(&self, token: Token) -> io::Result<()> {
-        if self
-            .has_waker
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "this Poll already has a Waker; drop it before creating another",
-            ));
-        }
+        super::claim_waker_slot(&self.has_waker)?;
         self.waker_token.store(token.0, Ordering::Release);
         Ok(())
     }

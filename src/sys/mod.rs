@@ -76,7 +76,7 @@ pub(crate) mod unix_msg;
 
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -280,8 +280,52 @@ pub(crate) fn coalesced_eventfd_wake(
     }
 }
 
+/// The user-`Waker` state of the backends whose internal eventfd doubles as the waker's
+/// (poll(2) and io_uring): the coalescing flag and the token a wake is reported with.
+#[derive(Debug, Default)]
+pub(crate) struct WakerSlot {
+    /// Set by the first wake since the last `select`; cleared by `select` after its wait.
+    pending: AtomicBool,
+    installed: AtomicBool,
+    token: AtomicUsize,
+}
+
+impl WakerSlot {
+    /// Installs the selector's one `Waker`, reporting `token`.
+    pub(crate) fn install(&self, token: Token) -> io::Result<()> {
+        claim_waker_slot(&self.installed)?;
+        self.token.store(token.0, Ordering::Release);
+        Ok(())
+    }
+
+    pub(crate) fn remove(&self) {
+        self.installed.store(false, Ordering::Release);
+    }
+
+    /// A coalesced wake through the backend's eventfd `fd`.
+    #[inline]
+    pub(crate) fn wake(&self, fd: &std::os::fd::OwnedFd) -> io::Result<()> {
+        coalesced_eventfd_wake(fd, &self.pending)
+    }
+
+    /// Clears the flag after a wait and says whether a wake was pending. A swap, not a store:
+    /// it acquires what the wakers published (see tests/loom_waker.rs).
+    #[inline]
+    pub(crate) fn take_pending(&self) -> bool {
+        self.pending.swap(false, Ordering::AcqRel)
+    }
+
+    /// The installed waker's token, if a `Waker` exists.
+    #[inline]
+    pub(crate) fn token(&self) -> Option<Token> {
+        self.installed
+            .load(Ordering::Acquire)
+            .then(|| Token(self.token.load(Ordering::Acquire)))
+    }
+}
+
 /// Claims a selector's single `Waker` slot, or explains why not.
-pub(crate) fn claim_waker_slot(has_waker: &std::sync::atomic::AtomicBool) -> io::Result<()> {
+pub(crate) fn claim_waker_slot(has_waker: &AtomicBool) -> io::Result<()> {
     has_waker
         .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
         .map(drop)

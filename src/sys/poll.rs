@@ -41,7 +41,6 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -125,11 +124,8 @@ pub(crate) struct Selector {
     notify: OwnedFd,
     table: Mutex<Table>,
     state: Mutex<SelectState>,
-    /// Set by the first `Waker::wake` since the last `select`; cleared by `select`.
-    wake_pending: AtomicBool,
-    /// Whether a `Waker` currently exists, and its token.
-    has_waker: AtomicBool,
-    waker_token: AtomicUsize,
+    /// The user's `Waker`: coalescing flag and token.
+    waker: super::WakerSlot,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -154,9 +150,7 @@ impl Selector {
             notify,
             table: Mutex::new(Table::default()),
             state: Mutex::new(SelectState { pfds, cursor: 0 }),
-            wake_pending: AtomicBool::new(false),
-            has_waker: AtomicBool::new(false),
-            waker_token: AtomicUsize::new(0),
+            waker: super::WakerSlot::default(),
         })
     }
 
@@ -255,18 +249,16 @@ impl Selector {
     }
 
     pub(crate) fn install_waker(&self, token: Token) -> io::Result<()> {
-        super::claim_waker_slot(&self.has_waker)?;
-        self.waker_token.store(token.0, Ordering::Release);
-        Ok(())
+        self.waker.install(token)
     }
 
     pub(crate) fn remove_waker(&self) {
-        self.has_waker.store(false, Ordering::Release);
+        self.waker.remove();
     }
 
     #[inline]
     pub(crate) fn wake(&self) -> io::Result<()> {
-        super::coalesced_eventfd_wake(&self.notify, &self.wake_pending)
+        self.waker.wake(&self.notify)
     }
 
     pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
@@ -315,10 +307,11 @@ impl Selector {
         }
         // Cleared after the wait, as in the epoll backend: a wake whose write this wait
         // consumed must not make a later wake coalesce into it.
-        let woken = self.wake_pending.swap(false, Ordering::AcqRel);
-        if woken && self.has_waker.load(Ordering::Acquire) {
-            let token = Token(self.waker_token.load(Ordering::Acquire));
-            events.push(token, libc::POLLIN as u32);
+        let woken = self.waker.take_pending();
+        if woken {
+            if let Some(token) = self.waker.token() {
+                events.push(token, libc::POLLIN as u32);
+            }
         }
         if n == 0 {
             return Ok(false);

@@ -42,7 +42,6 @@
 use std::cell::Cell;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -113,10 +112,10 @@ pub(crate) struct Selector {
     ring: IoUring,
     /// Guards the table and every access to the submission and completion queues.
     inner: Mutex<Inner>,
+    /// Polled by the ring: wakes a blocked `select` for the user's `Waker`.
     notify: OwnedFd,
-    wake_pending: AtomicBool,
-    has_waker: AtomicBool,
-    waker_token: AtomicUsize,
+    /// The user's `Waker`: coalescing flag and token.
+    waker: super::WakerSlot,
 }
 
 impl std::fmt::Debug for Selector {
@@ -194,9 +193,7 @@ impl Selector {
             ring,
             inner: Mutex::new(Inner::default()),
             notify: super::fd::eventfd()?,
-            wake_pending: AtomicBool::new(false),
-            has_waker: AtomicBool::new(false),
-            waker_token: AtomicUsize::new(0),
+            waker: super::WakerSlot::default(),
         };
         {
             let mut inner = lock(&selector.inner);
@@ -341,18 +338,16 @@ impl Selector {
     }
 
     pub(crate) fn install_waker(&self, token: Token) -> io::Result<()> {
-        super::claim_waker_slot(&self.has_waker)?;
-        self.waker_token.store(token.0, Ordering::Release);
-        Ok(())
+        self.waker.install(token)
     }
 
     pub(crate) fn remove_waker(&self) {
-        self.has_waker.store(false, Ordering::Release);
+        self.waker.remove();
     }
 
     #[inline]
     pub(crate) fn wake(&self) -> io::Result<()> {
-        super::coalesced_eventfd_wake(&self.notify, &self.wake_pending)
+        self.waker.wake(&self.notify)
     }
 
     pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
@@ -404,8 +399,7 @@ impl Selector {
         let inner = &mut *lock(&self.inner);
         inner.in_wait = false;
         // Cleared after the wait, as in the epoll backend.
-        // A swap, not a store: it acquires what the wakers published (see tests/loom_waker.rs).
-        self.wake_pending.swap(false, Ordering::AcqRel);
+        self.waker.take_pending();
         match res {
             Ok(_) => {}
             // The timeout elapsed; EBUSY: completions are backlogged, read them.
@@ -433,8 +427,7 @@ impl Selector {
             if !more {
                 inner.notify_armed = false;
             }
-            if res > 0 && self.has_waker.load(Ordering::Acquire) {
-                let token = Token(self.waker_token.load(Ordering::Acquire));
+            if let Some(token) = self.waker.token().filter(|_| res > 0) {
                 if inner.waker_reported_in == inner.seq {
                     events.merge(inner.waker_event_idx as usize, libc::POLLIN as u32);
                 } else {

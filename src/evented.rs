@@ -79,54 +79,35 @@ pub trait Evented {
     fn deregister(&self, registry: &Registry) -> io::Result<()>;
 }
 
-impl<E: Evented + ?Sized> Evented for &E {
-    fn register(
-        &self,
-        registry: &Registry,
-        token: Token,
-        interest: EventSet,
-        opts: PollOpt,
-    ) -> io::Result<()> {
-        (**self).register(registry, token, interest, opts)
-    }
+/// `Evented` for pointer types, by delegating to the pointee.
+macro_rules! impl_evented_for_pointer {
+    ($($ptr:ty),*) => {$(
+        impl<E: Evented + ?Sized> Evented for $ptr {
+            fn register(
+                &self,
+                registry: &Registry,
+                token: Token,
+                interest: EventSet,
+                opts: PollOpt,
+            ) -> io::Result<()> {
+                (**self).register(registry, token, interest, opts)
+            }
 
-    fn reregister(
-        &self,
-        registry: &Registry,
-        token: Token,
-        interest: EventSet,
-        opts: PollOpt,
-    ) -> io::Result<()> {
-        (**self).reregister(registry, token, interest, opts)
-    }
+            fn reregister(
+                &self,
+                registry: &Registry,
+                token: Token,
+                interest: EventSet,
+                opts: PollOpt,
+            ) -> io::Result<()> {
+                (**self).reregister(registry, token, interest, opts)
+            }
 
-    fn deregister(&self, registry: &Registry) -> io::Result<()> {
-        (**self).deregister(registry)
-    }
+            fn deregister(&self, registry: &Registry) -> io::Result<()> {
+                (**self).deregister(registry)
+            }
+        }
+    )*};
 }
 
-impl<E: Evented + ?Sized> Evented for Box<E> {
-    fn register(
-        &self,
-        registry: &Registry,
-        token: Token,
-        interest: EventSet,
-        opts: PollOpt,
-    ) -> io::Result<()> {
-        (**self).register(registry, token, interest, opts)
-    }
-
-    fn reregister(
-        &self,
-        registry: &Registry,
-        token: Token,
-        interest: EventSet,
-        opts: PollOpt,
-    ) -> io::Result<()> {
-        (**self).reregister(registry, token, interest, opts)
-    }
-
-    fn deregister(&self, registry: &Registry) -> io::Result<()> {
-        (**self).deregister(registry)
-    }
-}
+impl_evented_for_pointer!(&E, Box<E>);

@@ -140,7 +140,9 @@ use std::io;
 use std::marker::PhantomData;
 
 use crate::loom::{fence, Arc, AtomicUsize, Ordering};
-use crate::{Registry, Token, Waker};
+use crate::poll::Registry;
+use crate::token::Token;
+use crate::waker::Waker;
 
 /// The receiver may be about to sleep in poll, or is asleep: a send must wake it.
 const SLEEPING: usize = 1;
@@ -660,7 +662,7 @@ impl<M> From<NotifyError<M>> for io::Error {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::Poll;
+    use crate::poll::Poll;
 
     fn assert_send_sync<T: Send + Sync>() {}
     fn assert_send<T: Send>() {}

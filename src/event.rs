@@ -1,6 +1,8 @@
 //! [`IoEvent`] and the [`Events`] buffer that `Poll::poll` fills.
 
-use crate::{sys, EventSet, Token};
+use crate::event_set::EventSet;
+use crate::sys;
+use crate::token::Token;
 
 /// One readiness event: which source (`token`) and what it is ready for (`kind`).
 ///

@@ -2,7 +2,10 @@
 
 use std::io;
 
-use crate::{EventSet, PollOpt, Registry, Token};
+use crate::event_set::EventSet;
+use crate::poll::Registry;
+use crate::poll_opt::PollOpt;
+use crate::token::Token;
 
 /// A source of readiness events that can be registered with a [`Poll`](crate::Poll) or an
 /// `EventLoop`.

@@ -12,7 +12,11 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::{sys, EventSet, PollOpt, Registry, Token};
+use crate::event_set::EventSet;
+use crate::poll::Registry;
+use crate::poll_opt::PollOpt;
+use crate::sys;
+use crate::token::Token;
 
 /// Where a source is registered.
 #[derive(Debug)]
@@ -163,28 +167,28 @@ impl<T: AsRawFd> Drop for IoSource<T> {
 /// Implements `Evented` for a type with an `io: IoSource<_>` field.
 macro_rules! impl_evented_via_io_source {
     ($ty:ty) => {
-        impl $crate::Evented for $ty {
+        impl $crate::evented::Evented for $ty {
             fn register(
                 &self,
-                registry: &$crate::Registry,
-                token: $crate::Token,
-                interest: $crate::EventSet,
-                opts: $crate::PollOpt,
+                registry: &$crate::poll::Registry,
+                token: $crate::token::Token,
+                interest: $crate::event_set::EventSet,
+                opts: $crate::poll_opt::PollOpt,
             ) -> std::io::Result<()> {
                 self.io.register(registry, token, interest, opts)
             }
 
             fn reregister(
                 &self,
-                registry: &$crate::Registry,
-                token: $crate::Token,
-                interest: $crate::EventSet,
-                opts: $crate::PollOpt,
+                registry: &$crate::poll::Registry,
+                token: $crate::token::Token,
+                interest: $crate::event_set::EventSet,
+                opts: $crate::poll_opt::PollOpt,
             ) -> std::io::Result<()> {
                 self.io.reregister(registry, token, interest, opts)
             }
 
-            fn deregister(&self, registry: &$crate::Registry) -> std::io::Result<()> {
+            fn deregister(&self, registry: &$crate::poll::Registry) -> std::io::Result<()> {
                 self.io.deregister(registry)
             }
         }

@@ -79,8 +79,7 @@ mod sys;
 // Fault injection for tests (feature `fault-injection`, off by default).
 #[cfg(feature = "fault-injection")]
 #[doc(hidden)]
-#[path = "sys/fault.rs"]
-pub mod __fault;
+pub use sys::fault as __fault;
 
 #[macro_use]
 mod bitset;
@@ -91,9 +90,11 @@ mod backend;
 mod event;
 mod event_set;
 mod evented;
+mod evented_fd;
 #[macro_use]
-mod io;
+mod try_io;
 mod loom;
+mod pipe;
 mod poll;
 mod poll_opt;
 mod token;
@@ -114,13 +115,13 @@ pub use event::{Events, IoEvent, Iter};
 pub use event_loop::{EventLoop, EventLoopConfig, Handler};
 pub use event_set::EventSet;
 pub use evented::Evented;
-pub use io::{TryAccept, TryRead, TryWrite, UninitRead};
 pub use net::{tcp, udp};
 pub use poll::{Poll, Registry};
 pub use poll_opt::PollOpt;
 pub use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub use timer::{Timeout, TimerError, TimerResult};
 pub use token::Token;
+pub use try_io::{TryAccept, TryRead, TryWrite, UninitRead};
 pub use waker::Waker;
 
 /// Returns `(non-blocking, close-on-exec)` for `fd`. A test helper, hidden from the docs.

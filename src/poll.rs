@@ -4,7 +4,13 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{sys, Backend, EventSet, Evented, Events, PollOpt, Token};
+use crate::backend::Backend;
+use crate::event::Events;
+use crate::event_set::EventSet;
+use crate::evented::Evented;
+use crate::poll_opt::PollOpt;
+use crate::sys;
+use crate::token::Token;
 
 /// Waits for readiness events on registered sources.
 ///

@@ -2,7 +2,9 @@
 
 use std::io;
 
-use crate::{sys, Registry, Token};
+use crate::poll::Registry;
+use crate::sys;
+use crate::token::Token;
 
 /// Wakes a thread blocked in [`Poll::poll`](crate::Poll::poll), from any thread.
 ///

@@ -499,7 +499,7 @@ assert_eq!(ring.as_slices().0, b"hello");
                 if self.is_full() {
                     return Ok(Some(0));
                 }
-                let res = crate::io::would_block(|| src.read_vectored(&mut self.writable_io_slices()));
+                let res = crate::try_io::would_block(|| src.read_vectored(&mut self.writable_io_slices()));
                 if let Ok(Some(n)) = res {
                     self.commit(n);
                 }
@@ -530,7 +530,7 @@ assert!(ring.is_empty());
                 if self.is_empty() {
                     return Ok(Some(0));
                 }
-                let res = crate::io::would_block(|| dst.write_vectored(&self.readable_io_slices()));
+                let res = crate::try_io::would_block(|| dst.write_vectored(&self.readable_io_slices()));
                 if let Ok(Some(n)) = res {
                     self.consume(n);
                 }

@@ -1,6 +1,8 @@
 //! The [`Handler`] trait: the callbacks an [`EventLoop`] dispatches to.
 
-use crate::{EventLoop, EventSet, Token};
+use crate::event_loop::EventLoop;
+use crate::event_set::EventSet;
+use crate::token::Token;
 
 /// Receives everything an [`EventLoop`] dispatches: IO readiness, messages, timeouts.
 ///

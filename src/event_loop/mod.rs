@@ -32,9 +32,14 @@ use std::io;
 use std::time::Duration;
 
 use crate::channel::{self, Receiver, Sender};
+use crate::event::Events;
+use crate::event_set::EventSet;
+use crate::evented::Evented;
 use crate::io_source::DeregisterLog;
+use crate::poll::{Poll, Registry};
+use crate::poll_opt::PollOpt;
 use crate::timer::{Timeout, Timer, TimerError, TimerResult};
-use crate::{EventSet, Evented, Events, Poll, PollOpt, Registry, Token};
+use crate::token::Token;
 
 /// The loop's channel: a sender to clone out and the receiving end.
 type Channel<M> = (Sender<M>, Receiver<M>);

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
-use crate::io::{would_block, TryAccept};
 use crate::io_source::IoSource;
 use crate::sys;
+use crate::try_io::{would_block, TryAccept};
 
 /// The listen backlog `TcpListener::bind` uses (the kernel caps it at `net.core.somaxconn`).
 pub const DEFAULT_BACKLOG: i32 = 1024;

@@ -8,10 +8,9 @@ use std::net::{self, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
-use crate::io::would_block;
 use crate::io_source::IoSource;
+use crate::try_io::would_block;
 
-#[path = "udp_batch.rs"]
 mod batch;
 
 pub use batch::{RecvMeta, Segments, MAX_BATCH};

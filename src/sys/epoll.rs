@@ -21,7 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Events;
-use crate::{EventSet, PollOpt, Token};
+use crate::event_set::EventSet;
+use crate::poll_opt::PollOpt;
+use crate::token::Token;
 
 /// An epoll instance.
 #[derive(Debug)]

@@ -70,6 +70,8 @@ mod epoll;
 mod poll;
 mod uring;
 
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 pub(crate) mod fd;
 pub(crate) mod mmsg;
 pub(crate) mod unix_msg;
@@ -80,7 +82,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Backend, EventSet, PollOpt, Token};
+use crate::backend::Backend;
+use crate::event_set::EventSet;
+use crate::poll_opt::PollOpt;
+use crate::token::Token;
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 

@@ -45,7 +45,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::{interest_to_poll, Events};
-use crate::{EventSet, PollOpt, Token};
+use crate::event_set::EventSet;
+use crate::poll_opt::PollOpt;
+use crate::token::Token;
 
 /// `pollfd`s preallocated at construction (the array grows with the registrations).
 const INITIAL_PFDS: usize = 64;

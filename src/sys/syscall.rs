@@ -1,7 +1,7 @@
 //! The one place that turns a C return value of `-1` plus `errno` into an `io::Error`.
 //!
 //! With the `fault-injection` feature (tests only) every call first asks the thread's fault
-//! table ([`crate::__fault`]) whether it must fail; without it the macro is the bare call.
+//! table (`sys::fault`) whether it must fail; without it the macro is the bare call.
 
 /// Calls a `libc` function and maps a `-1` return to `io::Error::last_os_error()`.
 ///
@@ -21,11 +21,11 @@ macro_rules! syscall {
 
 /// Calls a `libc` function and maps a `-1` return to `io::Error::last_os_error()`, unless
 /// this thread's fault table says this call must fail: then the call is not made and the
-/// injected error is returned instead (see [`crate::__fault`]).
+/// injected error is returned instead (see `sys::fault`).
 #[cfg(feature = "fault-injection")]
 macro_rules! syscall {
     ($fn:ident ( $($arg:expr),* $(,)? )) => {{
-        match $crate::__fault::check(stringify!($fn)) {
+        match $crate::sys::fault::check(stringify!($fn)) {
             Some(err) => Err(err),
             None => {
                 let res = libc::$fn($($arg),*);

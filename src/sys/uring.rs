@@ -48,7 +48,9 @@ use std::time::Duration;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 
 use super::{interest_to_poll, Events};
-use crate::{EventSet, PollOpt, Token};
+use crate::event_set::EventSet;
+use crate::poll_opt::PollOpt;
+use crate::token::Token;
 
 /// `user_data` of the selector's eventfd poll.
 const NOTIFY_UD: u64 = u64::MAX - 1;

@@ -17,7 +17,7 @@ use std::mem;
 use std::ops::{Index, IndexMut};
 use std::slice;
 
-use crate::Token;
+use crate::token::Token;
 
 /// Bits of a token that hold the index field (the slot position plus the start offset): the
 /// low half of a `usize`.

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use proptest::prelude::*;
 
 use super::{Slab, INDEX_BITS, INDEX_MASK, MAX_GENERATION};
-use crate::Token;
+use crate::token::Token;
 
 #[test]
 fn layout_constants_split_usize_in_halves() {

@@ -121,10 +121,10 @@ macro_rules! impl_source_read {
             }
         }
 
-        impl $crate::io::sealed::Sealed for $ty {}
-        impl $crate::io::sealed::Sealed for &$ty {}
+        impl $crate::try_io::sealed::Sealed for $ty {}
+        impl $crate::try_io::sealed::Sealed for &$ty {}
 
-        impl $crate::io::UninitRead for $ty {
+        impl $crate::try_io::UninitRead for $ty {
             fn read_uninit<B: bytes::BufMut + ?Sized>(
                 &mut self,
                 buf: &mut B,
@@ -133,7 +133,7 @@ macro_rules! impl_source_read {
             }
         }
 
-        impl $crate::io::UninitRead for &$ty {
+        impl $crate::try_io::UninitRead for &$ty {
             fn read_uninit<B: bytes::BufMut + ?Sized>(
                 &mut self,
                 buf: &mut B,

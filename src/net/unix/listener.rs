@@ -9,9 +9,9 @@ use std::path::Path;
 use socket2::Type;
 
 use super::{new_socket, path_addr, to_std_addr, SocketAddr, UnixStream};
-use crate::io::{would_block, TryAccept};
 use crate::io_source::IoSource;
 use crate::sys;
+use crate::try_io::{would_block, TryAccept};
 
 /// The listen backlog [`UnixListener::bind`] uses (the kernel caps it at `net.core.somaxconn`).
 const DEFAULT_BACKLOG: i32 = 1024;

@@ -1,29 +1,16 @@
-//! Unix sources: Unix-domain sockets, pipes and the raw-fd adapter [`EventedFd`].
-//!
-//! * [`UnixStream`] and [`UnixListener`]: connection-oriented Unix sockets (`SOCK_STREAM`),
-//!   with file-descriptor passing ([`UnixStream::send_with_fds`],
-//!   [`UnixStream::recv_with_fds`], at most [`MAX_FDS_PER_MESSAGE`] fds per message).
-//! * [`UnixDatagram`]: connectionless Unix sockets (`SOCK_DGRAM`).
-//! * [`pipe()`] with [`PipeReader`] and [`PipeWriter`].
-//! * [`EventedFd`]: registers any raw fd.
-//!
-//! Every fd these types create is non-blocking and close-on-exec from the moment it exists
-//! (`SOCK_NONBLOCK | SOCK_CLOEXEC`, `O_NONBLOCK | O_CLOEXEC`, `MSG_CMSG_CLOEXEC` for received
-//! fds), and no write ever raises `SIGPIPE`: a closed peer gives `BrokenPipe`.
+//! Unix-domain sockets: [`UnixStream`], [`UnixListener`] (`SOCK_STREAM`, with file-descriptor
+//! passing) and [`UnixDatagram`] (`SOCK_DGRAM`). Users reach them through [`crate::unix`],
+//! which adds pipes and the raw-fd adapter.
 //!
 //! Socket addresses are [`std::os::unix::net::SocketAddr`]. A path must be shorter than
 //! `sun_path` (107 bytes on Linux); a longer one is an `InvalidInput` error, never truncated.
 
 mod datagram;
-mod evented_fd;
 mod listener;
-mod pipe;
 mod stream;
 
 pub use datagram::UnixDatagram;
-pub use evented_fd::EventedFd;
 pub use listener::UnixListener;
-pub use pipe::{pipe, PipeReader, PipeWriter};
 pub use std::os::unix::net::SocketAddr;
 pub use stream::UnixStream;
 

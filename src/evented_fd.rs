@@ -3,7 +3,11 @@
 use std::io;
 use std::os::fd::RawFd;
 
-use crate::{EventSet, Evented, PollOpt, Registry, Token};
+use crate::event_set::EventSet;
+use crate::evented::Evented;
+use crate::poll::Registry;
+use crate::poll_opt::PollOpt;
+use crate::token::Token;
 
 /// Adapts a raw file descriptor to [`Evented`], for fds ferrio does not wrap (an inotify fd,
 /// a timerfd, a socket from another library).

@@ -30,8 +30,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use socket2::Domain;
 
 use super::{new_socket, UdpSocket};
-use crate::io::would_block;
 use crate::sys::mmsg;
+use crate::try_io::would_block;
 
 /// The most datagrams one batched call moves: [`recv_many`](UdpSocket::recv_many) and
 /// [`send_many`](UdpSocket::send_many) handle at most this many entries per call and leave

@@ -10,9 +10,9 @@ use std::path::Path;
 use socket2::{SockRef, Type};
 
 use super::{new_pair, new_socket, path_addr, SocketAddr};
-use crate::io::would_block;
 use crate::io_source::IoSource;
 use crate::sys;
+use crate::try_io::would_block;
 
 /// A non-blocking Unix-domain datagram socket.
 ///

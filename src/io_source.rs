@@ -6,7 +6,6 @@
 //! with epoll an fd that was duplicated (`try_clone`, `dup`) would otherwise keep reporting
 //! events for the old token.
 
-use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,8 +20,7 @@ use crate::token::Token;
 /// Where a source is registered.
 #[derive(Debug)]
 struct Registration {
-    selector: Arc<sys::Selector>,
-    token: Token,
+    selector: Arc<sys::Shared>,
 }
 
 /// A source's IO object plus its registration state.
@@ -103,7 +101,6 @@ impl<T: AsRawFd> IoSource<T> {
             .store(registry.selector.needs_rearm(), Ordering::Relaxed);
         *state = Some(Registration {
             selector: Arc::clone(&registry.selector),
-            token,
         });
         Ok(())
     }
@@ -119,16 +116,13 @@ impl<T: AsRawFd> IoSource<T> {
         let mut state = self.lock();
         let reg = Self::registered_with(&mut state, registry)?;
         reg.selector
-            .reregister(self.inner.as_raw_fd(), token, interest, opts)?;
-        reg.token = token;
-        Ok(())
+            .reregister(self.inner.as_raw_fd(), token, interest, opts)
     }
 
     pub(crate) fn deregister(&self, registry: &Registry) -> io::Result<()> {
         let mut state = self.lock();
         let reg = Self::registered_with(&mut state, registry)?;
         let res = reg.selector.deregister(self.inner.as_raw_fd());
-        log_deregistered(reg.selector.id(), reg.token);
         // Even if the selector no longer knew the fd, the source is now unregistered.
         *state = None;
         self.needs_rearm.store(false, Ordering::Relaxed);
@@ -159,7 +153,6 @@ impl<T: AsRawFd> Drop for IoSource<T> {
         if let Some(reg) = state.take() {
             // Needed when the fd was duplicated: closing ours would not remove it from epoll.
             let _ = reg.selector.deregister(self.inner.as_raw_fd());
-            log_deregistered(reg.selector.id(), reg.token);
         }
     }
 }
@@ -205,84 +198,4 @@ macro_rules! impl_evented_via_io_source {
             }
         }
     };
-}
-
-thread_local! {
-    /// How many `DeregisterLog`s are active on this thread (nested loops are allowed).
-    static LOG_DEPTH: Cell<usize> = const { Cell::new(0) };
-    /// Number of entries in `LOG`, readable without touching the `RefCell`.
-    static LOG_LEN: Cell<usize> = const { Cell::new(0) };
-    /// `(selector id, token)` of sources deregistered or dropped while a log is active.
-    static LOG: RefCell<Vec<(usize, Token)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Records a deregistration, if an event loop on this thread is dispatching.
-fn log_deregistered(selector: usize, token: Token) {
-    if LOG_DEPTH.with(Cell::get) == 0 {
-        return;
-    }
-    LOG.with(|log| {
-        let mut log = log.borrow_mut();
-        log.push((selector, token));
-        LOG_LEN.with(|len| len.set(log.len()));
-    });
-}
-
-/// While alive, remembers which tokens of one selector were deregistered (or their source
-/// dropped) on this thread, so the event loop can skip their events in the current batch.
-#[derive(Debug)]
-pub(crate) struct DeregisterLog {
-    selector: usize,
-    start: usize,
-}
-
-impl DeregisterLog {
-    #[inline]
-    pub(crate) fn start(selector: usize) -> DeregisterLog {
-        LOG_DEPTH.with(|d| d.set(d.get() + 1));
-        DeregisterLog {
-            selector,
-            start: LOG_LEN.with(Cell::get),
-        }
-    }
-
-    /// Whether `token` was deregistered since `start`. One thread-local load when nothing was.
-    #[inline]
-    pub(crate) fn was_deregistered(&self, token: Token) -> bool {
-        if LOG_LEN.with(Cell::get) == self.start {
-            return false;
-        }
-        self.search(token)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn search(&self, token: Token) -> bool {
-        LOG.with(|log| {
-            log.borrow()[self.start..]
-                .iter()
-                .any(|&(sel, tok)| sel == self.selector && tok == token)
-        })
-    }
-}
-
-impl Drop for DeregisterLog {
-    #[inline]
-    fn drop(&mut self) {
-        if LOG_LEN.with(Cell::get) != self.start {
-            self.forget_entries();
-        }
-        LOG_DEPTH.with(|d| d.set(d.get() - 1));
-    }
-}
-
-impl DeregisterLog {
-    #[cold]
-    fn forget_entries(&self) {
-        LOG.with(|log| {
-            let mut log = log.borrow_mut();
-            log.truncate(self.start);
-            LOG_LEN.with(|len| len.set(log.len()));
-        });
-    }
 }

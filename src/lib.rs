@@ -124,15 +124,9 @@ pub use token::Token;
 pub use try_io::{TryAccept, TryRead, TryWrite, UninitRead};
 pub use waker::Waker;
 
-/// Returns `(non-blocking, close-on-exec)` for `fd`. A test helper, hidden from the docs.
+/// The loom model's view of the waker (`tests/loom_waker.rs` runs this code, not a copy).
+#[cfg(loom)]
 #[doc(hidden)]
-pub fn __fd_flags(fd: std::os::fd::RawFd) -> std::io::Result<(bool, bool)> {
-    sys::fd::fd_flags(fd)
-}
-
-/// Makes the next io_uring `Poll` created on this thread fail to set up its ring, as a kernel
-/// without io_uring would, to test the epoll fallback. A test helper, hidden from the docs.
-#[doc(hidden)]
-pub fn __simulate_uring_failure() {
-    sys::simulate_uring_failure()
+pub mod __loom {
+    pub use crate::sys::waker::WakeState;
 }

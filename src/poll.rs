@@ -82,7 +82,7 @@ use crate::token::Token;
 pub struct Poll {
     registry: Registry,
     /// Why the requested backend was replaced by epoll, if it was.
-    fallback: Option<String>,
+    fallback: Option<io::Error>,
 }
 
 impl Poll {
@@ -125,7 +125,11 @@ impl Poll {
     ///
     /// The OS error if the selector cannot be created (for example `EMFILE`).
     pub fn with_backend(backend: Backend) -> io::Result<Poll> {
-        let (selector, fallback) = sys::Selector::new(backend)?;
+        let (selector, fallback) = sys::Shared::new(backend)?;
+        #[cfg(feature = "log")]
+        if let Some(reason) = &fallback {
+            log::warn!("ferrio: {backend} requested: {reason}");
+        }
         Ok(Poll {
             registry: Registry {
                 selector: Arc::new(selector),
@@ -134,23 +138,13 @@ impl Poll {
         })
     }
 
-    /// `backend` if given, else the environment's choice, else epoll. Reports an environment
-    /// request for io_uring that fell back on stderr, once per process, since nobody else
-    /// would see it.
+    /// `backend` if given, else the environment's choice, else the platform's default.
     pub(crate) fn with_backend_or_env(backend: Option<Backend>) -> io::Result<Poll> {
-        let (backend, from_env) = match backend {
-            Some(b) => (b, false),
-            None => match Backend::from_env()? {
-                Some(b) => (b, true),
-                None => (Backend::Epoll, false),
-            },
+        let backend = match backend {
+            Some(b) => b,
+            None => Backend::from_env()?.unwrap_or(Backend::Epoll),
         };
-        let poll = Poll::with_backend(backend)?;
-        if let (true, Some(reason)) = (from_env, &poll.fallback) {
-            static REPORTED: std::sync::Once = std::sync::Once::new();
-            REPORTED.call_once(|| eprintln!("ferrio: FERRIO_BACKEND={backend}: {reason}"));
-        }
-        Ok(poll)
+        Poll::with_backend(backend)
     }
 
     /// The backend this `Poll` runs on.
@@ -158,10 +152,12 @@ impl Poll {
         self.registry.selector.backend()
     }
 
-    /// Why this `Poll` runs on epoll although io_uring was asked for, or `None` if it runs on
-    /// the backend that was asked for.
-    pub fn fallback_reason(&self) -> Option<&str> {
-        self.fallback.as_deref()
+    /// Why this `Poll` runs on epoll although io_uring was asked for (the error that setting
+    /// up io_uring gave), or `None` if it runs on the backend that was asked for. With the
+    /// `log` feature, the fallback is also logged (`log::warn!`) when the `Poll` is made;
+    /// ferrio itself never prints.
+    pub fn fallback_reason(&self) -> Option<&io::Error> {
+        self.fallback.as_ref()
     }
 
     /// The thread-safe registration handle of this `Poll`.
@@ -248,7 +244,7 @@ impl Poll {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Registry {
-    pub(crate) selector: Arc<sys::Selector>,
+    pub(crate) selector: Arc<sys::Shared>,
 }
 
 impl Registry {
@@ -307,7 +303,6 @@ impl Registry {
         interest: EventSet,
         opts: PollOpt,
     ) -> io::Result<()> {
-        let opts = self.selector.raw_fd_opts(opts);
         self.selector
             .register(fd, token.check_user()?, interest, opts)
     }
@@ -319,7 +314,6 @@ impl Registry {
         interest: EventSet,
         opts: PollOpt,
     ) -> io::Result<()> {
-        let opts = self.selector.raw_fd_opts(opts);
         self.selector
             .reregister(fd, token.check_user()?, interest, opts)
     }

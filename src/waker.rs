@@ -9,8 +9,13 @@ use crate::token::Token;
 /// Wakes a thread blocked in [`Poll::poll`](crate::Poll::poll), from any thread.
 ///
 /// A wake shows up as a readable event with the waker's token. Wakes coalesce: however many
-/// `wake` calls happen between two polls, they cost at most one syscall (an eventfd write)
-/// and produce one event. A `Poll` has at most one `Waker` at a time.
+/// `wake` calls happen between two polls, they cost at most one syscall (an eventfd write on
+/// Linux) and produce one event. A `Poll` has at most one `Waker` at a time.
+///
+/// Dropping the `Waker` right after `wake` does not cancel the wake: a poll blocked at that
+/// moment returns, and reports the dropped waker's token (on every backend). The wake-up
+/// mechanism belongs to the `Poll`, so dropping a `Waker` and making a new one needs no
+/// syscall beyond the first `Waker`'s set-up.
 ///
 /// # Examples
 ///

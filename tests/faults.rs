@@ -130,6 +130,9 @@ fn event_loop_survives_eintr_and_recomputes_the_timer_wait() {
         let mut handler = Interrupts::default();
         let started = Instant::now();
         event_loop.timeout_ms((), DEADLINE_MS).unwrap();
+        // A kernel without epoll_pwait2 (Linux < 5.11): timed waits fall back to epoll_wait,
+        // whose millisecond timeout /proc shows (and whose EINTR is injected below).
+        __fault::inject(Fault::new("epoll_pwait2", libc::ENOSYS));
         // Each interrupted wait returns EINTR after 100 ms, like a signal arriving mid-wait.
         __fault::inject(
             Fault::new("epoll_wait", libc::EINTR)

@@ -1,81 +1,79 @@
-//! Loom model of the `Waker`'s coalescing protocol (the epoll backend's `wake_pending` flag).
+//! Loom model of the waker's coalescing protocol, on the crate's own code.
 //!
 //! Run with: `RUSTFLAGS="--cfg loom" cargo test --release --test loom_waker`
 //!
-//! This is a model of the protocol, not the backend's code: the backend makes real syscalls,
-//! which loom cannot run. It copies the protocol step for step (see `src/sys/epoll.rs`):
+//! Under `cfg(loom)` the crate builds `sys::waker::WakeState` (the coalescing flag every
+//! backend's waker goes through) on loom's atomics, and `ferrio::__loom` exposes it. The model
+//! calls that very code; only the OS notification is modelled: a loom `Notify` stands for the
+//! eventfd (a write leaves one permit, several writes before a wait still give one report, as
+//! an edge-triggered eventfd does), and a wait without a permit blocks, so a lost wake-up is a
+//! loom deadlock:
 //!
 //! ```text
-//! wake():   if pending.swap(true) was false: write the eventfd (one new edge)
-//! select(): epoll_wait (returns once per edge), then clear `pending`
+//! wake():   WakeState::wake(notify)    -- notify only if the flag was clear
+//! select(): wait for the notification, then WakeState::take_pending()
 //! ```
 //!
-//! The eventfd is a loom `Notify`: a write leaves one permit (several writes before a wait
-//! still give one report, as an edge-triggered eventfd does), and a wait without a permit
-//! blocks, so a lost wake-up is a loom deadlock. The property: threads that publish work
-//! and then call `wake` never leave a receiver that polls until it sees all the work blocked
-//! forever.
-//!
-//! The model also shows why the clear must be a read-modify-write: with a plain release
-//! store the receiver's next check of the work can miss a wake that coalesced into the
-//! report it just got (the store-buffer pattern), and it then sleeps forever. The ignored
-//! test `plain_store_clear_loses_a_wake` shows loom finding that execution (loom reports the
-//! deadlock and then aborts the test binary, so it is not part of the normal run):
-//! `RUSTFLAGS="--cfg loom" cargo test --release --test loom_waker -- --ignored`.
+//! The property: threads that publish work and then call `wake` never leave a receiver that
+//! polls until it sees all the work blocked forever. Weakening `take_pending`'s swap to a plain
+//! store (in `src/sys/waker.rs`) makes `no_wake_is_lost` fail: the receiver's next check of the
+//! work can miss a wake that coalesced into the report it just got (the store-buffer pattern).
 #![cfg(loom)]
 
+use std::io;
+use std::sync::atomic::Ordering;
+
+use ferrio::__loom::WakeState;
+use ferrio::Token;
 use loom::sync::atomic::{AtomicBool, AtomicUsize};
 use loom::sync::{Arc, Notify};
 use loom::thread;
-use std::sync::atomic::Ordering;
-
-#[derive(Clone, Copy)]
-enum Clear {
-    /// `pending.swap(false, AcqRel)`: what the backend does.
-    Swap,
-    /// `pending.store(false, Release)`: the broken variant.
-    Store,
-}
 
 struct ModelWaker {
-    pending: AtomicBool,
+    state: WakeState,
     eventfd: Notify,
-    clear: Clear,
+    /// The next notification fails once (an eventfd write error), if set.
+    fail_next: AtomicBool,
 }
 
 impl ModelWaker {
-    fn new(clear: Clear) -> ModelWaker {
+    fn new() -> ModelWaker {
+        let state = WakeState::new();
+        state.claim(Token(7)).unwrap();
         ModelWaker {
-            pending: AtomicBool::new(false),
+            state,
             eventfd: Notify::new(),
-            clear,
+            fail_next: AtomicBool::new(false),
         }
     }
 
-    fn wake(&self) {
-        if self.pending.swap(true, Ordering::AcqRel) {
-            return; // coalesced: a write since the last select is on its way
-        }
-        self.eventfd.notify();
+    fn wake(&self) -> io::Result<()> {
+        self.state.wake(|| {
+            if self.fail_next.swap(false, Ordering::AcqRel) {
+                return Err(io::Error::other("injected notification failure"));
+            }
+            self.eventfd.notify();
+            Ok(())
+        })
     }
 
     fn select(&self) {
         self.eventfd.wait();
-        match self.clear {
-            Clear::Swap => {
-                self.pending.swap(false, Ordering::AcqRel);
-            }
-            Clear::Store => self.pending.store(false, Ordering::Release),
-        }
+        self.state.take_pending();
     }
 }
 
-/// Two threads publish work and wake; the receiver polls until it has seen both.
-fn two_wakers(clear: Clear) {
+fn builder() -> loom::model::Builder {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(3);
-    builder.check(move || {
-        let waker = Arc::new(ModelWaker::new(clear));
+    builder
+}
+
+/// Two threads publish work and wake; the receiver polls until it has seen both.
+#[test]
+fn no_wake_is_lost() {
+    builder().check(|| {
+        let waker = Arc::new(ModelWaker::new());
         let work = Arc::new(AtomicUsize::new(0));
         let threads: Vec<_> = (0..2)
             .map(|_| {
@@ -83,7 +81,7 @@ fn two_wakers(clear: Clear) {
                 let work = Arc::clone(&work);
                 thread::spawn(move || {
                     work.fetch_add(1, Ordering::Release);
-                    waker.wake();
+                    waker.wake().unwrap();
                 })
             })
             .collect();
@@ -96,18 +94,11 @@ fn two_wakers(clear: Clear) {
     });
 }
 
-#[test]
-fn no_wake_is_lost() {
-    two_wakers(Clear::Swap);
-}
-
 /// One thread wakes repeatedly; every round's work is seen.
 #[test]
 fn repeated_wakes_from_one_thread_are_seen() {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
-    builder.check(|| {
-        let waker = Arc::new(ModelWaker::new(Clear::Swap));
+    builder().check(|| {
+        let waker = Arc::new(ModelWaker::new());
         let work = Arc::new(AtomicUsize::new(0));
         let t = {
             let waker = Arc::clone(&waker);
@@ -115,7 +106,7 @@ fn repeated_wakes_from_one_thread_are_seen() {
             thread::spawn(move || {
                 for _ in 0..3 {
                     work.fetch_add(1, Ordering::Release);
-                    waker.wake();
+                    waker.wake().unwrap();
                 }
             })
         };
@@ -126,8 +117,28 @@ fn repeated_wakes_from_one_thread_are_seen() {
     });
 }
 
+/// A failed notification is not swallowed: the flag is cleared, so the waker's next wake
+/// notifies instead of coalescing into the notification that never happened.
 #[test]
-#[ignore = "demonstrates the lost wake-up of the broken variant; loom aborts the binary"]
-fn plain_store_clear_loses_a_wake() {
-    two_wakers(Clear::Store);
+fn a_failed_notification_does_not_swallow_the_next_wake() {
+    builder().check(|| {
+        let waker = Arc::new(ModelWaker::new());
+        let work = Arc::new(AtomicUsize::new(0));
+        waker.fail_next.store(true, Ordering::Release);
+        let t = {
+            let waker = Arc::clone(&waker);
+            let work = Arc::clone(&work);
+            thread::spawn(move || {
+                work.fetch_add(1, Ordering::Release);
+                assert!(waker.wake().is_err());
+                work.fetch_add(1, Ordering::Release);
+                waker.wake().unwrap();
+            })
+        };
+        while work.load(Ordering::Acquire) < 2 {
+            waker.select();
+        }
+        t.join().unwrap();
+        assert_eq!(waker.state.token(), Some(Token(7)));
+    });
 }

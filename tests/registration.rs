@@ -442,7 +442,7 @@ fn selector_and_waker_fds_are_cloexec() {
         if !is_epoll && !is_eventfd {
             continue;
         }
-        let Ok((nonblocking, cloexec)) = ferrio::__fd_flags(fd) else {
+        let Ok((nonblocking, cloexec)) = util::fd_flags(fd) else {
             continue;
         };
         match std::fs::read_link(entry.path()) {

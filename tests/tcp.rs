@@ -370,7 +370,7 @@ fn all_fds_are_nonblocking_and_cloexec() {
     let std_listener = std::net::TcpListener::bind(any_local_addr()).unwrap();
     let std_stream = std::net::TcpStream::connect(std_listener.local_addr().unwrap()).unwrap();
     assert_eq!(
-        ferrio::__fd_flags(std_stream.as_raw_fd()).unwrap(),
+        util::fd_flags(std_stream.as_raw_fd()).unwrap(),
         (false, true)
     );
     let wrapped = TcpStream::from_std(std_stream).unwrap();

@@ -5,6 +5,8 @@
 //! untouched. No test sleeps: each waits for readiness with a bounded number of polls, each
 //! with a generous timeout that only matters if the test is broken.
 
+mod util;
+
 use std::fs::File;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::Shutdown;
@@ -92,7 +94,7 @@ impl UnixPoller {
 
 fn unix_assert_nonblocking_cloexec(fd: RawFd) {
     assert_eq!(
-        ferrio::__fd_flags(fd).expect("fcntl"),
+        util::fd_flags(fd).expect("fcntl"),
         (true, true),
         "fd {fd} must be non-blocking and close-on-exec"
     );
@@ -100,7 +102,7 @@ fn unix_assert_nonblocking_cloexec(fd: RawFd) {
 
 fn unix_assert_cloexec(fd: RawFd) {
     assert!(
-        ferrio::__fd_flags(fd).expect("fcntl").1,
+        util::fd_flags(fd).expect("fcntl").1,
         "fd {fd} must be close-on-exec"
     );
 }
@@ -667,14 +669,14 @@ fn listener_try_clone_and_from_std() {
     let path = dir.path("l.sock");
     let std_listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
     let listener = UnixListener::from_std(std_listener).unwrap();
-    assert!(ferrio::__fd_flags(listener.as_raw_fd()).unwrap().0);
+    assert!(util::fd_flags(listener.as_raw_fd()).unwrap().0);
     let clone = listener.try_clone().unwrap();
     unix_assert_nonblocking_cloexec(clone.as_raw_fd());
     assert!(listener.take_socket_error().unwrap().is_none());
 
     let std_client = std::os::unix::net::UnixStream::connect(&path).unwrap();
     let client = UnixStream::from_std(std_client).unwrap();
-    assert!(ferrio::__fd_flags(client.as_raw_fd()).unwrap().0);
+    assert!(util::fd_flags(client.as_raw_fd()).unwrap().0);
     // Accept through the clone: both handles share one queue.
     let mut poller = UnixPoller::new();
     poller

@@ -35,7 +35,6 @@ use crate::channel::{self, Receiver, Sender};
 use crate::event::Events;
 use crate::event_set::EventSet;
 use crate::evented::Evented;
-use crate::io_source::DeregisterLog;
 use crate::poll::{Poll, Registry};
 use crate::poll_opt::PollOpt;
 use crate::timer::{Timeout, Timer, TimerError, TimerResult};
@@ -119,8 +118,12 @@ impl<H: Handler> EventLoop<H> {
     pub fn configured(config: EventLoopConfig) -> io::Result<EventLoop<H>> {
         config.validate()?;
         let tick_nanos = config.timer_tick.as_nanos().min(u64::MAX as u128) as u64;
+        let poll = Poll::with_backend_or_env(config.backend)?;
+        // The same-batch guarantee of `deregister`: the selector records deregistrations
+        // (made on any thread, for any kind of source) while this loop runs.
+        poll.registry().selector.deregister_log().enable();
         Ok(EventLoop {
-            poll: Poll::with_backend_or_env(config.backend)?,
+            poll,
             events: Events::with_capacity(config.events_capacity),
             running: false,
             timer: None,
@@ -170,10 +173,11 @@ impl<H: Handler> EventLoop<H> {
     }
 
     /// Removes `io`'s registration. From the moment this returns, [`Handler::ready`] is never
-    /// called for `io` again, not even for events already fetched in the current batch.
-    ///
-    /// (For raw fds registered through [`EventedFd`](crate::unix::EventedFd), which carry no
-    /// state, the loop cannot tell which token to skip; ferrio's own sources are covered.)
+    /// called for `io` again, not even for events already fetched in the current batch. This
+    /// holds for every kind of source (raw fds through [`EventedFd`](crate::unix::EventedFd)
+    /// too) and also when the source is deregistered or dropped on another thread through the
+    /// loop's [`registry`](Self::registry). After a [`reregister`](Self::reregister) under a
+    /// new token, the batch's events under the old token are skipped the same way.
     ///
     /// # Errors
     ///
@@ -220,7 +224,18 @@ impl<H: Handler> EventLoop<H> {
             sleep = Some(sleep.map_or(until_timer, |t| t.min(until_timer)));
         }
 
+        // Deregistrations recorded before this wait cannot concern what it fetches.
+        self.poll
+            .registry()
+            .selector
+            .deregister_log()
+            .begin_iteration();
         let res = self.poll.poll(&mut self.events, sleep);
+        self.poll
+            .registry()
+            .selector
+            .deregister_log()
+            .begin_dispatch();
         if let Some((_, rx)) = &self.notify {
             rx.after_wake();
         }
@@ -236,28 +251,18 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn dispatch_io(&mut self, handler: &mut H) {
-        if self.events.len() <= 1 {
-            // No later event in the batch can go stale: skip the deregistration log.
-            if let Some(event) = self.events.get(0) {
-                self.events.clear();
-                if event.token != Token::RESERVED {
-                    handler.ready(self, event.token, event.kind);
-                }
-            }
-            return;
-        }
-        let selector = self.poll.registry().selector.id();
-        let log = DeregisterLog::start(selector);
+        let selector = std::sync::Arc::clone(&self.poll.registry().selector);
+        let log = selector.deregister_log();
         for i in 0..self.events.len() {
             let Some(event) = self.events.get(i) else {
                 break;
             };
+            // One atomic load per event unless something was deregistered this iteration.
             if event.token == Token::RESERVED || log.was_deregistered(event.token) {
                 continue;
             }
             handler.ready(self, event.token, event.kind);
         }
-        drop(log);
         // Forget the batch: a later run_once must not see stale events if poll fails.
         self.events.clear();
     }

@@ -1,60 +1,52 @@
 //! The epoll backend (Linux).
 //!
 //! * Interest maps to `EPOLLIN | EPOLLRDHUP` (readable) and `EPOLLOUT` (writable); `EPOLLET`
-//!   unless level is asked for; `EPOLLONESHOT` for oneshot. The kernel emulates nothing.
-//! * The waker is an eventfd registered edge-triggered. A wake writes to it only when the
-//!   selector's `wake_pending` flag was clear; `select` clears the flag when `epoll_wait`
-//!   returns, so between two `select` calls at most one write happens, and the poll side never
-//!   reads the eventfd (each write is a new edge). If the counter is ever full (`EAGAIN`), the
-//!   wake drains it and writes again, so the wake still lands.
-//! * Why after the wait and not before: a flag that is set means "a write is on its way that
-//!   the current or the next `epoll_wait` will see". A write consumed by a wait stops counting
-//!   once that `select` returns, so the flag must be cleared before `select` returns; clearing
-//!   it only before the next wait would let a wake issued in between coalesce into the consumed
-//!   write and be lost. A wake that lands between `epoll_wait` returning and the clear is seen
-//!   by the `select` that is returning anyway (or, if its write came later, by the next one).
+//!   unless level is asked for; `EPOLLONESHOT` for oneshot. The kernel emulates nothing, and
+//!   `epoll_wait` writes ferrio's [`Events`] buffer in place (its layout is `epoll_event`'s).
+//! * Timeouts: `epoll_pwait2` (Linux 5.11+) takes a `timespec`, so a timed wait ends on time to
+//!   the kernel's timer slack, not up to a millisecond late. Where the kernel lacks it (`ENOSYS`,
+//!   remembered after the first try) `epoll_wait` is used, with the timeout rounded up to whole
+//!   milliseconds. An infinite or zero timeout always uses `epoll_wait`.
+//! * The waker: an eventfd ([`WakeFd`]), created with the first `Waker` and registered
+//!   edge-triggered under its token. The poll side never reads it: each write is a new edge
+//!   (a full counter is reset and written again by [`WakeFd::notify`]). It belongs to the
+//!   selector, so dropping the `Waker` does not remove a wake that is on its way.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use super::Events;
+use super::wake_fd::WakeFd;
+use super::{Events, Selector, WakeState};
 use crate::event_set::EventSet;
 use crate::poll_opt::PollOpt;
 use crate::token::Token;
 
+/// Whether `epoll_pwait2` failed with `ENOSYS` once (then `epoll_wait` is used).
+static NO_PWAIT2: AtomicBool = AtomicBool::new(false);
+
 /// An epoll instance.
 #[derive(Debug)]
-pub(crate) struct Selector {
-    id: usize,
+pub(crate) struct EpollSelector {
     ep: OwnedFd,
-    /// Set by the first `Waker::wake` since the last `select`; cleared by `select`.
-    wake_pending: AtomicBool,
-    /// Whether a `Waker` currently exists for this selector.
-    has_waker: AtomicBool,
+    /// The waker's eventfd, made with the first `Waker`.
+    wake: OnceLock<WakeFd>,
 }
 
-impl Selector {
-    pub(crate) fn new() -> io::Result<Selector> {
+impl Selector for EpollSelector {
+    fn new() -> io::Result<EpollSelector> {
         // SAFETY: epoll_create1 takes no pointers; EPOLL_CLOEXEC is a valid flag.
         let fd = unsafe { syscall!(epoll_create1(libc::EPOLL_CLOEXEC)) }?;
-        Ok(Selector {
-            id: super::next_id(),
+        Ok(EpollSelector {
             // SAFETY: epoll_create1 just returned this fd and nothing else owns it.
             ep: unsafe { OwnedFd::from_raw_fd(fd) },
-            wake_pending: AtomicBool::new(false),
-            has_waker: AtomicBool::new(false),
+            wake: OnceLock::new(),
         })
     }
 
-    #[inline]
-    pub(crate) fn id(&self) -> usize {
-        self.id
-    }
-
-    pub(crate) fn register(
+    fn register(
         &self,
         fd: RawFd,
         token: Token,
@@ -64,7 +56,7 @@ impl Selector {
         self.ctl(libc::EPOLL_CTL_ADD, fd, token, interest, opts)
     }
 
-    pub(crate) fn reregister(
+    fn reregister(
         &self,
         fd: RawFd,
         token: Token,
@@ -74,7 +66,7 @@ impl Selector {
         self.ctl(libc::EPOLL_CTL_MOD, fd, token, interest, opts)
     }
 
-    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
+    fn deregister(&self, fd: RawFd) -> io::Result<()> {
         // A non-null event pointer keeps pre-2.6.9 kernels happy; its content is ignored.
         let mut ev = libc::epoll_event { events: 0, u64: 0 };
         // SAFETY: `ep` is a live epoll fd owned by self; `ev` is a valid epoll_event.
@@ -87,9 +79,71 @@ impl Selector {
             ))
         }
         .map(drop)
-        .map_err(|e| ctl_error(e, libc::EPOLL_CTL_DEL))
     }
 
+    #[inline]
+    fn select(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        waker: &WakeState,
+    ) -> io::Result<()> {
+        events.clear();
+        let cap = events.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
+        let buf = events.spare_ptr().cast::<libc::epoll_event>();
+        let n = match timeout {
+            Some(d) if !d.is_zero() && !NO_PWAIT2.load(Ordering::Relaxed) => {
+                self.wait_precise(buf, cap, d)
+            }
+            _ => self.wait_ms(buf, cap, timeout_to_ms(timeout)),
+        };
+        // Cleared after the wait, not before: a wake whose write this wait consumed must not
+        // make a later wake coalesce into it (see `waker`). The wake itself is reported by the
+        // kernel, under the token the eventfd is registered with.
+        waker.take_pending();
+        let n = n?;
+        // SAFETY: epoll_wait initialised the first `n` (<= capacity) entries.
+        unsafe { events.set_len(n) };
+        Ok(())
+    }
+
+    fn install_waker(&self, token: Token) -> io::Result<()> {
+        if let Some(wake) = self.wake.get() {
+            let fd = wake.as_raw_fd();
+            return self.ctl(
+                libc::EPOLL_CTL_MOD,
+                fd,
+                token,
+                EventSet::readable(),
+                PollOpt::edge(),
+            );
+        }
+        let wake = WakeFd::new()?;
+        let fd = wake.as_raw_fd();
+        // On failure the new eventfd is closed here: a failed Waker leaves nothing behind.
+        self.ctl(
+            libc::EPOLL_CTL_ADD,
+            fd,
+            token,
+            EventSet::readable(),
+            PollOpt::edge(),
+        )?;
+        // Only the Waker's constructor, which holds the selector's single waker slot, gets
+        // here: nothing can have set it meanwhile.
+        let _ = self.wake.set(wake);
+        Ok(())
+    }
+
+    #[inline]
+    fn notify(&self) -> io::Result<()> {
+        match self.wake.get() {
+            Some(wake) => wake.notify(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl EpollSelector {
     fn ctl(
         &self,
         op: libc::c_int,
@@ -104,47 +158,62 @@ impl Selector {
         };
         // SAFETY: `ep` is a live epoll fd owned by self; `ev` is a valid epoll_event. An
         // invalid `fd` is reported by the kernel as EBADF, not UB.
-        unsafe { syscall!(epoll_ctl(self.ep.as_raw_fd(), op, fd, &mut ev)) }
-            .map(drop)
-            .map_err(|e| ctl_error(e, op))
+        unsafe { syscall!(epoll_ctl(self.ep.as_raw_fd(), op, fd, &mut ev)) }.map(drop)
     }
 
     #[inline]
-    pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
-        let timeout_ms = timeout_to_ms(timeout);
-        events.list.clear();
-        let cap = events.list.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
-        // SAFETY: the buffer has room for `cap` events; the kernel writes at most `cap` entries
-        // and returns how many, which we then expose with set_len.
-        let n = unsafe {
-            syscall!(epoll_wait(
-                self.ep.as_raw_fd(),
-                events.list.as_mut_ptr(),
-                cap,
-                timeout_ms
-            ))
-        };
-        // Cleared after the wait, not before: a wake whose write this wait consumed must not
-        // make a later wake coalesce into it (see module docs). A swap, not a store: a wake
-        // that coalesced into this report is then ordered before the caller's next check
-        // (tests/loom_waker.rs finds the lost wake-up a plain store allows).
-        self.wake_pending.swap(false, Ordering::AcqRel);
-        let n = n?;
-        // SAFETY: epoll_wait initialised the first `n` (<= capacity) entries.
-        unsafe { events.list.set_len(n as usize) };
-        Ok(())
+    fn wait_ms(
+        &self,
+        buf: *mut libc::epoll_event,
+        cap: libc::c_int,
+        timeout_ms: libc::c_int,
+    ) -> io::Result<usize> {
+        // SAFETY: `buf` has room for `cap` events (the Events buffer's capacity); the kernel
+        // writes at most `cap` entries and returns how many.
+        unsafe { syscall!(epoll_wait(self.ep.as_raw_fd(), buf, cap, timeout_ms)) }
+            .map(|n| n as usize)
     }
-}
 
-fn ctl_error(err: io::Error, op: libc::c_int) -> io::Error {
-    let msg = match (err.raw_os_error(), op) {
-        (Some(libc::EEXIST), _) => "the fd is already registered with this selector",
-        (Some(libc::ENOENT), _) => "the fd is not registered with this selector",
-        (Some(libc::EPERM), _) => "the fd does not support readiness polling (regular file?)",
-        (Some(libc::EBADF), _) => "bad file descriptor",
-        _ => return err,
-    };
-    io::Error::new(err.kind(), msg)
+    /// A wait with a nanosecond timeout (`epoll_pwait2`), or `epoll_wait` where the kernel has
+    /// no `epoll_pwait2`.
+    #[cold]
+    #[inline(never)]
+    fn wait_precise(
+        &self,
+        buf: *mut libc::epoll_event,
+        cap: libc::c_int,
+        timeout: Duration,
+    ) -> io::Result<usize> {
+        #[cfg(target_pointer_width = "64")]
+        {
+            let ts = libc::timespec {
+                // The kernel's tv_sec is signed: clamp (to about 292 billion years).
+                tv_sec: timeout.as_secs().min(i64::MAX as u64) as libc::time_t,
+                tv_nsec: timeout.subsec_nanos() as _,
+            };
+            // SAFETY: `buf` has room for `cap` events; `ts` is a live timespec whose layout is
+            // the kernel's on 64-bit targets; a null sigmask leaves the signal mask alone.
+            let res = unsafe {
+                syscall!(@named "epoll_pwait2", syscall(
+                    libc::SYS_epoll_pwait2,
+                    self.ep.as_raw_fd(),
+                    buf,
+                    cap,
+                    &ts as *const libc::timespec,
+                    std::ptr::null::<libc::sigset_t>(),
+                    0usize
+                ))
+            };
+            match res {
+                Ok(n) => return Ok(n as usize),
+                Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+                    NO_PWAIT2.store(true, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.wait_ms(buf, cap, timeout_to_ms(Some(timeout)))
+    }
 }
 
 /// Rounds up to whole milliseconds; `None` blocks, zero does not block. (u64 arithmetic: a
@@ -178,60 +247,6 @@ fn interest_to_epoll(interest: EventSet, opts: PollOpt) -> u32 {
         bits |= libc::EPOLLONESHOT;
     }
     bits as u32
-}
-
-/// An eventfd registered edge-triggered with a selector.
-#[derive(Debug)]
-pub(crate) struct Waker {
-    fd: OwnedFd,
-    /// Keeps the selector (an epoll one) alive.
-    selector: Arc<super::Selector>,
-}
-
-impl Waker {
-    pub(crate) fn new(shared: &Arc<super::Selector>, token: Token) -> io::Result<Waker> {
-        let super::Selector::Epoll(selector) = &**shared else {
-            unreachable!("an epoll waker is made only for an epoll selector");
-        };
-        super::claim_waker_slot(&selector.has_waker)?;
-        let fd = match super::fd::eventfd() {
-            Ok(fd) => fd,
-            Err(e) => {
-                selector.has_waker.store(false, Ordering::Release);
-                return Err(e);
-            }
-        };
-        if let Err(e) =
-            selector.register(fd.as_raw_fd(), token, EventSet::readable(), PollOpt::edge())
-        {
-            selector.has_waker.store(false, Ordering::Release);
-            return Err(e);
-        }
-        Ok(Waker {
-            fd,
-            selector: Arc::clone(shared),
-        })
-    }
-
-    #[inline]
-    pub(crate) fn wake(&self) -> io::Result<()> {
-        super::coalesced_eventfd_wake(&self.fd, &self.epoll().wake_pending)
-    }
-
-    #[inline]
-    fn epoll(&self) -> &Selector {
-        match &*self.selector {
-            super::Selector::Epoll(s) => s,
-            _ => unreachable!("an epoll waker always has an epoll selector"),
-        }
-    }
-}
-
-impl Drop for Waker {
-    fn drop(&mut self) {
-        // Closing the (never duplicated) eventfd removes it from the epoll set.
-        self.epoll().has_waker.store(false, Ordering::Release);
-    }
 }
 
 #[cfg(test)]

@@ -48,6 +48,15 @@ pub(crate) fn eventfd_read(fd: &OwnedFd) -> io::Result<u64> {
     Ok(value)
 }
 
+/// Writes one byte (a wake-up pipe's write end, whose read end the caller keeps open, so no
+/// `SIGPIPE` can be raised).
+#[cfg_attr(all(target_os = "linux", not(ferrio_portable)), allow(dead_code))]
+pub(crate) fn write_byte(fd: &OwnedFd) -> io::Result<()> {
+    let byte = 1u8;
+    // SAFETY: writes one byte from a live u8.
+    unsafe { syscall!(write(fd.as_raw_fd(), (&byte as *const u8).cast(), 1)) }.map(drop)
+}
+
 /// `accept4(fd, .., SOCK_NONBLOCK | SOCK_CLOEXEC)`, returning the new socket and peer address.
 #[doc(alias = "accept4")]
 pub(crate) fn accept(fd: RawFd) -> io::Result<(OwnedFd, SockAddr)> {
@@ -210,15 +219,6 @@ impl SigpipeGuard {
         // SAFETY: `old` is the mask pthread_sigmask gave us.
         unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
     }
-}
-
-/// Returns `(O_NONBLOCK set, FD_CLOEXEC set)` for an fd; used by tests and debug checks.
-pub fn fd_flags(fd: RawFd) -> io::Result<(bool, bool)> {
-    // SAFETY: F_GETFL / F_GETFD take no pointer; a bad fd gives EBADF.
-    let fl = unsafe { syscall!(fcntl(fd, libc::F_GETFL)) }?;
-    // SAFETY: as above.
-    let fdfl = unsafe { syscall!(fcntl(fd, libc::F_GETFD)) }?;
-    Ok((fl & libc::O_NONBLOCK != 0, fdfl & libc::FD_CLOEXEC != 0))
 }
 
 /// Reads from `fd` into the first chunk of `buf`'s spare capacity and advances `buf` by the

@@ -2,69 +2,36 @@
 //!
 //! # The backend contract
 //!
-//! A selector backend is one file in this directory: `epoll.rs`, `poll.rs` (POSIX `poll(2)`)
-//! and `uring.rs` (io_uring). This module wraps them in the run-time dispatching [`Selector`]
-//! and [`Waker`] enums (one `match` per call) and the shared [`Events`] buffer. The layers
-//! above (`Poll`, `Registry`, `Waker`, the sources and the event loop) use only the items
-//! listed here, so a backend slots in without touching them.
+//! A selector backend is one file in this directory (`epoll.rs`, `poll.rs`, `uring.rs`) whose
+//! type implements the crate-private trait [`Selector`]: the compiler checks that every backend
+//! provides the same operations, and the trait's docs are the promises each must keep. This
+//! module holds the trait, the run-time choice between the backends ([`AnySelector`]: one enum
+//! arm per backend, each method one `match` that only forwards) and the state that every
+//! backend shares ([`Shared`]: the selector's id, its [`WakeState`] and its
+//! [`DeregisterLog`]). `Poll`, `Registry`, `Waker`, the sources and the event loop use only
+//! [`Shared`], [`Waker`] and [`Events`]; adding a backend means one new file and one enum arm.
 //!
-//! A backend provides:
+//! What every backend shares, one implementation each:
 //!
-//! * **`Selector`**: `Send + Sync`, shared behind an `Arc` by `Poll` and every `Registry` clone.
-//!   - `new() -> io::Result<Selector>`: the OS object(s), created close-on-exec.
-//!   - `id() -> usize`: unique per selector in the process, never reused, never 0 (all
-//!     backends draw from one counter, [`next_id`]).
-//!   - `register(fd, Token, EventSet, PollOpt)`, `reregister(..)`, `deregister(fd)`: callable
-//!     from any thread, also while another thread is blocked in `select`. The new interest takes
-//!     effect no later than the next `select` that starts after the call returns; a call made
-//!     during a blocked `select` must either be seen by it or wake it (a spurious wake-up is
-//!     allowed). After `deregister` returns, no `select` that starts later reports the fd.
-//!     `register` of an fd the selector already has fails with `AlreadyExists`; `reregister`
-//!     and `deregister` of an fd it does not have fail with `NotFound`; a regular file or
-//!     directory fails with `PermissionDenied` (as epoll does), a bad fd with `EBADF`.
-//!   - `select(&mut Events, Option<Duration>) -> io::Result<()>`: blocks until at least one
-//!     event, a wake-up or the timeout. The timeout is rounded **up** to the backend's
-//!     resolution (never down: a 0.3 ms timeout must not become a busy zero-timeout poll);
-//!     `Duration::ZERO` polls without blocking; `None` blocks indefinitely. A signal
-//!     interrupting the wait is reported as `ErrorKind::Interrupted`, never retried silently.
-//!     At most one event per fd per call (readable and writable merged into one `EventSet`).
-//!     When more sources are ready than `Events` holds, the rest are reported by later calls,
-//!     and a level-triggered source reported now must not starve the others.
-//!   - `wake_pending: AtomicBool`-style coalescing owned by the selector (see `Waker`).
+//! * [`Events`] ([`event`]): ferrio's raw event (token + readiness bits with epoll's layout and
+//!   values), written by every backend's `select`, read by `ferrio::Events`.
+//! * The waker ([`waker`]): a coalescing flag in front of the backend's raw notification
+//!   ([`Selector::notify`]); [`wake_fd`] is the eventfd or pipe most backends notify through.
+//! * The deregistration log ([`deregister_log`]) behind the event loop's same-batch guarantee.
 //!
-//! * **`Events`**: one raw buffer for all backends: `epoll_event` entries (token in `u64`,
-//!   epoll readiness bits in `events`). epoll fills it directly; poll(2) and io_uring report
-//!   `poll(2)` bits, which on Linux have the same values as the epoll bits. Filled only by
-//!   `Selector::select`; no allocation after construction.
-//!
-//! * **`Waker`**: `new(&Arc<Selector>, Token)`, `wake()`. Wakes a blocked `select` from any
-//!   thread. Wakes coalesce: between two `select` calls, any number of `wake` calls make at most
-//!   one syscall and produce at most one event. One `Waker` per selector at a time (a second one
-//!   is an `AlreadyExists` error until the first is dropped).
-//!
-//! * **Readiness mapping**: the backend translates its native flags to [`EventSet`]: readable,
-//!   writable, error (a pending socket error), hup (the peer closed its write side or both).
-//!   A healthy, connected socket must never report stray error or hup bits.
-//!
-//! * **Per-source state and emulation** (`needs_rearm`): backends whose OS has no native edge
-//!   or oneshot mode (poll(2)) emulate them: oneshot disarms the fd after one report until
-//!   `reregister`; edge disarms the reported directions after one report and re-arms them when
-//!   the source's own IO returns `WouldBlock` (the sources call [`IoSource::do_io`], which calls
-//!   `rearm(fd)`) or on `reregister`. `needs_rearm()` is a run-time property of the selector;
-//!   `IoSource` caches it at registration, so under epoll and io_uring the IO path pays one
-//!   predictable branch on `WouldBlock` and nothing on success. Raw fds (`EventedFd`) have no
-//!   IO path ferrio sees: `raw_fd_opts` lets a backend change their options (poll(2) polls
-//!   them level-triggered instead of edge). Level-triggered interest needs no emulation.
-//!
-//! [`EventSet`]: crate::EventSet
-//! [`IoSource::do_io`]: crate::io_source::IoSource
-//!
-//! Besides the selector, this layer offers thin, documented wrappers for the other syscalls
+//! Besides the selectors, this layer offers thin, documented wrappers for the other syscalls
 //! the sources need (`accept4`, `pipe2`, `send` with `MSG_NOSIGNAL`, `sendmsg`/`recvmsg` with
-//! `SCM_RIGHTS`), each creating fds non-blocking and close-on-exec atomically.
+//! `SCM_RIGHTS`, `sendmmsg`/`recvmmsg`), each creating fds non-blocking and close-on-exec
+//! atomically.
 
 #[macro_use]
 mod syscall;
+
+mod deregister_log;
+mod event;
+mod pollable;
+mod wake_fd;
+pub(crate) mod waker;
 
 mod epoll;
 mod poll;
@@ -76,9 +43,14 @@ pub(crate) mod fd;
 pub(crate) mod mmsg;
 pub(crate) mod unix_msg;
 
+pub(crate) use deregister_log::DeregisterLog;
+pub(crate) use event::Events;
+pub(crate) use waker::WakeState;
+
+use std::fmt;
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -87,88 +59,122 @@ use crate::event_set::EventSet;
 use crate::poll_opt::PollOpt;
 use crate::token::Token;
 
-static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+/// What every selector backend provides. Implemented once per backend file; the layers above
+/// reach it only through [`Shared`].
+///
+/// Every method may be called from any thread, also while another thread is blocked in
+/// [`select`](Selector::select): a backend is `Send + Sync` and shared behind an `Arc` by
+/// `Poll`, every `Registry` clone and the `Waker`.
+pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
+    /// Creates the OS object(s), close-on-exec.
+    fn new() -> io::Result<Self>;
 
-/// A fresh selector id: unique in the process, never 0.
-fn next_id() -> usize {
-    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+    /// Starts reporting `fd` under `token` for `interest`, with `opts` (edge, level, oneshot:
+    /// level wins over edge, empty means level).
+    ///
+    /// The interest takes effect no later than the next `select` that starts after the call
+    /// returns; a call made while another thread is blocked in `select` must either be seen by
+    /// that wait or end it (a spurious wake-up is allowed).
+    ///
+    /// Errors, kept as the OS errors epoll gives so that `raw_os_error()` works on every
+    /// backend: an fd the selector already has is `EEXIST` (`AlreadyExists`); a regular file or
+    /// directory `EPERM` (`PermissionDenied`); a bad fd `EBADF`. A failed call leaves no state
+    /// behind.
+    fn register(
+        &self,
+        fd: RawFd,
+        token: Token,
+        interest: EventSet,
+        opts: PollOpt,
+    ) -> io::Result<()>;
+
+    /// Replaces `fd`'s token, interest and options, and re-arms a oneshot registration.
+    /// An fd the selector does not have is `ENOENT` (`NotFound`).
+    fn reregister(
+        &self,
+        fd: RawFd,
+        token: Token,
+        interest: EventSet,
+        opts: PollOpt,
+    ) -> io::Result<()>;
+
+    /// Stops reporting `fd`: no `select` that starts after this returns reports it, and the
+    /// selector keeps no reference to the file (closing the fd really closes it). An fd the
+    /// selector does not have is `ENOENT` (`NotFound`).
+    fn deregister(&self, fd: RawFd) -> io::Result<()>;
+
+    /// Waits until at least one event, a wake-up or the timeout, and fills `events` (cleared
+    /// first).
+    ///
+    /// * The timeout is rounded **up** to the backend's resolution, never down (a 0.3 ms
+    ///   timeout must not become a busy zero-timeout poll); `Duration::ZERO` polls without
+    ///   blocking; `None` blocks indefinitely. Completions or wake-ups internal to the backend
+    ///   never end a timed wait early with nothing to report: the backend waits for the rest.
+    /// * A signal interrupting the wait is `ErrorKind::Interrupted`, never retried silently.
+    /// * At most one event per source per call (readable and writable merged).
+    /// * When more sources are ready than `events` holds, the rest are reported by later
+    ///   calls, and no source (the waker included) starves the others.
+    /// * After its wait, the backend calls `waker.take_pending()` exactly once; if it returns
+    ///   true and the backend's notification is not already an event under the waker's token,
+    ///   it reports `waker.token()` as readable.
+    fn select(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        waker: &WakeState,
+    ) -> io::Result<()>;
+
+    /// Arranges for [`notify`](Selector::notify) to be reported as a readable event with
+    /// `token` (called when a `Waker` is made; the previous token, if any, is replaced).
+    fn install_waker(&self, token: Token) -> io::Result<()>;
+
+    /// Ends a blocked `select` (or makes the next one return at once): the raw notification
+    /// behind the coalescing waker. May be called from any thread.
+    fn notify(&self) -> io::Result<()>;
+
+    /// Whether sources must call [`rearm`](Selector::rearm) after their IO: true for backends
+    /// that emulate edge-triggering (poll(2)). Cached by each source at registration.
+    fn needs_rearm(&self) -> bool {
+        false
+    }
+
+    /// Re-arms an edge-triggered `fd` after one of ferrio's IO calls on it (the emulation hook
+    /// of [`needs_rearm`](Selector::needs_rearm) backends).
+    fn rearm(&self, _fd: RawFd) {}
 }
 
 /// The selector of one `Poll`, on the backend chosen at run time.
 // Allocated once, behind an `Arc`: the size of the largest variant does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
-pub(crate) enum Selector {
-    Epoll(epoll::Selector),
-    Poll(poll::Selector),
-    Uring(uring::Selector),
+pub(crate) enum AnySelector {
+    Epoll(epoll::EpollSelector),
+    Poll(poll::PollSelector),
+    Uring(uring::UringSelector),
 }
 
-/// Dispatches one call to the backend.
+/// Forwards one call to the backend: one arm per backend.
 macro_rules! dispatch {
     ($self:expr, $s:ident => $call:expr) => {
         match $self {
-            Selector::Epoll($s) => $call,
-            Selector::Poll($s) => $call,
-            Selector::Uring($s) => $call,
+            AnySelector::Epoll($s) => $call,
+            AnySelector::Poll($s) => $call,
+            AnySelector::Uring($s) => $call,
         }
     };
 }
 
-impl Selector {
-    /// Creates a selector on `backend`. For io_uring, a kernel that refuses it gives epoll and
-    /// the reason, as `Ok((selector, Some(reason)))`.
-    pub(crate) fn new(backend: Backend) -> io::Result<(Selector, Option<String>)> {
-        Ok(match backend {
-            Backend::Epoll => (Selector::Epoll(epoll::Selector::new()?), None),
-            Backend::Poll => (Selector::Poll(poll::Selector::new()?), None),
-            Backend::Uring => match uring::Selector::new() {
-                Ok(s) => (Selector::Uring(s), None),
-                Err(reason) => (
-                    Selector::Epoll(epoll::Selector::new()?),
-                    Some(format!("io_uring unavailable, using epoll: {reason}")),
-                ),
-            },
-        })
-    }
-
-    pub(crate) fn backend(&self) -> Backend {
+impl AnySelector {
+    fn backend(&self) -> Backend {
         match self {
-            Selector::Epoll(_) => Backend::Epoll,
-            Selector::Poll(_) => Backend::Poll,
-            Selector::Uring(_) => Backend::Uring,
+            AnySelector::Epoll(_) => Backend::Epoll,
+            AnySelector::Poll(_) => Backend::Poll,
+            AnySelector::Uring(_) => Backend::Uring,
         }
     }
 
     #[inline]
-    pub(crate) fn id(&self) -> usize {
-        dispatch!(self, s => s.id())
-    }
-
-    /// Whether sources must call [`Selector::rearm`] when their IO would block.
-    #[inline]
-    pub(crate) fn needs_rearm(&self) -> bool {
-        matches!(self, Selector::Poll(_))
-    }
-
-    /// Re-arms an edge-triggered source whose IO returned `WouldBlock` (poll(2) only).
-    pub(crate) fn rearm(&self, fd: RawFd) {
-        if let Selector::Poll(s) = self {
-            s.rearm(fd);
-        }
-    }
-
-    /// The options to use for a raw fd, whose IO ferrio does not see.
-    pub(crate) fn raw_fd_opts(&self, opts: PollOpt) -> PollOpt {
-        match self {
-            Selector::Poll(_) if opts.is_edge() && !opts.is_level() && !opts.is_oneshot() => {
-                PollOpt::level()
-            }
-            _ => opts,
-        }
-    }
-
-    pub(crate) fn register(
+    fn register(
         &self,
         fd: RawFd,
         token: Token,
@@ -178,7 +184,8 @@ impl Selector {
         dispatch!(self, s => s.register(fd, token, interest, opts))
     }
 
-    pub(crate) fn reregister(
+    #[inline]
+    fn reregister(
         &self,
         fd: RawFd,
         token: Token,
@@ -188,282 +195,185 @@ impl Selector {
         dispatch!(self, s => s.reregister(fd, token, interest, opts))
     }
 
-    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
+    #[inline]
+    fn deregister(&self, fd: RawFd) -> io::Result<()> {
         dispatch!(self, s => s.deregister(fd))
     }
 
     #[inline]
-    pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
-        dispatch!(self, s => s.select(events, timeout))
+    fn select(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        waker: &WakeState,
+    ) -> io::Result<()> {
+        dispatch!(self, s => s.select(events, timeout, waker))
+    }
+
+    #[inline]
+    fn install_waker(&self, token: Token) -> io::Result<()> {
+        dispatch!(self, s => s.install_waker(token))
+    }
+
+    #[inline]
+    fn notify(&self) -> io::Result<()> {
+        dispatch!(self, s => s.notify())
+    }
+
+    #[inline]
+    fn needs_rearm(&self) -> bool {
+        dispatch!(self, s => s.needs_rearm())
+    }
+
+    #[inline]
+    fn rearm(&self, fd: RawFd) {
+        dispatch!(self, s => s.rearm(fd))
     }
 }
 
-/// Makes the next io_uring selector created on this thread fail (the fallback test hook).
-pub(crate) fn simulate_uring_failure() {
-    uring::force_next_failure();
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// The state one `Poll` shares with its `Registry` clones and its `Waker`: the backend plus
+/// what every backend needs around it.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Unique in the process, never reused, never 0.
+    id: usize,
+    selector: AnySelector,
+    waker: WakeState,
+    log: DeregisterLog,
 }
 
-/// Wakes a blocked `select`; the backend's own kind.
+impl Shared {
+    /// A selector on `backend`. A kernel that refuses io_uring gives epoll and the reason,
+    /// as `Ok((shared, Some(reason)))`.
+    pub(crate) fn new(backend: Backend) -> io::Result<(Shared, Option<io::Error>)> {
+        let (selector, fallback) = match backend {
+            Backend::Epoll => (AnySelector::Epoll(epoll::EpollSelector::new()?), None),
+            Backend::Poll => (AnySelector::Poll(poll::PollSelector::new()?), None),
+            Backend::Uring => match uring::UringSelector::new() {
+                Ok(s) => (AnySelector::Uring(s), None),
+                Err(reason) => (
+                    AnySelector::Epoll(epoll::EpollSelector::new()?),
+                    Some(io::Error::new(
+                        reason.kind(),
+                        format!("io_uring unavailable, using epoll: {reason}"),
+                    )),
+                ),
+            },
+        };
+        let shared = Shared {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            selector,
+            waker: WakeState::new(),
+            log: DeregisterLog::default(),
+        };
+        Ok((shared, fallback))
+    }
+
+    #[inline]
+    pub(crate) fn id(&self) -> usize {
+        self.id
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        self.selector.backend()
+    }
+
+    pub(crate) fn register(
+        &self,
+        fd: RawFd,
+        token: Token,
+        interest: EventSet,
+        opts: PollOpt,
+    ) -> io::Result<()> {
+        self.selector.register(fd, token, interest, opts)?;
+        self.log.registered(fd as usize, token);
+        Ok(())
+    }
+
+    pub(crate) fn reregister(
+        &self,
+        fd: RawFd,
+        token: Token,
+        interest: EventSet,
+        opts: PollOpt,
+    ) -> io::Result<()> {
+        self.selector.reregister(fd, token, interest, opts)?;
+        self.log.registered(fd as usize, token);
+        Ok(())
+    }
+
+    /// Deregisters `fd`. Recorded in the log even when the selector no longer knew it (a
+    /// closed raw fd): the registration is gone either way.
+    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
+        let res = self.selector.deregister(fd);
+        if fd >= 0 {
+            self.log.deregistered(fd as usize);
+        }
+        res
+    }
+
+    #[inline]
+    pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        self.selector.select(events, timeout, &self.waker)
+    }
+
+    /// See [`Selector::needs_rearm`].
+    #[inline]
+    pub(crate) fn needs_rearm(&self) -> bool {
+        self.selector.needs_rearm()
+    }
+
+    /// See [`Selector::rearm`].
+    pub(crate) fn rearm(&self, fd: RawFd) {
+        self.selector.rearm(fd)
+    }
+
+    /// The record of deregistrations behind the event loop's same-batch guarantee.
+    #[inline]
+    pub(crate) fn deregister_log(&self) -> &DeregisterLog {
+        &self.log
+    }
+}
+
+/// Wakes a blocked `select`: the selector's one waker slot, held while this lives.
 #[derive(Debug)]
-pub(crate) enum Waker {
-    Epoll(epoll::Waker),
-    Shared(SharedWaker),
+pub(crate) struct Waker {
+    shared: Arc<Shared>,
 }
 
 impl Waker {
-    pub(crate) fn new(selector: &Arc<Selector>, token: Token) -> io::Result<Waker> {
-        match &**selector {
-            Selector::Epoll(_) => Ok(Waker::Epoll(epoll::Waker::new(selector, token)?)),
-            Selector::Poll(s) => {
-                s.install_waker(token)?;
-                Ok(Waker::Shared(SharedWaker(Arc::clone(selector))))
-            }
-            Selector::Uring(s) => {
-                s.install_waker(token)?;
-                Ok(Waker::Shared(SharedWaker(Arc::clone(selector))))
-            }
+    /// Claims `shared`'s waker slot for `token`.
+    ///
+    /// # Errors
+    ///
+    /// `AlreadyExists` while another `Waker` of the selector exists, or the backend's error
+    /// setting up its notification.
+    pub(crate) fn new(shared: &Arc<Shared>, token: Token) -> io::Result<Waker> {
+        shared.waker.claim(token)?;
+        if let Err(e) = shared.selector.install_waker(token) {
+            shared.waker.release();
+            return Err(e);
         }
+        Ok(Waker {
+            shared: Arc::clone(shared),
+        })
     }
 
     #[inline]
     pub(crate) fn wake(&self) -> io::Result<()> {
-        match self {
-            Waker::Epoll(w) => w.wake(),
-            Waker::Shared(w) => w.wake(),
-        }
+        let shared = &*self.shared;
+        shared.waker.wake(|| shared.selector.notify())
     }
 }
 
-/// The waker of the poll(2) and io_uring backends: it writes to the selector's own eventfd,
-/// which the selector watches anyway, and the selector reports the waker's token.
-#[derive(Debug)]
-pub(crate) struct SharedWaker(Arc<Selector>);
-
-impl SharedWaker {
-    fn wake(&self) -> io::Result<()> {
-        match &*self.0 {
-            Selector::Poll(s) => s.wake(),
-            Selector::Uring(s) => s.wake(),
-            Selector::Epoll(_) => unreachable!("a shared waker is never made for epoll"),
-        }
-    }
-}
-
-impl Drop for SharedWaker {
+impl Drop for Waker {
     fn drop(&mut self) {
-        match &*self.0 {
-            Selector::Poll(s) => s.remove_waker(),
-            Selector::Uring(s) => s.remove_waker(),
-            Selector::Epoll(_) => {}
-        }
+        // The notification mechanism stays with the selector: a wake made just before this
+        // drop still ends the blocked wait.
+        self.shared.waker.release();
     }
-}
-
-/// Writes one wake to a selector's eventfd, unless one is already on its way since the last
-/// `select` (`pending`). Shared by every backend's waker.
-pub(crate) fn coalesced_eventfd_wake(
-    fd: &std::os::fd::OwnedFd,
-    pending: &std::sync::atomic::AtomicBool,
-) -> io::Result<()> {
-    if pending.swap(true, Ordering::AcqRel) {
-        // A write since the last `select` is already on its way: coalesce.
-        return Ok(());
-    }
-    match fd::eventfd_write(fd) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-            // The counter is full. Drain it and write again to make a fresh edge; if that
-            // fails, clear the flag so the next wake retries instead of coalescing.
-            fd::eventfd_read(fd)
-                .and_then(|_| fd::eventfd_write(fd))
-                .inspect_err(|_| pending.store(false, Ordering::Release))
-        }
-        Err(e) => {
-            pending.store(false, Ordering::Release);
-            Err(e)
-        }
-    }
-}
-
-/// The user-`Waker` state of the backends whose internal eventfd doubles as the waker's
-/// (poll(2) and io_uring): the coalescing flag and the token a wake is reported with.
-#[derive(Debug, Default)]
-pub(crate) struct WakerSlot {
-    /// Set by the first wake since the last `select`; cleared by `select` after its wait.
-    pending: AtomicBool,
-    installed: AtomicBool,
-    token: AtomicUsize,
-}
-
-impl WakerSlot {
-    /// Installs the selector's one `Waker`, reporting `token`.
-    pub(crate) fn install(&self, token: Token) -> io::Result<()> {
-        claim_waker_slot(&self.installed)?;
-        self.token.store(token.0, Ordering::Release);
-        Ok(())
-    }
-
-    pub(crate) fn remove(&self) {
-        self.installed.store(false, Ordering::Release);
-    }
-
-    /// A coalesced wake through the backend's eventfd `fd`.
-    #[inline]
-    pub(crate) fn wake(&self, fd: &std::os::fd::OwnedFd) -> io::Result<()> {
-        coalesced_eventfd_wake(fd, &self.pending)
-    }
-
-    /// Clears the flag after a wait and says whether a wake was pending. A swap, not a store:
-    /// it acquires what the wakers published (see tests/loom_waker.rs).
-    #[inline]
-    pub(crate) fn take_pending(&self) -> bool {
-        self.pending.swap(false, Ordering::AcqRel)
-    }
-
-    /// The installed waker's token, if a `Waker` exists.
-    #[inline]
-    pub(crate) fn token(&self) -> Option<Token> {
-        self.installed
-            .load(Ordering::Acquire)
-            .then(|| Token(self.token.load(Ordering::Acquire)))
-    }
-}
-
-/// Claims a selector's single `Waker` slot, or explains why not.
-pub(crate) fn claim_waker_slot(has_waker: &AtomicBool) -> io::Result<()> {
-    has_waker
-        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-        .map(drop)
-        .map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "this Poll already has a Waker; drop it before creating another",
-            )
-        })
-}
-
-/// Refuses what epoll refuses, for the backends whose OS call would accept it: a bad fd
-/// (`EBADF`) and regular files or directories (`EPERM`, which poll(2) and io_uring would
-/// report as always ready).
-pub(crate) fn check_pollable(fd: RawFd) -> io::Result<()> {
-    // SAFETY: an all-zero stat is a valid value to overwrite.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is a valid, writable stat buffer; a bad fd gives EBADF.
-    unsafe { syscall!(fstat(fd, &mut st)) }
-        .map_err(|e| io::Error::new(e.kind(), "bad file descriptor"))?;
-    let kind = st.st_mode & libc::S_IFMT;
-    if kind == libc::S_IFREG || kind == libc::S_IFDIR {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            "the fd does not support readiness polling (regular file?)",
-        ));
-    }
-    Ok(())
-}
-
-/// The raw event buffer, shared by every backend: `epoll_event`s.
-pub(crate) struct Events {
-    list: Vec<libc::epoll_event>,
-}
-
-impl Events {
-    pub(crate) fn with_capacity(capacity: usize) -> Events {
-        Events {
-            list: Vec::with_capacity(capacity),
-        }
-    }
-
-    pub(crate) fn capacity(&self) -> usize {
-        self.list.capacity()
-    }
-
-    #[inline]
-    pub(crate) fn len(&self) -> usize {
-        self.list.len()
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.list.clear();
-    }
-
-    #[inline]
-    fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
-    /// Whether no further event fits.
-    #[inline]
-    fn is_full(&self) -> bool {
-        self.list.len() == self.list.capacity()
-    }
-
-    /// Appends an event with `poll(2)` readiness bits (the epoll values on Linux). The caller
-    /// checks `is_full` first; this never reallocates.
-    #[inline]
-    fn push(&mut self, token: Token, poll_bits: u32) {
-        debug_assert!(!self.is_full());
-        self.list.push(libc::epoll_event {
-            events: poll_bits,
-            u64: token.0 as u64,
-        });
-    }
-
-    /// ORs more readiness into event `idx` (one event per fd per select).
-    #[inline]
-    fn merge(&mut self, idx: usize, poll_bits: u32) {
-        self.list[idx].events |= poll_bits;
-    }
-
-    #[inline]
-    pub(crate) fn get(&self, idx: usize) -> Option<(Token, EventSet)> {
-        self.list.get(idx).map(|ev| {
-            // Copy out of the (packed on x86_64) struct before use.
-            let data = ev.u64;
-            let bits = ev.events;
-            (Token(data as usize), epoll_to_readiness(bits))
-        })
-    }
-}
-
-impl std::fmt::Debug for Events {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Events")
-            .field("len", &self.len())
-            .field("capacity", &self.capacity())
-            .finish()
-    }
-}
-
-/// epoll (and, on Linux, poll(2)) readiness bits to an `EventSet`.
-fn epoll_to_readiness(bits: u32) -> EventSet {
-    let bits = bits as libc::c_int;
-    let mut set = EventSet::none();
-    if bits & (libc::EPOLLIN | libc::EPOLLPRI) != 0 {
-        set.insert(EventSet::readable());
-    }
-    if bits & libc::EPOLLOUT != 0 {
-        set.insert(EventSet::writable());
-    }
-    if bits & libc::EPOLLERR != 0 {
-        set.insert(EventSet::error());
-    }
-    if bits & (libc::EPOLLHUP | libc::EPOLLRDHUP) != 0 {
-        set.insert(EventSet::hup());
-    }
-    set
-}
-
-/// The `poll(2)` bits asked for an interest (readable adds `POLLRDHUP` on Linux, like epoll's
-/// `EPOLLRDHUP`, so a half-close is reported as hup).
-fn interest_to_poll(interest: EventSet) -> libc::c_short {
-    let mut bits = 0;
-    if interest.is_readable() {
-        bits |= libc::POLLIN | libc::POLLRDHUP;
-    }
-    if interest.is_writable() {
-        bits |= libc::POLLOUT;
-    }
-    bits
 }
 
 /// `CLOCK_MONOTONIC` (the clock behind `Instant` on Linux) in nanoseconds, read without
@@ -474,22 +384,8 @@ pub(crate) fn monotonic_ns() -> u64 {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `ts` is valid for writes; CLOCK_MONOTONIC always exists on Linux, so the call
-    // cannot fail.
+    // SAFETY: `ts` is valid for writes; CLOCK_MONOTONIC always exists, so the call cannot
+    // fail.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn poll_bits_equal_epoll_bits() {
-        // Events stores poll(2) bits as epoll bits: that needs equal values.
-        assert_eq!(libc::POLLIN as i32, libc::EPOLLIN);
-        assert_eq!(libc::POLLPRI as i32, libc::EPOLLPRI);
-        assert_eq!(libc::POLLOUT as i32, libc::EPOLLOUT);
-        assert_eq!(libc::POLLERR as i32, libc::EPOLLERR);
-        assert_eq!(libc::POLLHUP as i32, libc::EPOLLHUP);
-        assert_eq!(libc::POLLRDHUP as i32, libc::EPOLLRDHUP);
-    }
 }

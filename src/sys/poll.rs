@@ -1,50 +1,62 @@
-//! The `poll(2)` backend, for systems without epoll (compiled and tested on Linux too).
+//! The `poll(2)` backend: for any POSIX system (and selectable on Linux, where CI runs the whole
+//! suite on it).
 //!
 //! # Data structure
 //!
 //! * A registration table behind a `Mutex`: a dense `Vec<Entry>` (fd, token, interest,
-//!   options, and the directions currently **armed**), plus `slot_of_fd`, indexed by fd, giving
-//!   each fd's position in the dense vector (`swap_remove` keeps it dense on deregister).
+//!   options, and what is currently **armed**), plus `slot_of_fd`, indexed by fd, giving each
+//!   fd's position in the dense vector (`swap_remove` keeps it dense on deregister).
 //! * The `pollfd` array, owned by `select` (behind its own, never contended, `Mutex`). Slot 0
-//!   is the selector's eventfd; then one `pollfd` per entry with something armed. The array is
-//!   rebuilt only when the table changed (`dirty`); once its capacity is reached, a rebuild
-//!   does not allocate.
+//!   is the selector's [`WakeFd`]; then one `pollfd` per entry. The array is rebuilt only when
+//!   the table changed; once its capacity is reached, a rebuild does not allocate.
 //!
 //! # Cost
 //!
-//! One `ppoll` per `select`, which the kernel serves in **O(K)** for K polled fds, plus an
-//! O(K) scan of the results and, after a change, an O(K) rebuild. epoll is O(ready); prefer it
-//! where it exists.
+//! One `ppoll` (plain `poll` where `ppoll` is missing) per `select`, which the kernel serves in
+//! **O(K)** for K polled fds, plus an O(K) scan of the results and, after a change, an O(K)
+//! rebuild. epoll and kqueue are O(ready); prefer them where they exist.
 //!
-//! # Emulation
+//! # Emulation of edge and oneshot
 //!
-//! poll(2) is level-triggered. Edge: after a source is reported, its reported directions are
-//! disarmed (left out of the `pollfd`; error and hup, which poll(2) reports whatever is asked,
-//! are disarmed once reported too). They are re-armed after each of ferrio's IO calls on the
-//! source (`rearm`, called through `IoSource::do_io`), since new data may have arrived since
-//! the report, and on `reregister`. So an edge source is reported again after a partial read
-//! with data left (a spurious event, which the contract allows) and is never left without an
-//! event for data that arrived after the report. Oneshot: the whole source is disarmed until
-//! `reregister`.
+//! poll(2) is level-triggered. For an edge-triggered source, each bit that fired (`POLLIN`,
+//! `POLLRDHUP`, `POLLOUT`, and error/hang-up) is **disarmed** once reported: left out of what
+//! is asked until it is re-armed. Only the bits that fired: a half-close after a readable event
+//! the program did not read is still reported (readable + hup), as epoll reports it. A bit is
+//! re-armed
 //!
-//! # Wake-ups
+//! * after each of ferrio's own IO calls on the source (`rearm`, called through the sources'
+//!   IO path), since new data may have arrived since the report, and on `reregister`;
+//! * by a **probe** when the program did IO that ferrio did not see (through a `try_clone` of
+//!   the source, a raw fd registered with `EventedFd`, another library): while some edge bit is
+//!   disarmed, `select` first polls everything without blocking, with the disarmed bits asked
+//!   too; a disarmed bit that is no longer ready is re-armed, so the next readiness of that
+//!   direction is a new edge. When events are ready this is the only `ppoll` of the `select`;
+//!   only a `select` that then has to sleep makes a second, blocking one.
 //!
-//! One eventfd serves two purposes. A `register`, `reregister` or `rearm` made while another
-//! thread is blocked in `ppoll` (`polling`, read under the table lock) writes to it, so that
-//! `select` rebuilds its array and waits again (for what is left of its timeout): the blocked
-//! `select` sees the change. The
-//! user's `Waker` writes to it too, coalesced by `wake_pending` exactly as in the epoll
-//! backend: the flag is set by the first wake since the last `select`, and `select` clears it
-//! after the wait and then reports the waker's token. The eventfd is drained by `select`
-//! whenever `ppoll` reports it readable. A deregister does not wake: a blocked `ppoll` that
-//! sees the fd ready again returns, and `select` drops events for fds no longer registered.
+//! Oneshot disarms the whole source after one report until `reregister`.
+//!
+//! # Wake-ups and fairness
+//!
+//! The [`WakeFd`] serves two purposes. A `register`, `reregister` or `rearm` made while another
+//! thread is blocked in `ppoll` notifies it, so that `select` rebuilds its array and waits
+//! again (for what is left of its timeout): the blocked `select` sees the change. The user's
+//! `Waker` notifies it too; `select` drains it when `ppoll` reports it, and reports the
+//! waker's token if a wake was pending (see `super::waker`). Results are scanned from a
+//! rotating start that includes the waker's slot, so with a small `Events` buffer neither the
+//! waker nor any source starves the others; a wake that found the buffer full is owed, and the
+//! next `select` reports it without waiting.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::{interest_to_poll, Events};
+use super::event::ready;
+use super::pollable::{
+    already_registered, check_pollable, interest_to_poll, not_registered, poll_to_ready, POLLRDHUP,
+};
+use super::wake_fd::WakeFd;
+use super::{Events, Selector, WakeState};
 use crate::event_set::EventSet;
 use crate::poll_opt::PollOpt;
 use crate::token::Token;
@@ -55,6 +67,9 @@ const INITIAL_PFDS: usize = 64;
 /// No slot: `slot_of_fd` entry of an fd that is not registered.
 const NONE: u32 = u32::MAX;
 
+/// Error and hang-up: reported by poll(2) whatever is asked.
+const ERR_HUP: libc::c_short = libc::POLLERR | libc::POLLHUP;
+
 /// One registered fd.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -62,15 +77,48 @@ struct Entry {
     token: Token,
     interest: EventSet,
     opts: PollOpt,
-    /// What is still reported: the directions (readable, writable) asked from the OS, a
-    /// subset of `interest`, plus `error | hup` while those are reported (poll(2) reports them
-    /// whatever is asked, so a source with only them armed stays in the array with no bits).
-    armed: EventSet,
+    /// The direction bits (`POLLIN`, `POLLRDHUP`, `POLLOUT`) currently asked: a subset of
+    /// `interest_to_poll(interest)`.
+    armed: libc::c_short,
+    /// Whether error and hang-up are reported. Disarmed only together with every direction
+    /// (a hang-up implies them all), so an entry that is polled can always report what poll(2)
+    /// returns for it.
+    err_hup_armed: bool,
 }
 
 impl Entry {
+    fn new(fd: RawFd, token: Token, interest: EventSet, opts: PollOpt) -> Entry {
+        Entry {
+            fd,
+            token,
+            interest,
+            opts,
+            armed: interest_to_poll(interest),
+            err_hup_armed: true,
+        }
+    }
+
     fn is_edge(&self) -> bool {
-        self.opts.is_edge() && !self.opts.is_level()
+        self.opts.is_edge() && !self.opts.is_level() && !self.opts.is_oneshot()
+    }
+
+    fn arm_all(&mut self) {
+        self.armed = interest_to_poll(self.interest);
+        self.err_hup_armed = true;
+    }
+
+    /// Edge bits that are disarmed and may be re-armed by a probe.
+    fn probe_bits(&self) -> libc::c_short {
+        if self.is_edge() {
+            interest_to_poll(self.interest) & !self.armed
+        } else {
+            0
+        }
+    }
+
+    /// Whether the blocking wait polls this entry.
+    fn is_polled(&self) -> bool {
+        self.armed != 0 || self.err_hup_armed
     }
 }
 
@@ -82,11 +130,13 @@ struct Table {
     dirty: bool,
     /// A `select` is blocked in `ppoll` (changes must wake it).
     polling: bool,
+    /// Some edge bit may be disarmed (set when one is; recomputed by `select`).
+    maybe_probes: bool,
 }
 
 impl Table {
     fn slot(&self, fd: RawFd) -> Option<usize> {
-        match self.slot_of_fd.get(fd as usize) {
+        match self.slot_of_fd.get(usize::try_from(fd).ok()?) {
             Some(&s) if s != NONE => Some(s as usize),
             _ => None,
         }
@@ -107,27 +157,30 @@ impl Table {
         }
         self.dirty = true;
     }
+
+    fn has_probes(&self) -> bool {
+        self.entries.iter().any(|e| e.probe_bits() != 0)
+    }
 }
 
 /// What only `select` touches.
 #[derive(Debug)]
 struct SelectState {
+    /// The blocking wait's array: slot 0 the wake fd, then the polled entries.
     pfds: Vec<libc::pollfd>,
-    /// Where the next scan of the results starts, so that a small `Events` buffer does not
-    /// starve the sources at the end of the array.
+    /// Where the next scan of the results starts (see "fairness").
     cursor: usize,
+    /// A wake that found the events buffer full; reported by the next `select`.
+    wake_owed: bool,
 }
 
 /// A poll(2) selector.
 #[derive(Debug)]
-pub(crate) struct Selector {
-    id: usize,
-    /// Wakes a blocked `ppoll`: registration changes and the user's `Waker`.
-    notify: OwnedFd,
+pub(crate) struct PollSelector {
+    /// Ends a blocked `ppoll`: registration changes and the user's `Waker`.
+    wake: WakeFd,
     table: Mutex<Table>,
     state: Mutex<SelectState>,
-    /// The user's `Waker`: coalescing flag and token.
-    waker: super::WakerSlot,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -135,67 +188,52 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn not_registered() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::NotFound,
-        "the fd is not registered with this selector",
-    )
+/// How a wait went.
+struct Outcome {
+    /// Whether the caller must wait again: the wait was ended only by a registration change
+    /// of another thread, and nothing is to be reported.
+    again: bool,
 }
 
-impl Selector {
-    pub(crate) fn new() -> io::Result<Selector> {
-        let notify = super::fd::eventfd()?;
+impl Selector for PollSelector {
+    fn new() -> io::Result<PollSelector> {
+        let wake = WakeFd::new()?;
         let mut pfds = Vec::with_capacity(INITIAL_PFDS);
-        pfds.push(notify_pollfd(&notify));
-        Ok(Selector {
-            id: super::next_id(),
-            notify,
+        pfds.push(pollfd(wake.as_raw_fd(), libc::POLLIN));
+        Ok(PollSelector {
+            wake,
             table: Mutex::new(Table::default()),
-            state: Mutex::new(SelectState { pfds, cursor: 0 }),
-            waker: super::WakerSlot::default(),
+            state: Mutex::new(SelectState {
+                pfds,
+                cursor: 0,
+                wake_owed: false,
+            }),
         })
     }
 
-    #[inline]
-    pub(crate) fn id(&self) -> usize {
-        self.id
-    }
-
-    pub(crate) fn register(
+    fn register(
         &self,
         fd: RawFd,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
     ) -> io::Result<()> {
-        if fd < 0 {
-            return Err(io::Error::from_raw_os_error(libc::EBADF));
-        }
+        check_pollable(fd)?;
         let mut table = lock(&self.table);
         if table.slot(fd).is_some() {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "the fd is already registered with this selector",
-            ));
+            return Err(already_registered());
         }
-        super::check_pollable(fd)?;
         let idx = fd as usize;
         if table.slot_of_fd.len() <= idx {
             table.slot_of_fd.resize(idx + 1, NONE);
         }
         let slot = table.entries.len();
-        table.entries.push(Entry {
-            fd,
-            token,
-            interest,
-            opts,
-            armed: full_arm(interest),
-        });
+        table.entries.push(Entry::new(fd, token, interest, opts));
         table.slot_of_fd[idx] = slot as u32;
         self.changed(&mut table)
     }
 
-    pub(crate) fn reregister(
+    fn reregister(
         &self,
         fd: RawFd,
         token: Token,
@@ -203,218 +241,338 @@ impl Selector {
         opts: PollOpt,
     ) -> io::Result<()> {
         let mut table = lock(&self.table);
-        let entry = table.entry_mut(fd)?;
-        *entry = Entry {
-            fd,
-            token,
-            interest,
-            opts,
-            armed: full_arm(interest),
-        };
+        *table.entry_mut(fd)? = Entry::new(fd, token, interest, opts);
         self.changed(&mut table)
     }
 
-    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
+    fn deregister(&self, fd: RawFd) -> io::Result<()> {
         let mut table = lock(&self.table);
         let slot = table.slot(fd).ok_or_else(not_registered)?;
         table.remove(slot);
         Ok(())
     }
 
-    /// Re-arms an edge-triggered source after one of ferrio's IO calls on it.
-    pub(crate) fn rearm(&self, fd: RawFd) {
+    fn select(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        waker: &WakeState,
+    ) -> io::Result<()> {
+        // When another thread's registration change ends the wait, this select waits again on
+        // the new set for what is left of the timeout: read the clock before the first wait
+        // (only for a timed, non-zero wait).
+        let deadline = match timeout {
+            Some(d) if !d.is_zero() => Some(Instant::now().checked_add(d)),
+            _ => None,
+        };
+        let mut wait = timeout;
+        loop {
+            if !self.select_once(events, wait, waker)?.again {
+                return Ok(());
+            }
+            match deadline {
+                // `None`: blocks indefinitely; `Some(None)`: so far off that `Instant` cannot
+                // hold it.
+                None | Some(None) => {}
+                Some(Some(at)) => match at.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => wait = Some(left),
+                    _ => return Ok(()),
+                },
+            }
+        }
+    }
+
+    fn install_waker(&self, _token: Token) -> io::Result<()> {
+        // The wake fd is polled anyway; `select` reports `waker.token()`.
+        Ok(())
+    }
+
+    #[inline]
+    fn notify(&self) -> io::Result<()> {
+        self.wake.notify()
+    }
+
+    fn needs_rearm(&self) -> bool {
+        true
+    }
+
+    fn rearm(&self, fd: RawFd) {
         let mut table = lock(&self.table);
         let Ok(entry) = table.entry_mut(fd) else {
             return;
         };
-        let all = full_arm(entry.interest);
-        if !entry.is_edge() || entry.opts.is_oneshot() || entry.armed == all {
+        if !entry.is_edge()
+            || (entry.armed == interest_to_poll(entry.interest) && entry.err_hup_armed)
+        {
             return;
         }
-        entry.armed = all;
-        // The only error is a failed eventfd write, which cannot happen in practice; the
-        // next select sees the change anyway.
+        entry.arm_all();
+        // The only error is a failed wake-fd write, which cannot happen in practice; the next
+        // select sees the change anyway.
         let _ = self.changed(&mut table);
     }
+}
 
+impl PollSelector {
     /// Marks the table changed and wakes a blocked `select`.
     fn changed(&self, table: &mut Table) -> io::Result<()> {
         table.dirty = true;
         if table.polling {
-            match super::fd::eventfd_write(&self.notify) {
-                // A full counter already wakes the poll.
-                Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Err(e),
-                _ => {}
-            }
+            self.wake.notify()?;
         }
         Ok(())
     }
 
-    pub(crate) fn install_waker(&self, token: Token) -> io::Result<()> {
-        self.waker.install(token)
-    }
-
-    pub(crate) fn remove_waker(&self) {
-        self.waker.remove();
-    }
-
-    #[inline]
-    pub(crate) fn wake(&self) -> io::Result<()> {
-        self.waker.wake(&self.notify)
-    }
-
-    pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
-        // Only read when a registration change ends a timed wait early (see the loop's end).
-        let mut start: Option<Instant> = None;
-        let mut wait = timeout;
-        loop {
-            let woken_for_change = self.select_once(events, wait)?;
-            if !woken_for_change || !events.is_empty() {
-                return Ok(());
-            }
-            // Another thread changed the registrations while we waited: wait again on the new
-            // set, for what is left of the timeout, so that the change is seen by this select.
-            if let Some(total) = timeout {
-                let begun = *start.get_or_insert_with(Instant::now);
-                match total.checked_sub(begun.elapsed()) {
-                    Some(left) if !left.is_zero() => wait = Some(left),
-                    _ => return Ok(()),
-                }
-            }
-        }
-    }
-
-    /// One `ppoll`. Returns whether it was ended by the internal eventfd without a user wake
-    /// (a registration change by another thread).
-    fn select_once(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<bool> {
+    /// One `select` attempt: a non-blocking probe pass if some edge bit is disarmed, then (if
+    /// nothing is to be reported yet) the wait.
+    fn select_once(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        waker: &WakeState,
+    ) -> io::Result<Outcome> {
         events.clear();
         let mut state = lock(&self.state);
         let state = &mut *state;
+        let timeout = if state.wake_owed {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
+        // An owed wake goes first, so that under a full buffer the waker and the sources take
+        // turns; a new wake goes after the sources.
+        let owed = std::mem::take(&mut state.wake_owed);
+        if owed {
+            if let Some(token) = waker.token() {
+                events.push(token, ready::READABLE);
+            }
+        }
         {
             let mut table = lock(&self.table);
-            if table.dirty {
-                self.rebuild(&table, &mut state.pfds);
-                table.dirty = false;
+            if table.maybe_probes {
+                table.maybe_probes = table.has_probes();
             }
-            table.polling = true;
+            if table.maybe_probes {
+                // The probe pass polls every entry without blocking, the disarmed edge bits
+                // asked too; its array is built fresh (probes are the uncommon case).
+                build(&table, &mut state.pfds, true);
+                drop(table);
+                let res = wait(&mut state.pfds, Some(Duration::ZERO));
+                let mut table = lock(&self.table);
+                table.dirty = true;
+                let n = res?;
+                let notified = self.scan(&mut table, state, n, events, true);
+                if !events.is_empty() || notified || timeout == Some(Duration::ZERO) {
+                    // This pass ends the select. (After a wake-fd notification it must: the fd
+                    // is drained, so a pending wake would not end the blocking wait.)
+                    self.finish_wake(state, events, waker, owed);
+                    return Ok(Outcome { again: false });
+                }
+                // Nothing to report: the blocking wait, on what is armed now.
+                build(&table, &mut state.pfds, false);
+                table.dirty = false;
+                table.polling = true;
+            } else {
+                if table.dirty {
+                    build(&table, &mut state.pfds, false);
+                    table.dirty = false;
+                }
+                table.polling = true;
+            }
         }
-        let res = ppoll(&mut state.pfds, timeout);
+        let res = wait(&mut state.pfds, timeout);
         let mut table = lock(&self.table);
         table.polling = false;
-        let n = res?;
+        let n = match res {
+            Ok(n) => n,
+            Err(e) => {
+                // Still after a wait: the waker's flag is cleared (and the wake reported) as
+                // after any other.
+                self.finish_wake(state, events, waker, owed);
+                return Err(e);
+            }
+        };
+        let notified = self.scan(&mut table, state, n, events, false);
+        let woken = self.finish_wake(state, events, waker, owed);
+        Ok(Outcome {
+            again: notified && !woken && events.is_empty() && table.dirty,
+        })
+    }
+
+    /// Reports the ready entries from a rotating start and applies the edge/oneshot emulation.
+    /// Returns whether the wake fd was ready (it is then drained).
+    fn scan(
+        &self,
+        table: &mut Table,
+        state: &mut SelectState,
+        n: usize,
+        events: &mut Events,
+        probing: bool,
+    ) -> bool {
         let notified = state.pfds[0].revents != 0;
         if notified {
-            // Drain: registration changes and wakes were all seen by this select.
-            let _ = super::fd::eventfd_read(&self.notify);
+            // Registration changes and wakes so far are all seen by this select.
+            self.wake.drain();
         }
-        // Cleared after the wait, as in the epoll backend: a wake whose write this wait
-        // consumed must not make a later wake coalesce into it.
-        let woken = self.waker.take_pending();
-        if woken {
-            if let Some(token) = self.waker.token() {
-                events.push(token, libc::POLLIN as u32);
-            }
-        }
-        if n == 0 {
-            return Ok(false);
+        if probing {
+            rearm_probed(table, &state.pfds[1..]);
         }
         let count = state.pfds.len() - 1;
-        let start = state.cursor % count.max(1);
+        if n == 0 || count == 0 {
+            return notified;
+        }
+        let start = state.cursor % count;
         for k in 0..count {
-            if events.is_full() {
-                state.cursor = start + k;
-                return Ok(false);
-            }
             let pfd = state.pfds[1 + (start + k) % count];
             if pfd.revents == 0 {
                 continue;
             }
-            self.report(&mut table, pfd, events);
+            if events.is_full() {
+                state.cursor = start + k;
+                return notified;
+            }
+            report(table, pfd, events);
         }
         state.cursor = start + 1;
-        Ok(notified && !woken && table.dirty)
+        notified
     }
 
-    /// Reports one ready `pollfd` and applies the edge/oneshot emulation.
-    fn report(&self, table: &mut Table, pfd: libc::pollfd, events: &mut Events) {
-        // Look the fd up again: it may have been deregistered or changed during the wait.
+    /// After the select's last wait: takes the waker's pending flag (exactly once per select)
+    /// and reports the wake, or owes it to the next select if the buffer is full. Returns
+    /// whether a wake was pending.
+    fn finish_wake(
+        &self,
+        state: &mut SelectState,
+        events: &mut Events,
+        waker: &WakeState,
+        owed_reported: bool,
+    ) -> bool {
+        let woken = waker.take_pending();
+        // A wake that coalesces with an owed one reported this select: one event.
+        if woken && !owed_reported {
+            if events.is_full() {
+                state.wake_owed = true;
+            } else if let Some(token) = waker.token() {
+                events.push(token, ready::READABLE);
+            }
+        }
+        woken
+    }
+}
+
+/// Reports one ready `pollfd` (if its entry still wants it) and applies the emulation.
+fn report(table: &mut Table, pfd: libc::pollfd, events: &mut Events) {
+    // Look the fd up again: it may have been deregistered or changed during the wait.
+    let Some(slot) = table.slot(pfd.fd) else {
+        return;
+    };
+    if pfd.revents & libc::POLLNVAL != 0 {
+        // Closed without deregister: drop it, as epoll drops a closed fd.
+        table.remove(slot);
+        return;
+    }
+    let entry = &mut table.entries[slot];
+    let revents = pfd.revents;
+    let err_hup = revents & ERR_HUP;
+    let mut bits = revents & entry.armed;
+    if entry.err_hup_armed {
+        bits |= err_hup;
+    }
+    if bits == 0 {
+        return;
+    }
+    if bits & ERR_HUP != 0 {
+        // As epoll does: with an error or hang-up, the interest's operations no longer block,
+        // even if their directions were disarmed by an earlier edge.
+        bits |= interest_to_poll(entry.interest) & (libc::POLLIN | libc::POLLOUT);
+    }
+    if bits & POLLRDHUP != 0 && entry.interest.is_readable() {
+        // epoll reports a half-close as readable (the read returns EOF) too.
+        bits |= libc::POLLIN;
+    }
+    events.push(entry.token, poll_to_ready(bits));
+    if entry.opts.is_oneshot() {
+        entry.armed = 0;
+        entry.err_hup_armed = false;
+        table.dirty = true;
+    } else if entry.is_edge() {
+        if bits & ERR_HUP != 0 {
+            // Reported once per edge too, not on every poll while the condition lasts; every
+            // direction goes with it (see `err_hup_armed`).
+            entry.armed = 0;
+            entry.err_hup_armed = false;
+        } else {
+            // Only the bits that fired: a half-close after an unread readable event is still
+            // reported.
+            entry.armed &= !bits;
+        }
+        table.dirty = true;
+        table.maybe_probes = true;
+    }
+}
+
+/// After a probe pass: a disarmed edge bit that is no longer ready is re-armed, so its next
+/// readiness is a new edge. (Not while an error or hang-up is pending: those disarm everything
+/// until the program does IO or reregisters.)
+fn rearm_probed(table: &mut Table, pfds: &[libc::pollfd]) {
+    for pfd in pfds {
         let Some(slot) = table.slot(pfd.fd) else {
-            return;
+            continue;
         };
-        if pfd.revents & libc::POLLNVAL != 0 {
-            // Closed without deregister: drop it, as epoll drops a closed fd.
-            table.remove(slot);
-            return;
-        }
         let entry = &mut table.entries[slot];
-        if entry.armed.is_none() {
-            return;
+        let probe = entry.probe_bits();
+        if probe == 0 || pfd.revents & (ERR_HUP | libc::POLLNVAL) != 0 {
+            continue;
         }
-        let mut asked = interest_to_poll(entry.armed);
-        if entry.armed.is_error() || entry.armed.is_hup() {
-            asked |= libc::POLLERR | libc::POLLHUP;
-        }
-        let mut bits = pfd.revents & asked;
-        if bits == 0 {
-            return;
-        }
-        if bits & (libc::POLLERR | libc::POLLHUP) != 0 {
-            // As epoll does: with an error or hang-up, the interest's operations no longer
-            // block, even if their directions were disarmed by an earlier edge.
-            bits |= interest_to_poll(entry.interest) & (libc::POLLIN | libc::POLLOUT);
-        }
-        events.push(entry.token, bits as u16 as u32);
-        if entry.opts.is_oneshot() {
-            entry.armed = EventSet::none();
+        let rearm = probe & !pfd.revents;
+        if rearm != 0 {
+            entry.armed |= rearm;
+            entry.err_hup_armed = true;
             table.dirty = true;
-        } else if entry.is_edge() {
-            let mut reported = EventSet::none();
-            if bits & (libc::POLLIN | libc::POLLPRI | libc::POLLRDHUP) != 0 {
-                reported.insert(EventSet::readable());
-            }
-            if bits & libc::POLLOUT != 0 {
-                reported.insert(EventSet::writable());
-            }
-            if bits & (libc::POLLERR | libc::POLLHUP) != 0 {
-                // Reported once per edge too, not on every poll while the condition lasts.
-                reported.insert(EventSet::error() | EventSet::hup());
-            }
-            entry.armed.remove(reported);
-            table.dirty = true;
-        }
-    }
-
-    fn rebuild(&self, table: &Table, pfds: &mut Vec<libc::pollfd>) {
-        pfds.clear();
-        pfds.push(notify_pollfd(&self.notify));
-        for entry in &table.entries {
-            if entry.armed.is_none() {
-                continue;
-            }
-            pfds.push(libc::pollfd {
-                fd: entry.fd,
-                events: interest_to_poll(entry.armed),
-                revents: 0,
-            });
         }
     }
 }
 
-fn notify_pollfd(notify: &OwnedFd) -> libc::pollfd {
+/// Fills `pfds` from the table: slot 0 the wake fd; then, for the blocking wait, every polled
+/// entry with its armed bits; for a probe pass, every entry with something armed or
+/// probe-able, the probe bits asked too.
+fn build(table: &Table, pfds: &mut Vec<libc::pollfd>, probe: bool) {
+    let wake = pfds[0];
+    pfds.clear();
+    pfds.push(libc::pollfd { revents: 0, ..wake });
+    for entry in &table.entries {
+        let events = if probe {
+            entry.armed | entry.probe_bits()
+        } else {
+            entry.armed
+        };
+        if entry.is_polled() || events != 0 {
+            pfds.push(pollfd(entry.fd, events));
+        }
+    }
+}
+
+fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
     libc::pollfd {
-        fd: notify.as_raw_fd(),
-        events: libc::POLLIN,
+        fd,
+        events,
         revents: 0,
     }
 }
 
-/// Everything armed: the readable and writable bits of an interest, plus error and hup.
-fn full_arm(interest: EventSet) -> EventSet {
-    (interest & (EventSet::readable() | EventSet::writable())) | EventSet::error() | EventSet::hup()
-}
-
 /// `ppoll` with a nanosecond timeout (nothing to round); `None` blocks.
-fn ppoll(pfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
+#[cfg(all(
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ),
+    not(ferrio_portable)
+))]
+fn wait(pfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
     let ts = timeout.map(|d| libc::timespec {
         tv_sec: d.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
         tv_nsec: d.subsec_nanos() as _,
@@ -432,5 +590,32 @@ fn ppoll(pfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usi
             std::ptr::null()
         ))
     }?;
+    Ok(n as usize)
+}
+
+/// Plain `poll` (macOS has no `ppoll`; the portable form on Linux too), with the timeout
+/// rounded up to whole milliseconds.
+#[cfg(not(all(
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ),
+    not(ferrio_portable)
+)))]
+fn wait(pfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
+    let ms = match timeout {
+        None => -1,
+        Some(d) => d
+            .as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(d.subsec_nanos().div_ceil(1_000_000)))
+            .min(libc::c_int::MAX as u64) as libc::c_int,
+    };
+    // SAFETY: `pfds` is a valid, writable array of `len` pollfds.
+    let n = unsafe { syscall!(poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms)) }?;
     Ok(n as usize)
 }

@@ -32,22 +32,34 @@
 //! `deregister` always submits its `POLL_REMOVE` at once: the ring holds a reference to the file
 //! while it is polled, and a dropped socket must really close.
 //!
+//! A request must be in the kernel before its `POLL_REMOVE` is: a removal submitted in the same
+//! `io_uring_enter` as the poll it removes can miss it, and the poll then holds the file open
+//! forever (a dropped socket whose peer never sees EOF). So `deregister` and `reregister`
+//! first submit whatever is queued, then submit the removal (`unsubmitted` tracks it).
+//!
+//! A timed `select` whose wait was ended only by the backend's own completions (a removal, a
+//! cancelled or stale poll, the wake fd without a pending wake) waits again for the rest of its
+//! timeout, as epoll and poll(2) do.
+//!
 //! # Waker
 //!
-//! The selector polls its own eventfd with a multishot poll; `Waker::wake` writes to it,
-//! coalesced by `wake_pending` as in the epoll backend (set by the first wake since the last
-//! `select`, cleared by `select` after its wait). Each write is one completion, reported as the
-//! waker's token.
+//! The selector polls its own [`WakeFd`] (an eventfd) with a multishot poll; a wake notifies
+//! it, which ends the wait. The wake is reported, as the waker's token, when the waker's
+//! pending flag says so (see `super::waker`); the eventfd's completions only end waits.
 
-use std::cell::Cell;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 
-use super::{interest_to_poll, Events};
+use super::event::ready;
+use super::pollable::{
+    already_registered, check_pollable, interest_to_poll, not_registered, poll_to_ready,
+};
+use super::wake_fd::WakeFd;
+use super::{Events, Selector, WakeState};
 use crate::event_set::EventSet;
 use crate::poll_opt::PollOpt;
 use crate::token::Token;
@@ -59,17 +71,6 @@ const REMOVE_UD: u64 = u64::MAX;
 
 const SQ_ENTRIES: u32 = 256;
 const CQ_ENTRIES: u32 = 4096;
-
-thread_local! {
-    /// Test hook: make the next `Selector::new` on this thread fail as a kernel without
-    /// io_uring would.
-    static FORCE_FAILURE: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Makes the next io_uring selector created on this thread fail (the fallback test).
-pub(crate) fn force_next_failure() {
-    FORCE_FAILURE.with(|f| f.set(true));
-}
 
 #[derive(Debug, Clone, Copy)]
 struct Registration {
@@ -104,26 +105,22 @@ struct Inner {
     in_wait: bool,
     /// Sequence number of the current `select`.
     seq: u64,
-    waker_reported_in: u64,
-    waker_event_idx: u32,
+    /// Requests were queued since the last submission.
+    unsubmitted: bool,
 }
 
 /// An io_uring selector.
-pub(crate) struct Selector {
-    id: usize,
+pub(crate) struct UringSelector {
     ring: IoUring,
     /// Guards the table and every access to the submission and completion queues.
     inner: Mutex<Inner>,
-    /// Polled by the ring: wakes a blocked `select` for the user's `Waker`.
-    notify: OwnedFd,
-    /// The user's `Waker`: coalescing flag and token.
-    waker: super::WakerSlot,
+    /// Polled by the ring: ends a blocked `select` for the user's `Waker`.
+    wake: WakeFd,
 }
 
-impl std::fmt::Debug for Selector {
+impl std::fmt::Debug for UringSelector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Selector")
-            .field("id", &self.id)
+        f.debug_struct("UringSelector")
             .field("ring", &self.ring.as_raw_fd())
             .finish()
     }
@@ -149,23 +146,10 @@ fn poll_remove(ud: u64) -> squeue::Entry {
     opcode::PollRemove::new(ud).build().user_data(REMOVE_UD)
 }
 
-fn not_registered() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::NotFound,
-        "the fd is not registered with this selector",
-    )
-}
-
-impl Selector {
-    /// Sets up the ring, checks the kernel has what this backend needs, and arms the eventfd.
+impl Selector for UringSelector {
+    /// Sets up the ring, checks the kernel has what this backend needs, and arms the wake fd.
     /// An error here makes `Poll` fall back to epoll, with the error as the reason.
-    pub(crate) fn new() -> io::Result<Selector> {
-        if FORCE_FAILURE.with(|f| f.replace(false)) {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "io_uring_setup refused (simulated by a test)",
-            ));
-        }
+    fn new() -> io::Result<UringSelector> {
         let ring = IoUring::builder()
             .setup_cqsize(CQ_ENTRIES)
             .build(SQ_ENTRIES)
@@ -190,119 +174,79 @@ impl Selector {
                 "io_uring does not offer POLL_ADD and POLL_REMOVE here",
             ));
         }
-        let selector = Selector {
-            id: super::next_id(),
+        let selector = UringSelector {
             ring,
             inner: Mutex::new(Inner::default()),
-            notify: super::fd::eventfd()?,
-            waker: super::WakerSlot::default(),
+            wake: WakeFd::new()?,
         };
         {
             let mut inner = lock(&selector.inner);
-            selector.push(&poll_add(
-                selector.notify.as_raw_fd(),
+            let arm = poll_add(
+                selector.wake.as_raw_fd(),
                 EventSet::readable(),
                 true,
                 NOTIFY_UD,
-            ))?;
+            );
+            selector.push(&mut inner, &arm)?;
             inner.notify_armed = true;
+            // Also proves that io_uring_enter is allowed (a seccomp filter may allow only
+            // setup).
+            selector
+                .submit(&mut inner)
+                .map_err(|e| io::Error::new(e.kind(), format!("io_uring_enter failed: {e}")))?;
         }
-        // Also proves that io_uring_enter is allowed (a seccomp filter may allow only setup).
-        selector
-            .ring
-            .submit()
-            .map_err(|e| io::Error::new(e.kind(), format!("io_uring_enter failed: {e}")))?;
         Ok(selector)
     }
 
-    #[inline]
-    pub(crate) fn id(&self) -> usize {
-        self.id
-    }
-
-    /// Queues one request. The caller holds the `inner` lock, which guards the queue.
-    fn push(&self, entry: &squeue::Entry) -> io::Result<()> {
-        for _ in 0..2 {
-            {
-                // SAFETY: the caller holds `inner`, so no other SubmissionQueue of this ring
-                // exists while this one does.
-                let mut sq = unsafe { self.ring.submission_shared() };
-                // SAFETY: poll requests reference no buffer; a bad fd is reported in the
-                // completion (EBADF), not undefined behaviour.
-                if unsafe { sq.push(entry) }.is_ok() {
-                    return Ok(());
-                }
-            }
-            // The queue is full: hand it to the kernel and try again.
-            self.ring.submit()?;
-        }
-        Err(io::Error::new(
-            io::ErrorKind::WouldBlock,
-            "the io_uring submission queue stays full",
-        ))
-    }
-
-    fn slot_mut(inner: &mut Inner, fd: RawFd) -> &mut Slot {
-        let idx = fd as usize;
-        if inner.slots.len() <= idx {
-            inner.slots.resize(idx + 1, Slot::default());
-        }
-        &mut inner.slots[idx]
-    }
-
-    pub(crate) fn register(
+    fn register(
         &self,
         fd: RawFd,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
     ) -> io::Result<()> {
-        if fd < 0 {
-            return Err(io::Error::from_raw_os_error(libc::EBADF));
-        }
+        check_pollable(fd)?;
         let mut inner = lock(&self.inner);
         if inner
             .slots
             .get(fd as usize)
             .is_some_and(|s| s.reg.is_some())
         {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "the fd is already registered with this selector",
-            ));
+            return Err(already_registered());
         }
-        super::check_pollable(fd)?;
         let reg = Registration {
             token,
             interest,
             opts,
             in_flight: true,
         };
-        let slot = Self::slot_mut(&mut inner, fd);
+        let slot = slot_mut(&mut inner, fd);
         slot.generation = slot.generation.wrapping_add(1);
         let ud = user_data(fd, slot.generation);
-        self.push(&poll_add(fd, interest, reg.is_edge(), ud))?;
-        Self::slot_mut(&mut inner, fd).reg = Some(reg);
+        self.push(&mut inner, &poll_add(fd, interest, reg.is_edge(), ud))?;
+        slot_mut(&mut inner, fd).reg = Some(reg);
         if inner.in_wait {
-            self.ring.submit()?;
+            self.submit(&mut inner)?;
         }
         Ok(())
     }
 
-    pub(crate) fn reregister(
+    fn reregister(
         &self,
         fd: RawFd,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
     ) -> io::Result<()> {
-        let mut inner = lock(&self.inner);
-        let slot = match inner.slots.get_mut(fd as usize) {
-            Some(s) if s.reg.is_some() => s,
+        let inner = &mut *lock(&self.inner);
+        let old = match inner.slots.get(fd as usize) {
+            Some(s) if s.reg.is_some() => s.reg.expect("checked above"),
             _ => return Err(not_registered()),
         };
-        let old = slot.reg.expect("checked above");
-        let old_ud = user_data(fd, slot.generation);
+        if old.in_flight {
+            self.remove_in_flight(inner, fd)?;
+        }
+        let slot = &mut inner.slots[fd as usize];
         slot.generation = slot.generation.wrapping_add(1);
         let ud = user_data(fd, slot.generation);
         let reg = Registration {
@@ -312,47 +256,120 @@ impl Selector {
             in_flight: true,
         };
         slot.reg = Some(reg);
-        if old.in_flight {
-            self.push(&poll_remove(old_ud))?;
-        }
-        self.push(&poll_add(fd, interest, reg.is_edge(), ud))?;
+        self.push(inner, &poll_add(fd, interest, reg.is_edge(), ud))?;
         if inner.in_wait {
-            self.ring.submit()?;
+            self.submit(inner)?;
         }
         Ok(())
     }
 
-    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
+    fn deregister(&self, fd: RawFd) -> io::Result<()> {
         let inner = &mut *lock(&self.inner);
-        let slot = match inner.slots.get_mut(fd as usize) {
-            Some(s) if s.reg.is_some() => s,
+        let old = match inner.slots.get(fd as usize) {
+            Some(s) if s.reg.is_some() => s.reg.expect("checked above"),
             _ => return Err(not_registered()),
         };
-        let old = slot.reg.take().expect("checked above");
-        let old_ud = user_data(fd, slot.generation);
-        slot.generation = slot.generation.wrapping_add(1);
         if old.in_flight {
-            self.push(&poll_remove(old_ud))?;
             // Now, not at the next select: the ring holds the file until the poll is removed.
-            self.ring.submit()?;
+            self.remove_in_flight(inner, fd)?;
+            self.submit(inner)?;
         }
+        let slot = &mut inner.slots[fd as usize];
+        slot.reg = None;
+        slot.generation = slot.generation.wrapping_add(1);
         Ok(())
     }
 
-    pub(crate) fn install_waker(&self, token: Token) -> io::Result<()> {
-        self.waker.install(token)
+    fn select(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        waker: &WakeState,
+    ) -> io::Result<()> {
+        // A timed wait ended by the backend's own completions waits again for the rest: read
+        // the clock before the first wait (only for a timed, non-zero wait).
+        let deadline = match timeout {
+            Some(d) if !d.is_zero() => Some(Instant::now().checked_add(d)),
+            _ => None,
+        };
+        let mut wait = timeout;
+        loop {
+            let timed_out = self.select_once(events, wait, waker)?;
+            if !events.is_empty() || timed_out || wait == Some(Duration::ZERO) {
+                return Ok(());
+            }
+            match deadline {
+                // `None`: blocks indefinitely; `Some(None)`: so far off that `Instant` cannot
+                // hold it.
+                None | Some(None) => {}
+                Some(Some(at)) => match at.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => wait = Some(left),
+                    _ => return Ok(()),
+                },
+            }
+        }
     }
 
-    pub(crate) fn remove_waker(&self) {
-        self.waker.remove();
+    fn install_waker(&self, _token: Token) -> io::Result<()> {
+        // The wake fd is polled anyway; `select` reports `waker.token()`.
+        Ok(())
     }
 
     #[inline]
-    pub(crate) fn wake(&self) -> io::Result<()> {
-        self.waker.wake(&self.notify)
+    fn notify(&self) -> io::Result<()> {
+        self.wake.notify()
+    }
+}
+
+impl UringSelector {
+    /// Queues one request. The caller holds the `inner` lock, which guards the queue.
+    fn push(&self, inner: &mut Inner, entry: &squeue::Entry) -> io::Result<()> {
+        for _ in 0..2 {
+            {
+                // SAFETY: the caller holds `inner`, so no other SubmissionQueue of this ring
+                // exists while this one does.
+                let mut sq = unsafe { self.ring.submission_shared() };
+                // SAFETY: poll requests reference no buffer; a bad fd is reported in the
+                // completion (EBADF), not undefined behaviour.
+                if unsafe { sq.push(entry) }.is_ok() {
+                    inner.unsubmitted = true;
+                    return Ok(());
+                }
+            }
+            // The queue is full: hand it to the kernel and try again.
+            self.submit(inner)?;
+        }
+        Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "the io_uring submission queue stays full",
+        ))
     }
 
-    pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+    /// Submits what is queued, without waiting.
+    fn submit(&self, inner: &mut Inner) -> io::Result<()> {
+        self.ring.submit()?;
+        inner.unsubmitted = false;
+        Ok(())
+    }
+
+    /// Queues the removal of `fd`'s in-flight poll, after making sure the poll itself is in the
+    /// kernel (a removal in the same submission could miss it; see the module docs).
+    fn remove_in_flight(&self, inner: &mut Inner, fd: RawFd) -> io::Result<()> {
+        if inner.unsubmitted {
+            self.submit(inner)?;
+        }
+        let ud = user_data(fd, inner.slots[fd as usize].generation);
+        self.push(inner, &poll_remove(ud))
+    }
+
+    /// Pushes the pending re-arms, waits once, and reads the completions. Returns whether the
+    /// wait's timeout elapsed.
+    fn select_once(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        waker: &WakeState,
+    ) -> io::Result<bool> {
         events.clear();
         {
             let inner = &mut *lock(&self.inner);
@@ -373,19 +390,17 @@ impl Selector {
                     reg.is_edge(),
                     user_data(fd, slot.generation),
                 );
-                self.push(&entry)?;
+                self.push(inner, &entry)?;
             }
             inner.rearm.clear();
             if !inner.notify_armed {
-                self.push(&poll_add(
-                    self.notify.as_raw_fd(),
-                    EventSet::readable(),
-                    true,
-                    NOTIFY_UD,
-                ))?;
+                let arm = poll_add(self.wake.as_raw_fd(), EventSet::readable(), true, NOTIFY_UD);
+                self.push(inner, &arm)?;
                 inner.notify_armed = true;
             }
             inner.in_wait = true;
+            // The wait below submits everything queued.
+            inner.unsubmitted = false;
         }
         let res = match timeout {
             None => self.ring.submit_and_wait(1),
@@ -400,81 +415,86 @@ impl Selector {
         };
         let inner = &mut *lock(&self.inner);
         inner.in_wait = false;
-        // Cleared after the wait, as in the epoll backend.
-        self.waker.take_pending();
-        match res {
-            Ok(_) => {}
-            // The timeout elapsed; EBUSY: completions are backlogged, read them.
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME) | Some(libc::EBUSY)) => {}
-            Err(e) => return Err(e),
+        // Cleared after the wait (see `super::waker`); the wake goes first.
+        if waker.take_pending() {
+            if let Some(token) = waker.token() {
+                events.push(token, ready::READABLE);
+            }
         }
+        let timed_out = match res {
+            Ok(_) => false,
+            Err(e) if e.raw_os_error() == Some(libc::ETIME) => true,
+            // Completions are backlogged: read them.
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => false,
+            Err(e) => return Err(e),
+        };
         // SAFETY: we hold `inner`, so no other CompletionQueue of this ring exists.
         let mut cq = unsafe { self.ring.completion_shared() };
         while !events.is_full() {
             let Some(cqe) = cq.next() else { break };
-            self.complete(inner, &cqe, events);
+            complete(inner, &cqe, events);
         }
-        Ok(())
+        Ok(timed_out)
     }
+}
 
-    /// Handles one completion: reports it (merged per fd) and schedules re-arms.
-    fn complete(&self, inner: &mut Inner, cqe: &cqueue::Entry, events: &mut Events) {
-        let ud = cqe.user_data();
-        let res = cqe.result();
-        let more = cqueue::more(cqe.flags());
-        if ud == REMOVE_UD {
-            return;
-        }
-        if ud == NOTIFY_UD {
-            if !more {
-                inner.notify_armed = false;
-            }
-            if let Some(token) = self.waker.token().filter(|_| res > 0) {
-                if inner.waker_reported_in == inner.seq {
-                    events.merge(inner.waker_event_idx as usize, libc::POLLIN as u32);
-                } else {
-                    inner.waker_reported_in = inner.seq;
-                    inner.waker_event_idx = events.len() as u32;
-                    events.push(token, libc::POLLIN as u32);
-                }
-            }
-            return;
-        }
-        let fd = (ud >> 32) as RawFd;
-        let Some(slot) = inner.slots.get_mut(fd as usize) else {
-            return;
-        };
-        if slot.generation != ud as u32 {
-            return; // An older registration's request.
-        }
-        let Some(reg) = slot.reg.as_mut() else {
-            return;
-        };
-        if res == -libc::ECANCELED {
-            return;
-        }
+fn slot_mut(inner: &mut Inner, fd: RawFd) -> &mut Slot {
+    let idx = fd as usize;
+    if inner.slots.len() <= idx {
+        inner.slots.resize(idx + 1, Slot::default());
+    }
+    &mut inner.slots[idx]
+}
+
+/// Handles one completion: reports it (merged per fd) and schedules re-arms.
+fn complete(inner: &mut Inner, cqe: &cqueue::Entry, events: &mut Events) {
+    let ud = cqe.user_data();
+    let res = cqe.result();
+    let more = cqueue::more(cqe.flags());
+    if ud == REMOVE_UD {
+        return;
+    }
+    if ud == NOTIFY_UD {
+        // Only ends the wait; the wake itself is reported from the waker's flag.
         if !more {
-            reg.in_flight = false;
-            // A failed poll (say EBADF: closed before it was armed) is not retried.
-            if res >= 0 && !reg.opts.is_oneshot() {
-                inner.rearm.push(fd);
-            }
+            inner.notify_armed = false;
         }
-        let bits = if res < 0 {
-            libc::POLLERR as u32
-        } else {
-            let asked = (interest_to_poll(reg.interest) | libc::POLLERR | libc::POLLHUP) as u16;
-            res as u32 & asked as u32
-        };
-        if bits == 0 {
-            return;
+        return;
+    }
+    let fd = (ud >> 32) as RawFd;
+    let Some(slot) = inner.slots.get_mut(fd as usize) else {
+        return;
+    };
+    if slot.generation != ud as u32 {
+        return; // An older registration's request.
+    }
+    let Some(reg) = slot.reg.as_mut() else {
+        return;
+    };
+    if res == -libc::ECANCELED {
+        return;
+    }
+    if !more {
+        reg.in_flight = false;
+        // A failed poll (say EBADF: closed before it was armed) is not retried.
+        if res >= 0 && !reg.opts.is_oneshot() {
+            inner.rearm.push(fd);
         }
-        if slot.reported_in == inner.seq {
-            events.merge(slot.event_idx as usize, bits);
-        } else {
-            slot.reported_in = inner.seq;
-            slot.event_idx = events.len() as u32;
-            events.push(reg.token, bits);
-        }
+    }
+    let bits = if res < 0 {
+        ready::ERROR
+    } else {
+        let asked = interest_to_poll(reg.interest) | libc::POLLERR | libc::POLLHUP;
+        poll_to_ready(res as libc::c_short & asked)
+    };
+    if bits == 0 {
+        return;
+    }
+    if slot.reported_in == inner.seq {
+        events.merge(slot.event_idx as usize, bits);
+    } else {
+        slot.reported_in = inner.seq;
+        slot.event_idx = events.len() as u32;
+        events.push(reg.token, bits);
     }
 }

@@ -1,0 +1,165 @@
+//! ferrio's raw event: what every backend writes into the shared [`Events`] buffer.
+//!
+//! A [`RawEvent`] is a token and a set of readiness bits ([`ready`]). Its layout is that of
+//! Linux's `struct epoll_event` (checked at compile time), and the bit values are epoll's, so
+//! the epoll backend lets `epoll_wait` write the buffer directly and pays no translation; the
+//! other backends build the same bits from what their OS reports (`poll(2)`'s bits have the
+//! same values on Linux, also checked). The buffer never reallocates after construction.
+
+use std::fmt;
+
+use crate::event_set::EventSet;
+use crate::token::Token;
+
+/// ferrio's readiness bits in a [`RawEvent`] (the values of epoll's `EPOLL*` flags).
+pub(crate) mod ready {
+    /// Data to read, or a connection to accept (`EPOLLIN`).
+    pub(crate) const READABLE: u32 = 0x001;
+    /// Urgent (out-of-band) data (`EPOLLPRI`).
+    pub(crate) const PRIORITY: u32 = 0x002;
+    /// Room to write (`EPOLLOUT`).
+    pub(crate) const WRITABLE: u32 = 0x004;
+    /// A pending socket error (`EPOLLERR`).
+    pub(crate) const ERROR: u32 = 0x008;
+    /// Hang-up: both directions closed (`EPOLLHUP`).
+    pub(crate) const HUP: u32 = 0x010;
+    /// The peer closed its write side, or we shut down reading (`EPOLLRDHUP`).
+    pub(crate) const READ_CLOSED: u32 = 0x2000;
+}
+
+/// One event: `bits` from [`ready`], `token` the registration's token. Laid out as Linux's
+/// `epoll_event` (packed on x86_64, as the kernel's ABI there is).
+#[repr(C)]
+#[cfg_attr(target_arch = "x86_64", repr(packed))]
+#[derive(Clone, Copy)]
+pub(crate) struct RawEvent {
+    bits: u32,
+    token: u64,
+}
+
+// The epoll backend hands the buffer to `epoll_wait`: the layouts must be the same.
+#[cfg(target_os = "linux")]
+const _: () = {
+    use std::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<RawEvent>() == size_of::<libc::epoll_event>());
+    assert!(align_of::<RawEvent>() == align_of::<libc::epoll_event>());
+    assert!(offset_of!(RawEvent, bits) == offset_of!(libc::epoll_event, events));
+    assert!(offset_of!(RawEvent, token) == offset_of!(libc::epoll_event, u64));
+    assert!(ready::READABLE == libc::EPOLLIN as u32);
+    assert!(ready::PRIORITY == libc::EPOLLPRI as u32);
+    assert!(ready::WRITABLE == libc::EPOLLOUT as u32);
+    assert!(ready::ERROR == libc::EPOLLERR as u32);
+    assert!(ready::HUP == libc::EPOLLHUP as u32);
+    assert!(ready::READ_CLOSED == libc::EPOLLRDHUP as u32);
+};
+
+/// The raw event buffer shared by every backend. Filled only by a backend's `select`.
+pub(crate) struct Events {
+    list: Vec<RawEvent>,
+}
+
+impl Events {
+    pub(crate) fn with_capacity(capacity: usize) -> Events {
+        Events {
+            list: Vec::with_capacity(capacity),
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.list.capacity()
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        self.list.clear();
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Whether no further event fits.
+    #[inline]
+    pub(crate) fn is_full(&self) -> bool {
+        self.list.len() == self.list.capacity()
+    }
+
+    /// Appends an event. The caller checks `is_full` first; this never reallocates.
+    #[inline]
+    pub(crate) fn push(&mut self, token: Token, bits: u32) {
+        debug_assert!(!self.is_full());
+        self.list.push(RawEvent {
+            bits,
+            token: token.0 as u64,
+        });
+    }
+
+    /// ORs more readiness into event `idx` (one event per source per select).
+    #[inline]
+    pub(crate) fn merge(&mut self, idx: usize, bits: u32) {
+        self.list[idx].bits |= bits;
+    }
+
+    /// The buffer's storage, for a kernel that writes events in place (epoll): a pointer to
+    /// `capacity()` entries. After the kernel wrote `n` of them, call `set_len(n)`.
+    #[cfg(target_os = "linux")]
+    #[inline]
+    pub(crate) fn spare_ptr(&mut self) -> *mut RawEvent {
+        self.list.as_mut_ptr()
+    }
+
+    /// # Safety
+    ///
+    /// The first `n` entries (`n <= capacity()`) must have been initialised, for example by
+    /// `epoll_wait` through [`spare_ptr`](Self::spare_ptr).
+    #[cfg(target_os = "linux")]
+    #[inline]
+    pub(crate) unsafe fn set_len(&mut self, n: usize) {
+        debug_assert!(n <= self.list.capacity());
+        // SAFETY: the caller guarantees the first `n` entries are initialised.
+        unsafe { self.list.set_len(n) }
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, idx: usize) -> Option<(Token, EventSet)> {
+        self.list.get(idx).map(|ev| {
+            // Copy out of the (packed on x86_64) struct before use.
+            let token = ev.token;
+            let bits = ev.bits;
+            (Token(token as usize), readiness(bits))
+        })
+    }
+}
+
+impl fmt::Debug for Events {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Events")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .finish()
+    }
+}
+
+/// ferrio's readiness bits to an `EventSet`.
+fn readiness(bits: u32) -> EventSet {
+    let mut set = EventSet::none();
+    if bits & (ready::READABLE | ready::PRIORITY) != 0 {
+        set.insert(EventSet::readable());
+    }
+    if bits & ready::WRITABLE != 0 {
+        set.insert(EventSet::writable());
+    }
+    if bits & ready::ERROR != 0 {
+        set.insert(EventSet::error());
+    }
+    if bits & (ready::HUP | ready::READ_CLOSED) != 0 {
+        set.insert(EventSet::hup());
+    }
+    set
+}

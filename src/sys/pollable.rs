@@ -1,0 +1,111 @@
+//! What the backends over `poll(2)`-style readiness share (poll(2) itself and io_uring's
+//! `POLL_ADD`): which fds may be registered, and the `poll(2)` bits for an interest and back.
+
+use std::io;
+use std::os::fd::RawFd;
+
+use super::event::ready;
+use crate::event_set::EventSet;
+
+/// `POLLRDHUP` where the OS has it (Linux); elsewhere a half-close shows as readable + EOF.
+#[cfg(all(target_os = "linux", not(ferrio_portable)))]
+pub(crate) const POLLRDHUP: libc::c_short = libc::POLLRDHUP;
+#[cfg(not(all(target_os = "linux", not(ferrio_portable))))]
+pub(crate) const POLLRDHUP: libc::c_short = 0;
+
+/// The `poll(2)` bits asked for an interest (readable adds `POLLRDHUP` where it exists, like
+/// epoll's `EPOLLRDHUP`, so a half-close is reported as hup).
+pub(crate) fn interest_to_poll(interest: EventSet) -> libc::c_short {
+    let mut bits = 0;
+    if interest.is_readable() {
+        bits |= libc::POLLIN | POLLRDHUP;
+    }
+    if interest.is_writable() {
+        bits |= libc::POLLOUT;
+    }
+    bits
+}
+
+/// `poll(2)` result bits to ferrio's readiness bits ([`ready`]).
+#[inline]
+pub(crate) fn poll_to_ready(revents: libc::c_short) -> u32 {
+    let mut bits = 0;
+    if revents & libc::POLLIN != 0 {
+        bits |= ready::READABLE;
+    }
+    if revents & libc::POLLPRI != 0 {
+        bits |= ready::PRIORITY;
+    }
+    if revents & libc::POLLOUT != 0 {
+        bits |= ready::WRITABLE;
+    }
+    if revents & libc::POLLERR != 0 {
+        bits |= ready::ERROR;
+    }
+    if revents & libc::POLLHUP != 0 {
+        bits |= ready::HUP;
+    }
+    if POLLRDHUP != 0 && revents & POLLRDHUP != 0 {
+        bits |= ready::READ_CLOSED;
+    }
+    bits
+}
+
+/// Refuses what epoll refuses, for the backends whose OS call would accept it: a bad fd
+/// (`EBADF`, kept as the OS error) and regular files or directories (`EPERM`, which poll(2)
+/// and io_uring would report as always ready).
+pub(crate) fn check_pollable(fd: RawFd) -> io::Result<()> {
+    if fd < 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: an all-zero stat is a valid value to overwrite.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid, writable stat buffer; a bad fd gives EBADF.
+    unsafe { syscall!(fstat(fd, &mut st)) }?;
+    let kind = st.st_mode & libc::S_IFMT;
+    if kind == libc::S_IFREG || kind == libc::S_IFDIR {
+        return Err(io::Error::from_raw_os_error(libc::EPERM));
+    }
+    Ok(())
+}
+
+/// The error for registering an fd the selector already has (epoll's `EEXIST`).
+pub(crate) fn already_registered() -> io::Error {
+    io::Error::from_raw_os_error(libc::EEXIST)
+}
+
+/// The error for changing an fd the selector does not have (epoll's `ENOENT`).
+pub(crate) fn not_registered() -> io::Error {
+    io::Error::from_raw_os_error(libc::ENOENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On Linux the poll(2) bits are epoll's, so the translation is the identity there.
+    #[cfg(all(target_os = "linux", not(ferrio_portable)))]
+    #[test]
+    fn poll_bits_are_epoll_bits_on_linux() {
+        for bit in [
+            libc::POLLIN,
+            libc::POLLPRI,
+            libc::POLLOUT,
+            libc::POLLERR,
+            libc::POLLHUP,
+            libc::POLLRDHUP,
+        ] {
+            assert_eq!(poll_to_ready(bit), bit as u32);
+        }
+    }
+
+    #[test]
+    fn errors_keep_the_os_error() {
+        assert_eq!(
+            check_pollable(-1).unwrap_err().raw_os_error(),
+            Some(libc::EBADF)
+        );
+        assert_eq!(already_registered().kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(not_registered().kind(), io::ErrorKind::NotFound);
+    }
+}

@@ -17,27 +17,58 @@ use crate::poll_opt::PollOpt;
 use crate::sys;
 use crate::token::Token;
 
-/// Where a source is registered.
-#[derive(Debug)]
-struct Registration {
-    selector: Arc<sys::Shared>,
+/// The registration state of a source: where it is registered, and the handles that share its
+/// file (made by `try_clone`), if any.
+#[derive(Debug, Default)]
+struct State {
+    selector: Option<Arc<sys::Shared>>,
+    family: Option<Arc<Family>>,
+}
+
+/// The handles of one file (a source and its `try_clone`s) on a backend that re-arms emulated
+/// edges after IO (poll(2)): IO through any of them re-arms the registrations of all, since
+/// they read and write the same file. Made by the first `try_clone`; sources never cloned have
+/// none and pay nothing for it.
+#[derive(Debug, Default)]
+struct Family {
+    /// `(selector, fd)` of each member registered with a re-arming selector.
+    registrations: Mutex<Vec<(Arc<sys::Shared>, RawFd)>>,
+}
+
+impl Family {
+    fn lock(&self) -> MutexGuard<'_, Vec<(Arc<sys::Shared>, RawFd)>> {
+        // Every critical section leaves the list consistent before anything that can panic.
+        self.registrations.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn add(&self, selector: &Arc<sys::Shared>, fd: RawFd) {
+        if selector.needs_rearm() {
+            self.lock().push((Arc::clone(selector), fd));
+        }
+    }
+
+    fn remove(&self, selector: &Arc<sys::Shared>, fd: RawFd) {
+        self.lock()
+            .retain(|(s, f)| !(Arc::ptr_eq(s, selector) && *f == fd));
+    }
 }
 
 /// A source's IO object plus its registration state.
 #[derive(Debug)]
 pub(crate) struct IoSource<T: AsRawFd> {
-    state: Mutex<Option<Registration>>,
-    /// The selector emulates edge-triggering and wants `rearm` after each IO call (poll(2)).
-    /// A copy of `selector.needs_rearm()`, so the IO path does not take the lock.
-    needs_rearm: AtomicBool,
+    state: Mutex<State>,
+    /// Whether IO must take the re-arm path: the source is registered with a selector that
+    /// emulates edge-triggering (poll(2)), or it shares its file with clones. Read without the
+    /// lock on every IO call.
+    rearm: AtomicBool,
     inner: T,
 }
 
 impl<T: AsRawFd> IoSource<T> {
     pub(crate) fn new(inner: T) -> IoSource<T> {
         IoSource {
-            state: Mutex::new(None),
-            needs_rearm: AtomicBool::new(false),
+            state: Mutex::new(State::default()),
+            rearm: AtomicBool::new(false),
             inner,
         }
     }
@@ -52,29 +83,79 @@ impl<T: AsRawFd> IoSource<T> {
         self.inner.as_raw_fd()
     }
 
-    /// Runs one IO operation on the source. Backends that emulate edge-triggering (poll(2))
-    /// re-arm the source after each IO call, since new data may have arrived since the
-    /// report; for epoll and io_uring this costs one relaxed load and a predictable branch.
+    /// Runs a read-side IO operation (read, receive, accept, peek). A backend that emulates
+    /// edge-triggering (poll(2)) re-arms the source's readable interest after it, since new
+    /// data may have arrived since the report; on epoll and io_uring this costs one relaxed
+    /// load and a predictable branch.
     #[inline]
-    pub(crate) fn do_io<R>(&self, f: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
+    pub(crate) fn do_read<R>(&self, f: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
         let res = f(&self.inner);
-        if self.needs_rearm.load(Ordering::Relaxed) {
-            self.rearm();
+        if self.rearm.load(Ordering::Relaxed) {
+            self.rearm_after_io(EventSet::readable());
+        }
+        res
+    }
+
+    /// Runs a write-side IO operation (write, send); re-arms writable interest, as
+    /// [`do_read`](Self::do_read) re-arms readable.
+    #[inline]
+    pub(crate) fn do_write<R>(&self, f: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
+        let res = f(&self.inner);
+        if self.rearm.load(Ordering::Relaxed) {
+            self.rearm_after_io(EventSet::writable());
         }
         res
     }
 
     #[cold]
-    fn rearm(&self) {
+    #[inline(never)]
+    fn rearm_after_io(&self, direction: EventSet) {
         let state = self.lock();
-        if let Some(reg) = state.as_ref() {
-            reg.selector.rearm(self.raw_fd());
+        if let Some(family) = &state.family {
+            for (selector, fd) in family.lock().iter() {
+                selector.rearm(*fd, direction);
+            }
+        } else if let Some(selector) = &state.selector {
+            selector.rearm(self.raw_fd(), direction);
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<Registration>> {
-        // A panic while holding this lock cannot leave the Option inconsistent.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every critical section leaves the state consistent before anything that can panic.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new source on a duplicate of this one's file (`dup` is `f`): not registered, but in
+    /// one family with this source, so that IO through either re-arms the other's emulated
+    /// edges.
+    pub(crate) fn try_clone_with(
+        &self,
+        f: impl FnOnce(&T) -> io::Result<T>,
+    ) -> io::Result<IoSource<T>> {
+        let inner = f(&self.inner)?;
+        let mut state = self.lock();
+        let family = match &state.family {
+            Some(family) => Arc::clone(family),
+            None => {
+                let family = Arc::new(Family::default());
+                if let Some(selector) = &state.selector {
+                    family.add(selector, self.raw_fd());
+                }
+                state.family = Some(Arc::clone(&family));
+                family
+            }
+        };
+        // Family members always take the (cold) re-arm path: a member's registration on
+        // poll(2) must be re-armed by IO through any other.
+        self.rearm.store(true, Ordering::Relaxed);
+        Ok(IoSource {
+            state: Mutex::new(State {
+                selector: None,
+                family: Some(family),
+            }),
+            rearm: AtomicBool::new(true),
+            inner,
+        })
     }
 
     pub(crate) fn register(
@@ -86,8 +167,8 @@ impl<T: AsRawFd> IoSource<T> {
     ) -> io::Result<()> {
         let token = token.check_user()?;
         let mut state = self.lock();
-        if let Some(reg) = state.as_ref() {
-            let msg = if reg.selector.id() == registry.selector.id() {
+        if let Some(selector) = &state.selector {
+            let msg = if selector.id() == registry.selector.id() {
                 "source is already registered with this Poll; use reregister to change it"
             } else {
                 "source is registered with another Poll; deregister it there first"
@@ -97,11 +178,13 @@ impl<T: AsRawFd> IoSource<T> {
         registry
             .selector
             .register(self.raw_fd(), token, interest, opts)?;
-        self.needs_rearm
-            .store(registry.selector.needs_rearm(), Ordering::Relaxed);
-        *state = Some(Registration {
-            selector: Arc::clone(&registry.selector),
-        });
+        if let Some(family) = &state.family {
+            family.add(&registry.selector, self.raw_fd());
+        } else {
+            self.rearm
+                .store(registry.selector.needs_rearm(), Ordering::Relaxed);
+        }
+        state.selector = Some(Arc::clone(&registry.selector));
         Ok(())
     }
 
@@ -113,46 +196,51 @@ impl<T: AsRawFd> IoSource<T> {
         opts: PollOpt,
     ) -> io::Result<()> {
         let token = token.check_user()?;
-        let mut state = self.lock();
-        let reg = Self::registered_with(&mut state, registry)?;
-        reg.selector
-            .reregister(self.inner.as_raw_fd(), token, interest, opts)
+        let state = self.lock();
+        Self::registered_with(&state, registry)?.reregister(self.raw_fd(), token, interest, opts)
     }
 
     pub(crate) fn deregister(&self, registry: &Registry) -> io::Result<()> {
         let mut state = self.lock();
-        let reg = Self::registered_with(&mut state, registry)?;
-        let res = reg.selector.deregister(self.inner.as_raw_fd());
+        let selector = Arc::clone(Self::registered_with(&state, registry)?);
+        let res = selector.deregister(self.raw_fd());
         // Even if the selector no longer knew the fd, the source is now unregistered.
-        *state = None;
-        self.needs_rearm.store(false, Ordering::Relaxed);
+        state.selector = None;
+        match &state.family {
+            Some(family) => family.remove(&selector, self.raw_fd()),
+            None => self.rearm.store(false, Ordering::Relaxed),
+        }
         res
     }
 
     fn registered_with<'a>(
-        state: &'a mut MutexGuard<'_, Option<Registration>>,
+        state: &'a MutexGuard<'_, State>,
         registry: &Registry,
-    ) -> io::Result<&'a mut Registration> {
-        match state.as_mut() {
+    ) -> io::Result<&'a Arc<sys::Shared>> {
+        match &state.selector {
             None => Err(io::Error::new(
                 io::ErrorKind::NotFound,
                 "source is not registered; use register first",
             )),
-            Some(reg) if reg.selector.id() != registry.selector.id() => Err(io::Error::new(
+            Some(selector) if selector.id() != registry.selector.id() => Err(io::Error::new(
                 io::ErrorKind::NotFound,
                 "source is not registered with this Poll (it is registered with another one)",
             )),
-            Some(reg) => Ok(reg),
+            Some(selector) => Ok(selector),
         }
     }
 }
 
 impl<T: AsRawFd> Drop for IoSource<T> {
     fn drop(&mut self) {
+        let fd = self.inner.as_raw_fd();
         let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
-        if let Some(reg) = state.take() {
+        if let Some(selector) = state.selector.take() {
             // Needed when the fd was duplicated: closing ours would not remove it from epoll.
-            let _ = reg.selector.deregister(self.inner.as_raw_fd());
+            let _ = selector.deregister(fd);
+            if let Some(family) = &state.family {
+                family.remove(&selector, fd);
+            }
         }
     }
 }

@@ -110,14 +110,14 @@ macro_rules! impl_source_read {
             #[inline]
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
                 self.io
-                    .do_io(|inner| $read(std::os::fd::AsRawFd::as_raw_fd(inner), buf))
+                    .do_read(|inner| $read(std::os::fd::AsRawFd::as_raw_fd(inner), buf))
             }
 
             fn read_vectored(
                 &mut self,
                 bufs: &mut [std::io::IoSliceMut<'_>],
             ) -> std::io::Result<usize> {
-                self.io.do_io(|mut inner| inner.read_vectored(bufs))
+                self.io.do_read(|mut inner| inner.read_vectored(bufs))
             }
         }
 
@@ -138,7 +138,7 @@ macro_rules! impl_source_read {
                 &mut self,
                 buf: &mut B,
             ) -> std::io::Result<usize> {
-                self.io.do_io(|inner| {
+                self.io.do_read(|inner| {
                     $crate::sys::fd::read_buf(std::os::fd::AsRawFd::as_raw_fd(inner), buf)
                 })
             }
@@ -169,12 +169,12 @@ macro_rules! impl_source_write {
             #[inline]
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
                 self.io
-                    .do_io(|inner| $write(std::os::fd::AsRawFd::as_raw_fd(inner), buf))
+                    .do_write(|inner| $write(std::os::fd::AsRawFd::as_raw_fd(inner), buf))
             }
 
             fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
                 self.io
-                    .do_io(|inner| $write_vectored(std::os::fd::AsRawFd::as_raw_fd(inner), bufs))
+                    .do_write(|inner| $write_vectored(std::os::fd::AsRawFd::as_raw_fd(inner), bufs))
             }
 
             fn flush(&mut self) -> std::io::Result<()> {

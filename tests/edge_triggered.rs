@@ -34,10 +34,19 @@ fn drain(stream: &mut TcpStream, buf: &mut [u8], received: &mut usize) -> io::Re
 #[test]
 fn edge_read_16mib_from_another_thread() {
     let (mut ours, mut peer) = tcp_pair_with_std_peer();
+    // The reader reports each drain that ended in `WouldBlock`; the writer waits for one after
+    // the first half, so at least one edge must come from new data after a full drain, however
+    // the two threads are scheduled.
+    let (drained_tx, drained_rx) = mpsc::channel::<()>();
     let writer = thread::spawn(move || {
         let mut chunk = vec![0u8; 256 * 1024];
         let mut sent = 0;
         while sent < TOTAL {
+            if sent == TOTAL / 2 {
+                drained_rx
+                    .recv_timeout(std::time::Duration::from_secs(10))
+                    .expect("the reader never drained to WouldBlock");
+            }
             let n = chunk.len().min(TOTAL - sent);
             fill_pattern(&mut chunk[..n], sent);
             peer.write_all(&chunk[..n]).unwrap();
@@ -68,6 +77,7 @@ fn edge_read_16mib_from_another_thread() {
             if drain(&mut ours, &mut buf, &mut received).unwrap() {
                 break 'outer true;
             }
+            let _ = drained_tx.send(());
         }
     };
     writer.join().unwrap();

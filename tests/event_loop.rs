@@ -9,13 +9,14 @@
 mod util;
 
 use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ferrio::tcp::TcpStream;
-use ferrio::unix::{pipe, PipeReader, PipeWriter};
+use ferrio::unix::{pipe, EventedFd, PipeReader, PipeWriter};
 use ferrio::{
     EventLoop, EventLoopConfig, EventSet, Handler, NotifyError, PollOpt, Sender, Token, TryRead,
 };
@@ -524,6 +525,13 @@ enum Removal {
     Drop,
     /// Deregister it, then register a fresh source under the same token.
     DeregisterAndReuseToken,
+    /// Both pipes are registered as raw fds (`EventedFd`); deregister the other's fd.
+    DeregisterRawFd,
+    /// Deregister the other through a `Registry` clone on another thread (joined before
+    /// `ready` returns).
+    DeregisterFromAnotherThread,
+    /// Reregister the other under a new token (10 + its old one).
+    ReregisterNewToken,
 }
 
 /// Two level-triggered readable pipes (tokens 0 and 1); whichever is reported first removes
@@ -556,6 +564,25 @@ impl Handler for Skipper {
             Removal::Deregister => event_loop.deregister(reader).unwrap(),
             Removal::DeregisterViaRegistry => event_loop.registry().deregister(reader).unwrap(),
             Removal::Drop => self.readers[other] = None,
+            Removal::DeregisterRawFd => event_loop
+                .deregister(&EventedFd(&reader.as_raw_fd()))
+                .unwrap(),
+            Removal::DeregisterFromAnotherThread => {
+                let registry = event_loop.registry().clone();
+                let fd = reader.as_raw_fd();
+                std::thread::scope(|s| {
+                    s.spawn(|| registry.deregister(reader).unwrap());
+                });
+                assert!(fd >= 0);
+            }
+            Removal::ReregisterNewToken => event_loop
+                .reregister(
+                    reader,
+                    Token(10 + other),
+                    EventSet::readable(),
+                    PollOpt::level(),
+                )
+                .unwrap(),
             Removal::DeregisterAndReuseToken => {
                 event_loop.deregister(reader).unwrap();
                 let (fresh, writer) = readable_pipe();
@@ -577,12 +604,23 @@ fn run_skipper(how: Removal, iterations: usize) -> Skipper {
     let mut event_loop = EventLoop::<Skipper>::new().unwrap();
     let (r0, w0) = readable_pipe();
     let (r1, w1) = readable_pipe();
-    event_loop
-        .register(&r0, Token(0), EventSet::readable(), PollOpt::level())
-        .unwrap();
-    event_loop
-        .register(&r1, Token(1), EventSet::readable(), PollOpt::level())
-        .unwrap();
+    for (reader, token) in [(&r0, Token(0)), (&r1, Token(1))] {
+        if how == Removal::DeregisterRawFd {
+            let fd = reader.as_raw_fd();
+            event_loop
+                .register(
+                    &EventedFd(&fd),
+                    token,
+                    EventSet::readable(),
+                    PollOpt::level(),
+                )
+                .unwrap();
+        } else {
+            event_loop
+                .register(reader, token, EventSet::readable(), PollOpt::level())
+                .unwrap();
+        }
+    }
     let mut handler = Skipper {
         how,
         readers: [Some(r0), Some(r1)],
@@ -638,6 +676,35 @@ fn no_ready_after_deregister_through_the_registry_in_the_same_batch() {
 #[test]
 fn no_ready_after_the_source_is_dropped_in_the_same_batch() {
     assert_removed_source_never_reported(Removal::Drop);
+}
+
+#[test]
+fn no_ready_after_a_raw_fd_is_deregistered_in_the_same_batch() {
+    assert_removed_source_never_reported(Removal::DeregisterRawFd);
+}
+
+#[test]
+fn no_ready_after_deregister_from_another_thread_in_the_same_batch() {
+    assert_removed_source_never_reported(Removal::DeregisterFromAnotherThread);
+}
+
+#[test]
+fn a_source_reregistered_under_a_new_token_gets_no_event_under_the_old_one() {
+    let handler = run_skipper(Removal::ReregisterNewToken, 2);
+    let moved = handler.removed.expect("no source was reported");
+    let kept = Token(1 - moved.0);
+    // Iteration 0: the batch's event under the old token is skipped. Iteration 1: the source
+    // is reported under its new token.
+    assert_eq!(handler.calls[..2], [Call::Ready(kept), Call::Tick]);
+    let mut second = handler.calls[2..].to_vec();
+    second.sort_by_key(|c| format!("{c:?}"));
+    let mut expected = vec![
+        Call::Ready(kept),
+        Call::Ready(Token(10 + moved.0)),
+        Call::Tick,
+    ];
+    expected.sort_by_key(|c| format!("{c:?}"));
+    assert_eq!(second, expected);
 }
 
 #[test]

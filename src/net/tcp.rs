@@ -129,7 +129,9 @@ impl TcpStream {
     ///
     /// The OS error (for example `EMFILE`).
     pub fn try_clone(&self) -> io::Result<TcpStream> {
-        self.io.inner().try_clone().map(TcpStream::wrap)
+        self.io
+            .try_clone_with(|inner| inner.try_clone())
+            .map(|io| TcpStream { io })
     }
 
     /// Shuts down the read side, the write side, or both.
@@ -232,7 +234,7 @@ impl TcpStream {
     ///
     /// `WouldBlock` if no data is there, or the OS error.
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.do_io(|s| s.peek(buf))
+        self.io.do_read(|s| s.peek(buf))
     }
 }
 
@@ -327,7 +329,7 @@ impl TcpListener {
     /// deregister the listener until fds are free.
     pub fn accept(&self) -> io::Result<Option<(TcpStream, SocketAddr)>> {
         loop {
-            let res = would_block(|| self.io.do_io(|l| sys::fd::accept(l.as_raw_fd())));
+            let res = would_block(|| self.io.do_read(|l| sys::fd::accept(l.as_raw_fd())));
             match res {
                 Ok(Some((fd, addr))) => {
                     let stream = TcpStream::wrap(net::TcpStream::from(fd));
@@ -415,7 +417,9 @@ impl TcpListener {
     ///
     /// The OS error.
     pub fn try_clone(&self) -> io::Result<TcpListener> {
-        self.io.inner().try_clone().map(TcpListener::wrap)
+        self.io
+            .try_clone_with(|inner| inner.try_clone())
+            .map(|io| TcpListener { io })
     }
 
     /// Takes the pending socket error (`SO_ERROR`).

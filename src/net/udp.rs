@@ -136,7 +136,9 @@ impl UdpSocket {
     ///
     /// The OS error.
     pub fn try_clone(&self) -> io::Result<UdpSocket> {
-        self.io.inner().try_clone().map(UdpSocket::wrap)
+        self.io
+            .try_clone_with(|inner| inner.try_clone())
+            .map(|io| UdpSocket { io })
     }
 
     /// Sends one datagram to `target`: `Ok(Some(n))` with `n == buf.len()`, or `Ok(None)` if
@@ -147,7 +149,7 @@ impl UdpSocket {
     /// `EMSGSIZE` for a datagram too large, `ECONNREFUSED` reported from an earlier
     /// datagram's ICMP error, or another OS error.
     pub fn send_to(&self, buf: &[u8], target: &SocketAddr) -> io::Result<Option<usize>> {
-        would_block(|| self.io.do_io(|s| s.send_to(buf, target)))
+        would_block(|| self.io.do_write(|s| s.send_to(buf, target)))
     }
 
     /// Receives one datagram: `Ok(Some((n, from)))`, or `Ok(None)` if none is queued. A
@@ -157,7 +159,7 @@ impl UdpSocket {
     ///
     /// The OS error (for example `ECONNREFUSED` from an earlier send).
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr)>> {
-        would_block(|| self.io.do_io(|s| s.recv_from(buf)))
+        would_block(|| self.io.do_read(|s| s.recv_from(buf)))
     }
 
     /// Sets the default destination and filters received datagrams to that peer.
@@ -175,7 +177,7 @@ impl UdpSocket {
     ///
     /// `NotConnected` (as `EDESTADDRREQ`) if not connected, or another OS error.
     pub fn send(&self, buf: &[u8]) -> io::Result<Option<usize>> {
-        would_block(|| self.io.do_io(|s| s.send(buf)))
+        would_block(|| self.io.do_write(|s| s.send(buf)))
     }
 
     /// Receives one datagram from the connected peer; `Ok(None)` if none is queued.
@@ -184,7 +186,7 @@ impl UdpSocket {
     ///
     /// The OS error.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        would_block(|| self.io.do_io(|s| s.recv(buf)))
+        would_block(|| self.io.do_read(|s| s.recv(buf)))
     }
 
     /// Reads the next datagram without removing it; `Ok(None)` if none is queued.
@@ -193,7 +195,7 @@ impl UdpSocket {
     ///
     /// The OS error.
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr)>> {
-        would_block(|| self.io.do_io(|s| s.peek_from(buf)))
+        would_block(|| self.io.do_read(|s| s.peek_from(buf)))
     }
 
     /// Sets `SO_BROADCAST`.

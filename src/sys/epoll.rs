@@ -107,8 +107,14 @@ impl Selector for EpollSelector {
         Ok(())
     }
 
-    fn install_waker(&self, token: Token) -> io::Result<()> {
+    fn install_waker(&self, token: Token, waker: &WakeState) -> io::Result<()> {
         if let Some(wake) = self.wake.get() {
+            if !waker.is_pending() {
+                // Every earlier wake was collected: reset the counter, or the change of token
+                // below would report the eventfd (still readable) at once. No wake can race:
+                // no other `Waker` exists.
+                wake.drain();
+            }
             let fd = wake.as_raw_fd();
             return self.ctl(
                 libc::EPOLL_CTL_MOD,

@@ -125,8 +125,11 @@ pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
     ) -> io::Result<()>;
 
     /// Arranges for [`notify`](Selector::notify) to be reported as a readable event with
-    /// `token` (called when a `Waker` is made; the previous token, if any, is replaced).
-    fn install_waker(&self, token: Token) -> io::Result<()>;
+    /// `token` (called when a `Waker` is made, with no other `Waker` alive; the previous
+    /// token, if any, is replaced). A notification of an earlier `Waker` that no wait has
+    /// collected yet (`waker` is pending) must still be reported; one already collected must
+    /// not be reported again.
+    fn install_waker(&self, token: Token, waker: &WakeState) -> io::Result<()>;
 
     /// Ends a blocked `select` (or makes the next one return at once): the raw notification
     /// behind the coalescing waker. May be called from any thread.
@@ -138,9 +141,10 @@ pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
         false
     }
 
-    /// Re-arms an edge-triggered `fd` after one of ferrio's IO calls on it (the emulation hook
+    /// Re-arms `direction` (readable or writable) of an edge-triggered `fd` after one of
+    /// ferrio's IO calls of that direction on it or on a `try_clone` of it (the emulation hook
     /// of [`needs_rearm`](Selector::needs_rearm) backends).
-    fn rearm(&self, _fd: RawFd) {}
+    fn rearm(&self, _fd: RawFd, _direction: EventSet) {}
 }
 
 /// The selector of one `Poll`, on the backend chosen at run time.
@@ -211,8 +215,8 @@ impl AnySelector {
     }
 
     #[inline]
-    fn install_waker(&self, token: Token) -> io::Result<()> {
-        dispatch!(self, s => s.install_waker(token))
+    fn install_waker(&self, token: Token, waker: &WakeState) -> io::Result<()> {
+        dispatch!(self, s => s.install_waker(token, waker))
     }
 
     #[inline]
@@ -226,8 +230,8 @@ impl AnySelector {
     }
 
     #[inline]
-    fn rearm(&self, fd: RawFd) {
-        dispatch!(self, s => s.rearm(fd))
+    fn rearm(&self, fd: RawFd, direction: EventSet) {
+        dispatch!(self, s => s.rearm(fd, direction))
     }
 }
 
@@ -326,8 +330,8 @@ impl Shared {
     }
 
     /// See [`Selector::rearm`].
-    pub(crate) fn rearm(&self, fd: RawFd) {
-        self.selector.rearm(fd)
+    pub(crate) fn rearm(&self, fd: RawFd, direction: EventSet) {
+        self.selector.rearm(fd, direction)
     }
 
     /// The record of deregistrations behind the event loop's same-batch guarantee.
@@ -352,7 +356,7 @@ impl Waker {
     /// setting up its notification.
     pub(crate) fn new(shared: &Arc<Shared>, token: Token) -> io::Result<Waker> {
         shared.waker.claim(token)?;
-        if let Err(e) = shared.selector.install_waker(token) {
+        if let Err(e) = shared.selector.install_waker(token, &shared.waker) {
             shared.waker.release();
             return Err(e);
         }

@@ -24,10 +24,13 @@
 //! the program did not read is still reported (readable + hup), as epoll reports it. A bit is
 //! re-armed
 //!
-//! * after each of ferrio's own IO calls on the source (`rearm`, called through the sources'
-//!   IO path), since new data may have arrived since the report, and on `reregister`;
-//! * by a **probe** when the program did IO that ferrio did not see (through a `try_clone` of
-//!   the source, a raw fd registered with `EventedFd`, another library): while some edge bit is
+//! * after each of ferrio's own IO calls on the source or on one of its `try_clone`s (`rearm`,
+//!   called through the sources' IO path), since new data may have arrived since the report:
+//!   a read re-arms the readable bits, a write the writable bit (re-arming writable after a
+//!   read would report an always-writable socket again after every read); and on
+//!   `reregister`;
+//! * by a **probe** when the program did IO that ferrio did not see (a raw fd registered with
+//!   `EventedFd`, a `dup` made outside ferrio, another library): while some edge bit is
 //!   disarmed, `select` first polls everything without blocking, with the disarmed bits asked
 //!   too; a disarmed bit that is no longer ready is re-armed, so the next readiness of that
 //!   direction is a new edge. When events are ready this is the only `ppoll` of the `select`;
@@ -100,11 +103,6 @@ impl Entry {
 
     fn is_edge(&self) -> bool {
         self.opts.is_edge() && !self.opts.is_level() && !self.opts.is_oneshot()
-    }
-
-    fn arm_all(&mut self) {
-        self.armed = interest_to_poll(self.interest);
-        self.err_hup_armed = true;
     }
 
     /// Edge bits that are disarmed and may be re-armed by a probe.
@@ -282,7 +280,7 @@ impl Selector for PollSelector {
         }
     }
 
-    fn install_waker(&self, _token: Token) -> io::Result<()> {
+    fn install_waker(&self, _token: Token, _waker: &WakeState) -> io::Result<()> {
         // The wake fd is polled anyway; `select` reports `waker.token()`.
         Ok(())
     }
@@ -296,17 +294,19 @@ impl Selector for PollSelector {
         true
     }
 
-    fn rearm(&self, fd: RawFd) {
+    fn rearm(&self, fd: RawFd, direction: EventSet) {
         let mut table = lock(&self.table);
         let Ok(entry) = table.entry_mut(fd) else {
             return;
         };
-        if !entry.is_edge()
-            || (entry.armed == interest_to_poll(entry.interest) && entry.err_hup_armed)
-        {
+        // Only the direction of the IO: a read must not re-arm an always-ready writable
+        // interest (that would report it again at once, after every read).
+        let bits = interest_to_poll(entry.interest & direction);
+        if !entry.is_edge() || (entry.armed & bits == bits && entry.err_hup_armed) {
             return;
         }
-        entry.arm_all();
+        entry.armed |= bits;
+        entry.err_hup_armed = true;
         // The only error is a failed wake-fd write, which cannot happen in practice; the next
         // select sees the change anyway.
         let _ = self.changed(&mut table);

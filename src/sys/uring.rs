@@ -107,6 +107,8 @@ struct Inner {
     seq: u64,
     /// Requests were queued since the last submission.
     unsubmitted: bool,
+    /// A wake that found the events buffer full; reported first by the next `select`.
+    wake_owed: bool,
 }
 
 /// An io_uring selector.
@@ -310,7 +312,7 @@ impl Selector for UringSelector {
         }
     }
 
-    fn install_waker(&self, _token: Token) -> io::Result<()> {
+    fn install_waker(&self, _token: Token, _waker: &WakeState) -> io::Result<()> {
         // The wake fd is polled anyway; `select` reports `waker.token()`.
         Ok(())
     }
@@ -371,9 +373,20 @@ impl UringSelector {
         waker: &WakeState,
     ) -> io::Result<bool> {
         events.clear();
+        let mut timeout = timeout;
+        let owed;
         {
             let inner = &mut *lock(&self.inner);
             inner.seq += 1;
+            // An owed wake goes first, a new one after the completions: under a full buffer
+            // the waker and the sources take turns.
+            owed = std::mem::take(&mut inner.wake_owed);
+            if owed {
+                if let Some(token) = waker.token() {
+                    events.push(token, ready::READABLE);
+                }
+                timeout = Some(Duration::ZERO);
+            }
             for i in 0..inner.rearm.len() {
                 let fd = inner.rearm[i];
                 let slot = &mut inner.slots[fd as usize];
@@ -415,12 +428,8 @@ impl UringSelector {
         };
         let inner = &mut *lock(&self.inner);
         inner.in_wait = false;
-        // Cleared after the wait (see `super::waker`); the wake goes first.
-        if waker.take_pending() {
-            if let Some(token) = waker.token() {
-                events.push(token, ready::READABLE);
-            }
-        }
+        // Cleared after the wait (see `super::waker`); reported after the completions.
+        let woken = waker.take_pending();
         let timed_out = match res {
             Ok(_) => false,
             Err(e) if e.raw_os_error() == Some(libc::ETIME) => true,
@@ -433,6 +442,15 @@ impl UringSelector {
         while !events.is_full() {
             let Some(cqe) = cq.next() else { break };
             complete(inner, &cqe, events);
+        }
+        // At most one event per source: a wake that coalesces with an owed one reported this
+        // select is that event.
+        if woken && !owed {
+            if events.is_full() {
+                inner.wake_owed = true;
+            } else if let Some(token) = waker.token() {
+                events.push(token, ready::READABLE);
+            }
         }
         Ok(timed_out)
     }

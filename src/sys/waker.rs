@@ -96,6 +96,12 @@ impl WakeState {
         notify().inspect_err(|_| self.pending.store(false, Ordering::Release))
     }
 
+    /// Whether a wake is on its way that no wait has collected yet.
+    #[inline]
+    pub fn is_pending(&self) -> bool {
+        self.pending.load(Ordering::Acquire)
+    }
+
     /// Called by every `select` once, after its wait: clears the flag and says whether a wake
     /// was pending. A swap, not a store (see the module docs).
     #[inline]

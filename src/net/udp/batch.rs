@@ -206,7 +206,7 @@ impl UdpSocket {
         }
         let bufs = &mut bufs[..count];
         would_block(|| {
-            self.io.do_io(|s| {
+            self.io.do_read(|s| {
                 mmsg::recv_many(s.as_raw_fd(), bufs, |i, got| {
                     meta[i] = RecvMeta {
                         len: got.len,
@@ -257,7 +257,7 @@ impl UdpSocket {
             return Ok(Some(0));
         }
         would_block(|| {
-            self.io.do_io(|s| {
+            self.io.do_write(|s| {
                 mmsg::send_many(s.as_raw_fd(), msgs.len(), |i| {
                     (msgs[i].0.as_ref(), Some(msgs[i].1))
                 })
@@ -289,8 +289,9 @@ impl UdpSocket {
             return Ok(Some(0));
         }
         would_block(|| {
-            self.io
-                .do_io(|s| mmsg::send_many(s.as_raw_fd(), bufs.len(), |i| (bufs[i].as_ref(), None)))
+            self.io.do_write(|s| {
+                mmsg::send_many(s.as_raw_fd(), bufs.len(), |i| (bufs[i].as_ref(), None))
+            })
         })
     }
 
@@ -402,7 +403,7 @@ impl UdpSocket {
         }
         would_block(|| {
             self.io
-                .do_io(|s| mmsg::send_segmented(s.as_raw_fd(), buf, segment_size, Some(target)))
+                .do_write(|s| mmsg::send_segmented(s.as_raw_fd(), buf, segment_size, Some(target)))
         })
     }
 

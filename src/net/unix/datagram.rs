@@ -116,7 +116,7 @@ impl UnixDatagram {
         let addr = path_addr(path.as_ref())?;
         would_block(|| {
             self.io
-                .do_io(|s| SockRef::from(s).send_to_with_flags(buf, &addr, libc::MSG_NOSIGNAL))
+                .do_write(|s| SockRef::from(s).send_to_with_flags(buf, &addr, libc::MSG_NOSIGNAL))
         })
     }
 
@@ -127,7 +127,7 @@ impl UnixDatagram {
     ///
     /// The OS error.
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr)>> {
-        would_block(|| self.io.do_io(|s| s.recv_from(buf)))
+        would_block(|| self.io.do_read(|s| s.recv_from(buf)))
     }
 
     /// Sends one datagram to the connected peer; `Ok(None)` if it would block.
@@ -137,7 +137,7 @@ impl UnixDatagram {
     /// `NotConnected` if the socket is not connected, `ConnectionRefused` if the peer is
     /// gone, `BrokenPipe` after `shutdown(Write)` (never `SIGPIPE`), or another OS error.
     pub fn send(&self, buf: &[u8]) -> io::Result<Option<usize>> {
-        would_block(|| self.io.do_io(|s| sys::fd::send(s.as_raw_fd(), buf)))
+        would_block(|| self.io.do_write(|s| sys::fd::send(s.as_raw_fd(), buf)))
     }
 
     /// Receives one datagram: `Ok(Some(len))`, or `Ok(None)` if none is queued.
@@ -147,7 +147,7 @@ impl UnixDatagram {
     ///
     /// The OS error.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        would_block(|| self.io.do_io(|s| s.recv(buf)))
+        would_block(|| self.io.do_read(|s| s.recv(buf)))
     }
 
     /// The local address (unnamed unless bound).
@@ -174,7 +174,9 @@ impl UnixDatagram {
     ///
     /// The OS error.
     pub fn try_clone(&self) -> io::Result<UnixDatagram> {
-        self.io.inner().try_clone().map(UnixDatagram::wrap)
+        self.io
+            .try_clone_with(|inner| inner.try_clone())
+            .map(|io| UnixDatagram { io })
     }
 
     /// Shuts down the read side, the write side, or both.

@@ -95,7 +95,7 @@ impl UnixListener {
     /// connection then stays in the backlog, so stop accepting until fds are free.
     pub fn accept(&self) -> io::Result<Option<(UnixStream, SocketAddr)>> {
         loop {
-            let res = would_block(|| self.io.do_io(|l| sys::fd::accept(l.as_raw_fd())));
+            let res = would_block(|| self.io.do_read(|l| sys::fd::accept(l.as_raw_fd())));
             match res {
                 Ok(Some((fd, addr))) => {
                     let stream = net::UnixStream::from(fd);
@@ -127,7 +127,9 @@ impl UnixListener {
     ///
     /// The OS error.
     pub fn try_clone(&self) -> io::Result<UnixListener> {
-        self.io.inner().try_clone().map(UnixListener::wrap)
+        self.io
+            .try_clone_with(|inner| inner.try_clone())
+            .map(|io| UnixListener { io })
     }
 
     /// Takes the pending socket error (`SO_ERROR`), clearing it.

@@ -136,7 +136,9 @@ impl UnixStream {
     ///
     /// The OS error (for example `EMFILE`).
     pub fn try_clone(&self) -> io::Result<UnixStream> {
-        self.io.inner().try_clone().map(UnixStream::wrap)
+        self.io
+            .try_clone_with(|inner| inner.try_clone())
+            .map(|io| UnixStream { io })
     }
 
     /// Shuts down the read side, the write side, or both.
@@ -208,7 +210,7 @@ impl UnixStream {
         }
         would_block(|| {
             self.io
-                .do_io(|s| sys::unix_msg::send_with_fds(s.as_raw_fd(), buf, fds))
+                .do_write(|s| sys::unix_msg::send_with_fds(s.as_raw_fd(), buf, fds))
         })
     }
 
@@ -241,7 +243,7 @@ impl UnixStream {
     ) -> io::Result<Option<(usize, usize)>> {
         would_block(|| {
             self.io
-                .do_io(|s| sys::unix_msg::recv_with_fds(s.as_raw_fd(), buf, fds))
+                .do_read(|s| sys::unix_msg::recv_with_fds(s.as_raw_fd(), buf, fds))
         })
     }
 }

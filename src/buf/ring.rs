@@ -10,17 +10,12 @@ use bytes::buf::UninitSlice;
 use bytes::{Buf, BufMut};
 
 pub(crate) mod sealed {
-    /// What a ring needs from its storage. Crate-private, so [`Storage`](super::Storage) is
-    /// implemented only by the two storages below.
-    pub trait Sealed {
+    /// What a ring needs from its storage: bytes of a fixed length (the capacity), through
+    /// `AsRef`/`AsMut`. Crate-private, so [`Storage`](super::Storage) is implemented only by
+    /// the two storages below.
+    pub trait Sealed: AsRef<[u8]> + AsMut<[u8]> {
         /// The name `Debug` prints: the public alias of `Ring<Self>`.
         const NAME: &'static str;
-
-        /// All the storage's bytes; the length (the ring's capacity) never changes.
-        fn bytes(&self) -> &[u8];
-
-        /// The same bytes, writable.
-        fn bytes_mut(&mut self) -> &mut [u8];
     }
 }
 
@@ -33,32 +28,12 @@ pub trait Storage: sealed::Sealed {}
 
 impl<const N: usize> sealed::Sealed for [u8; N] {
     const NAME: &'static str = "RingBuf";
-
-    #[inline]
-    fn bytes(&self) -> &[u8] {
-        self
-    }
-
-    #[inline]
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        self
-    }
 }
 
 impl<const N: usize> Storage for [u8; N] {}
 
 impl sealed::Sealed for &mut [u8] {
     const NAME: &'static str = "SliceRing";
-
-    #[inline]
-    fn bytes(&self) -> &[u8] {
-        self
-    }
-
-    #[inline]
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        self
-    }
 }
 
 impl Storage for &mut [u8] {}
@@ -239,7 +214,7 @@ impl<S: Storage> Ring<S> {
     /// ```
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.storage.bytes().len()
+        self.storage.as_ref().len()
     }
 
     /// Number of readable bytes.
@@ -326,7 +301,7 @@ impl<S: Storage> Ring<S> {
     pub fn as_slices(&self) -> (&[u8], &[u8]) {
         self.debug_check();
         let len = self.len;
-        let (wrapped, from_head) = self.storage.bytes().split_at(self.head);
+        let (wrapped, from_head) = self.storage.as_ref().split_at(self.head);
         let first = len.min(from_head.len());
         (&from_head[..first], &wrapped[..len - first])
     }
@@ -352,7 +327,7 @@ impl<S: Storage> Ring<S> {
     pub fn as_mut_slices(&mut self) -> (&mut [u8], &mut [u8]) {
         self.debug_check();
         let len = self.len;
-        let (wrapped, from_head) = self.storage.bytes_mut().split_at_mut(self.head);
+        let (wrapped, from_head) = self.storage.as_mut().split_at_mut(self.head);
         let first = len.min(from_head.len());
         (&mut from_head[..first], &mut wrapped[..len - first])
     }
@@ -379,7 +354,7 @@ impl<S: Storage> Ring<S> {
         self.debug_check();
         let tail = self.tail();
         let free = self.free_len();
-        let (before_tail, from_tail) = self.storage.bytes_mut().split_at_mut(tail);
+        let (before_tail, from_tail) = self.storage.as_mut().split_at_mut(tail);
         // Not wrapped: free is `tail..capacity` then `0..head`. Wrapped: just `tail..head`.
         let first = free.min(from_tail.len());
         (&mut from_tail[..first], &mut before_tail[..free - first])

@@ -40,9 +40,11 @@
 //!   stack array shared between phases. Use it when the capacity is only known at run time or
 //!   the memory is owned elsewhere.
 //!
-//! Both implement [`bytes::Buf`] (reading the data) and [`bytes::BufMut`] (writing into the free
-//! space), plus [`std::io::Read`] and [`std::io::Write`], and behave identically: they share one
-//! implementation. A capacity of 0 is allowed; such a ring is always empty and always full.
+//! Both are the one generic type [`Ring<S>`](Ring) over a different [`Storage`] (`[u8; N]` and
+//! `&'a mut [u8]`), so every method and trait impl exists once and behaves identically for both:
+//! [`bytes::Buf`] (reading the data), [`bytes::BufMut`] (writing into the free space),
+//! [`std::io::Read`] and [`std::io::Write`]. A capacity of 0 is allowed; such a ring is always
+//! empty and always full.
 //!
 //! The storage is initialised once, at construction; reading into the free space never zeroes
 //! it again.
@@ -78,4 +80,4 @@
 #[allow(unsafe_code)]
 mod ring;
 
-pub use ring::{RingBuf, RingIoSlices, RingIoSlicesMut, SliceRing};
+pub use ring::{Ring, RingBuf, RingIoSlices, RingIoSlicesMut, SliceRing, Storage};

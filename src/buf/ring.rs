@@ -1,5 +1,6 @@
-//! The ring itself: one private core ([`RawRing`]) over any byte storage, and the two public
-//! faces ([`RingBuf`], [`SliceRing`]) that forward to it through `ring_api!`.
+//! The ring: one generic type, [`Ring<S>`](Ring), over its byte storage `S`. The two public
+//! names are its instances: [`RingBuf<N>`](RingBuf) over `[u8; N]` and [`SliceRing<'a>`](SliceRing)
+//! over `&'a mut [u8]`. Every method and trait impl below exists once, for both.
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
@@ -8,26 +9,254 @@ use std::ops::{Deref, DerefMut};
 use bytes::buf::UninitSlice;
 use bytes::{Buf, BufMut};
 
-/// The shared ring logic over storage `S` (`[u8; N]` or `&mut [u8]`).
+pub(crate) mod sealed {
+    /// What a ring needs from its storage: bytes of a fixed length (the capacity), through
+    /// `AsRef`/`AsMut`. Crate-private, so [`Storage`](super::Storage) is implemented only by
+    /// the two storages below.
+    pub trait Sealed: AsRef<[u8]> + AsMut<[u8]> {
+        /// The name `Debug` prints: the public alias of `Ring<Self>`.
+        const NAME: &'static str;
+    }
+}
+
+/// The memory a [`Ring`] keeps its bytes in: `[u8; N]` inline ([`RingBuf<N>`](RingBuf)) or a
+/// borrowed `&mut [u8]` ([`SliceRing<'a>`](SliceRing)).
 ///
-/// Invariants: `len <= capacity`, and `head < capacity` (or `head == 0` when the capacity is 0).
-/// The readable bytes are `head .. head + len` modulo the capacity.
-#[derive(Clone)]
-struct RawRing<S> {
+/// Sealed: only those two types implement it. Both hand the ring initialised bytes of a fixed
+/// length, which the ring's [`BufMut`] impl relies on.
+pub trait Storage: sealed::Sealed {}
+
+impl<const N: usize> sealed::Sealed for [u8; N] {
+    const NAME: &'static str = "RingBuf";
+}
+
+impl<const N: usize> Storage for [u8; N] {}
+
+impl sealed::Sealed for &mut [u8] {
+    const NAME: &'static str = "SliceRing";
+}
+
+impl Storage for &mut [u8] {}
+
+/// A fixed-capacity byte ring over storage `S`; use it as [`RingBuf<N>`](RingBuf) (inline
+/// `[u8; N]`) or [`SliceRing<'a>`](SliceRing) (a borrowed `&'a mut [u8]`).
+///
+/// See the [module docs](crate::buf) for the layout and how its two halves map to one vectored
+/// syscall. The ring never allocates and never zeroes its storage after construction.
+///
+/// Implements [`Buf`] over the readable bytes and [`BufMut`] over the free space. The `bytes`
+/// methods that must move a fixed amount panic when it does not fit, as the `bytes` docs say:
+/// [`Buf::advance`], [`Buf::copy_to_slice`], [`BufMut::advance_mut`], [`BufMut::put_slice`]
+/// (and the `get_*`/`put_*` helpers). The inherent [`push_slice`](Self::push_slice) and
+/// [`pop_slice`](Self::pop_slice) copy what fits instead.
+///
+/// # Implementation notes
+///
+/// Besides the storage the ring holds two numbers, `head` (index of the oldest readable byte)
+/// and `len` (readable bytes), with `len <= capacity` and `head < capacity` (`head == 0` when
+/// the capacity is 0). The readable bytes are `head .. head + len` modulo the capacity.
+pub struct Ring<S: Storage> {
     storage: S,
     head: usize,
     len: usize,
 }
 
-impl<S: AsRef<[u8]> + AsMut<[u8]>> RawRing<S> {
+/// A fixed-capacity byte ring that owns its `N` bytes inline: no heap, usable on the stack.
+///
+/// The storage is zeroed once by [`new`](RingBuf::new) and never again. All the
+/// methods and trait impls are those of [`Ring`], shared with [`SliceRing`].
+///
+/// # Examples
+///
+/// ```
+/// use bytes::{Buf, BufMut};
+/// use ferrio::buf::RingBuf;
+///
+/// let mut ring = RingBuf::<8>::new();
+/// ring.put_slice(b"abcdef");
+/// assert_eq!(ring.get_u8(), b'a');
+/// ring.advance(4); // "bcde"
+/// ring.put_slice(b"ghij"); // wraps around the end of the storage
+/// assert_eq!(ring.as_slices(), (&b"fgh"[..], &b"ij"[..]));
+///
+/// let mut out = [0u8; 5];
+/// ring.copy_to_slice(&mut out);
+/// assert_eq!(&out, b"fghij");
+/// assert!(ring.is_empty());
+/// ```
+pub type RingBuf<const N: usize> = Ring<[u8; N]>;
+
+/// A fixed-capacity byte ring over a caller-provided `&'a mut [u8]`.
+///
+/// The same ring as [`RingBuf`], for when the capacity is chosen at run time or the memory is
+/// owned elsewhere (an arena, a `Box<[u8]>`, a stack array). The ring starts empty; whatever the
+/// slice held is treated as free space and overwritten as data arrives. All the methods and
+/// trait impls are those of [`Ring`], shared with [`RingBuf`].
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Buf;
+/// use ferrio::buf::SliceRing;
+///
+/// let mut storage = vec![0u8; 4].into_boxed_slice();
+/// let mut ring = SliceRing::new(&mut storage);
+/// assert_eq!(ring.push_slice(b"abcdef"), 4); // copies what fits
+/// assert!(ring.is_full());
+/// assert_eq!(ring.get_u16(), u16::from_be_bytes(*b"ab"));
+/// assert_eq!(ring.push_slice(b"ef"), 2);
+/// assert_eq!(ring.as_slices(), (&b"cd"[..], &b"ef"[..]));
+/// ```
+pub type SliceRing<'a> = Ring<&'a mut [u8]>;
+
+impl<const N: usize> Ring<[u8; N]> {
+    /// Creates an empty [`RingBuf`] of capacity `N`, zeroing its storage once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::buf::RingBuf;
+    ///
+    /// let ring = RingBuf::<64>::new();
+    /// assert_eq!(ring.capacity(), 64);
+    /// assert!(ring.is_empty());
+    ///
+    /// // `new` is a `const fn`:
+    /// const EMPTY: RingBuf<16> = RingBuf::new();
+    /// assert_eq!(EMPTY.free_len(), 16);
+    /// ```
     #[inline]
-    fn capacity(&self) -> usize {
+    pub const fn new() -> Self {
+        Ring {
+            storage: [0; N],
+            head: 0,
+            len: 0,
+        }
+    }
+}
+
+impl<const N: usize> Default for Ring<[u8; N]> {
+    /// Same as [`RingBuf::new`](RingBuf::new).
+    #[inline]
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Copies the data and the positions; only [`RingBuf`] can be cloned (a [`SliceRing`]
+/// borrows its storage uniquely).
+impl<const N: usize> Clone for Ring<[u8; N]> {
+    #[inline]
+    fn clone(&self) -> Self {
+        Ring {
+            storage: self.storage,
+            head: self.head,
+            len: self.len,
+        }
+    }
+}
+
+impl<'a> Ring<&'a mut [u8]> {
+    /// Creates an empty [`SliceRing`] whose capacity is `storage.len()`.
+    ///
+    /// Nothing is copied or zeroed: the ring writes into `storage` as data arrives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::buf::SliceRing;
+    ///
+    /// let mut storage = [0xAAu8; 32];
+    /// let ring = SliceRing::new(&mut storage);
+    /// assert_eq!(ring.capacity(), 32);
+    /// assert!(ring.is_empty(), "old contents are free space, not data");
+    /// ```
+    #[inline]
+    pub fn new(storage: &'a mut [u8]) -> Self {
+        Ring {
+            storage,
+            head: 0,
+            len: 0,
+        }
+    }
+
+    /// Gives the storage back, ending the ring. The readable bytes are somewhere in it; read
+    /// them first if they matter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::buf::SliceRing;
+    ///
+    /// let mut storage = [0u8; 4];
+    /// let mut ring = SliceRing::new(&mut storage);
+    /// ring.push_slice(b"ab");
+    /// let storage = ring.into_inner();
+    /// assert_eq!(&storage[..2], b"ab");
+    /// ```
+    #[inline]
+    pub fn into_inner(self) -> &'a mut [u8] {
+        self.storage
+    }
+}
+
+impl<S: Storage> Ring<S> {
+    /// Total number of bytes the ring can hold.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::buf::{RingBuf, SliceRing};
+    ///
+    /// assert_eq!(RingBuf::<8>::new().capacity(), 8);
+    /// let mut storage = vec![0u8; 100];
+    /// assert_eq!(SliceRing::new(&mut storage).capacity(), 100);
+    /// ```
+    #[inline]
+    pub fn capacity(&self) -> usize {
         self.storage.as_ref().len()
     }
 
+    /// Number of readable bytes.
     #[inline]
-    fn free_len(&self) -> usize {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True if there is nothing to read.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// True if there is no free space (always true for capacity 0).
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.free_len() == 0
+    }
+
+    /// Number of bytes that can still be written: `capacity() - len()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::buf::RingBuf;
+    ///
+    /// let mut ring = RingBuf::<8>::new();
+    /// ring.push_slice(b"abc");
+    /// assert_eq!((ring.len(), ring.free_len()), (3, 5));
+    /// assert!(!ring.is_empty() && !ring.is_full());
+    /// ```
+    #[inline]
+    pub fn free_len(&self) -> usize {
         self.capacity() - self.len
+    }
+
+    /// Drops all readable bytes, making the whole capacity free and contiguous again.
+    #[inline]
+    pub fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
     }
 
     /// Reduces an index below `2 * capacity` to one below `capacity`, without a division.
@@ -53,8 +282,23 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> RawRing<S> {
         debug_assert!(self.head < self.capacity() || self.head == 0);
     }
 
+    /// The readable bytes, oldest first, as two halves: the second is non-empty only when the
+    /// data wraps around the end of the storage.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::buf::RingBuf;
+    ///
+    /// let mut ring = RingBuf::<8>::new();
+    /// ring.push_slice(b"abcdef");
+    /// let mut skipped = [0u8; 5];
+    /// ring.pop_slice(&mut skipped);
+    /// ring.push_slice(b"xyz0");
+    /// assert_eq!(ring.as_slices(), (&b"fxy"[..], &b"z0"[..]));
+    /// ```
     #[inline]
-    fn as_slices(&self) -> (&[u8], &[u8]) {
+    pub fn as_slices(&self) -> (&[u8], &[u8]) {
         self.debug_check();
         let len = self.len;
         let (wrapped, from_head) = self.storage.as_ref().split_at(self.head);
@@ -62,8 +306,25 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> RawRing<S> {
         (&from_head[..first], &wrapped[..len - first])
     }
 
+    /// The readable bytes as two mutable halves, oldest first, e.g. to decode or unmask them
+    /// in place.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::buf::RingBuf;
+    ///
+    /// let mut ring = RingBuf::<4>::new();
+    /// ring.push_slice(b"xyab");
+    /// ring.consume(2);
+    /// ring.push_slice(b"c"); // wraps: "ab" at the end of the storage, "c" at its start
+    /// let (first, second) = ring.as_mut_slices();
+    /// first.make_ascii_uppercase();
+    /// second.make_ascii_uppercase();
+    /// assert_eq!(ring.as_slices(), (&b"AB"[..], &b"C"[..]));
+    /// ```
     #[inline]
-    fn as_mut_slices(&mut self) -> (&mut [u8], &mut [u8]) {
+    pub fn as_mut_slices(&mut self) -> (&mut [u8], &mut [u8]) {
         self.debug_check();
         let len = self.len;
         let (wrapped, from_head) = self.storage.as_mut().split_at_mut(self.head);
@@ -71,8 +332,25 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> RawRing<S> {
         (&mut from_head[..first], &mut wrapped[..len - first])
     }
 
+    /// The free space as two mutable halves, in write order: fill a prefix of the first half
+    /// (then of the second), then [`commit`](Self::commit) the count.
+    ///
+    /// The bytes are initialised (stale data or zeroes) but their values mean nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::buf::SliceRing;
+    ///
+    /// let mut storage = [0u8; 8];
+    /// let mut ring = SliceRing::new(&mut storage);
+    /// let (first, _second) = ring.free_slices_mut();
+    /// first[..3].copy_from_slice(b"abc");
+    /// ring.commit(3);
+    /// assert_eq!(ring.as_slices(), (&b"abc"[..], &b""[..]));
+    /// ```
     #[inline]
-    fn free_slices_mut(&mut self) -> (&mut [u8], &mut [u8]) {
+    pub fn free_slices_mut(&mut self) -> (&mut [u8], &mut [u8]) {
         self.debug_check();
         let tail = self.tail();
         let free = self.free_len();
@@ -82,9 +360,133 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> RawRing<S> {
         (&mut from_tail[..first], &mut before_tail[..free - first])
     }
 
+    /// The readable halves as `IoSlice`s for one vectored write (`writev`,
+    /// [`Write::write_vectored`](std::io::Write::write_vectored)); then
+    /// [`consume`](Self::consume) the count written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use ferrio::buf::RingBuf;
+    ///
+    /// let mut ring = RingBuf::<8>::new();
+    /// ring.push_slice(b"hello");
+    /// let mut sink = Vec::new();
+    /// let n = sink.write_vectored(&ring.readable_io_slices())?;
+    /// ring.consume(n);
+    /// assert_eq!(sink, b"hello");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[inline]
+    pub fn readable_io_slices(&self) -> RingIoSlices<'_> {
+        let (first, second) = self.as_slices();
+        // The first half is empty only when the ring is, so the used slices are a prefix.
+        let count = usize::from(!first.is_empty()) + usize::from(!second.is_empty());
+        RingIoSlices {
+            slices: [IoSlice::new(first), IoSlice::new(second)],
+            count,
+        }
+    }
+
+    /// The free halves as `IoSliceMut`s for one vectored read (`readv`,
+    /// [`Read::read_vectored`](std::io::Read::read_vectored)); then [`commit`](Self::commit)
+    /// the count read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use ferrio::buf::RingBuf;
+    ///
+    /// let mut ring = RingBuf::<8>::new();
+    /// let mut source: &[u8] = b"hello";
+    /// let n = source.read_vectored(&mut ring.writable_io_slices())?;
+    /// ring.commit(n);
+    /// assert_eq!(ring.as_slices().0, b"hello");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[inline]
+    pub fn writable_io_slices(&mut self) -> RingIoSlicesMut<'_> {
+        let (first, second) = self.free_slices_mut();
+        let count = usize::from(!first.is_empty()) + usize::from(!second.is_empty());
+        RingIoSlicesMut {
+            slices: [IoSliceMut::new(first), IoSliceMut::new(second)],
+            count,
+        }
+    }
+
+    /// Reads from `src` into the free space with **one** vectored read covering both halves,
+    /// and commits what was read: `Ok(Some(n))`, `Ok(Some(0))` at end of stream or when the
+    /// ring is full (check [`is_full`](Self::is_full)), `Ok(None)` if the read would block.
+    /// Retries on `Interrupted`.
+    ///
+    /// # Errors
+    ///
+    /// Any other error of the read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::buf::RingBuf;
+    ///
+    /// let mut ring = RingBuf::<8>::new();
+    /// let mut source: &[u8] = b"hello";
+    /// assert_eq!(ring.read_from(&mut source)?, Some(5));
+    /// assert_eq!(ring.as_slices().0, b"hello");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn read_from<R: io::Read + ?Sized>(&mut self, src: &mut R) -> io::Result<Option<usize>> {
+        if self.is_full() {
+            return Ok(Some(0));
+        }
+        let res = crate::try_io::would_block(|| src.read_vectored(&mut self.writable_io_slices()));
+        if let Ok(Some(n)) = res {
+            self.commit(n);
+        }
+        res
+    }
+
+    /// Writes the readable data to `dst` with **one** vectored write covering both halves, and
+    /// consumes what was written: `Ok(Some(n))` (`Some(0)` if the ring is empty), or
+    /// `Ok(None)` if the write would block. Retries on `Interrupted`.
+    ///
+    /// # Errors
+    ///
+    /// Any other error of the write.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::buf::SliceRing;
+    ///
+    /// let mut storage = [0u8; 8];
+    /// let mut ring = SliceRing::new(&mut storage);
+    /// ring.push_slice(b"hello");
+    /// let mut sink = Vec::new();
+    /// assert_eq!(ring.write_to(&mut sink)?, Some(5));
+    /// assert!(ring.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn write_to<W: io::Write + ?Sized>(&mut self, dst: &mut W) -> io::Result<Option<usize>> {
+        if self.is_empty() {
+            return Ok(Some(0));
+        }
+        let res = crate::try_io::would_block(|| dst.write_vectored(&self.readable_io_slices()));
+        if let Ok(Some(n)) = res {
+            self.consume(n);
+        }
+        res
+    }
+
+    /// Drops the `count` oldest readable bytes (they were written out).
+    ///
+    /// # Panics
+    ///
+    /// If `count > self.len()`.
     #[inline]
     #[track_caller]
-    fn consume(&mut self, count: usize) {
+    pub fn consume(&mut self, count: usize) {
         if count > self.len {
             panic_consume(count, self.len);
         }
@@ -97,9 +499,16 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> RawRing<S> {
         };
     }
 
+    /// Publishes the first `count` bytes of the free space as readable (they were read in
+    /// through [`free_slices_mut`](Self::free_slices_mut) or
+    /// [`writable_io_slices`](Self::writable_io_slices)).
+    ///
+    /// # Panics
+    ///
+    /// If `count > self.free_len()`.
     #[inline]
     #[track_caller]
-    fn commit(&mut self, count: usize) {
+    pub fn commit(&mut self, count: usize) {
         let free = self.free_len();
         if count > free {
             panic_commit(count, free);
@@ -107,14 +516,20 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> RawRing<S> {
         self.len += count;
     }
 
+    /// Copies as much of `src` as fits into the free space and returns how many bytes that was
+    /// (0 if the ring is full).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::buf::RingBuf;
+    ///
+    /// let mut ring = RingBuf::<8>::new();
+    /// assert_eq!(ring.push_slice(b"0123456789"), 8);
+    /// assert_eq!(ring.push_slice(b"more"), 0);
+    /// ```
     #[inline]
-    fn clear(&mut self) {
-        self.head = 0;
-        self.len = 0;
-    }
-
-    #[inline]
-    fn push_slice(&mut self, src: &[u8]) -> usize {
+    pub fn push_slice(&mut self, src: &[u8]) -> usize {
         let (first, second) = self.free_slices_mut();
         let count = src.len().min(first.len() + second.len());
         let split = count.min(first.len());
@@ -124,8 +539,24 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> RawRing<S> {
         count
     }
 
+    /// Moves as many readable bytes as fit into `dst` and returns how many that was (0 if the
+    /// ring is empty).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::buf::RingBuf;
+    ///
+    /// let mut ring = RingBuf::<8>::new();
+    /// ring.push_slice(b"abc");
+    /// let mut dst = [0u8; 2];
+    /// assert_eq!(ring.pop_slice(&mut dst), 2);
+    /// assert_eq!(&dst, b"ab");
+    /// assert_eq!(ring.pop_slice(&mut dst), 1);
+    /// assert_eq!(ring.pop_slice(&mut dst), 0);
+    /// ```
     #[inline]
-    fn pop_slice(&mut self, dst: &mut [u8]) -> usize {
+    pub fn pop_slice(&mut self, dst: &mut [u8]) -> usize {
         let (first, second) = self.as_slices();
         let count = dst.len().min(first.len() + second.len());
         let split = count.min(first.len());
@@ -133,43 +564,6 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> RawRing<S> {
         dst[split..count].copy_from_slice(&second[..count - split]);
         self.consume(count);
         count
-    }
-
-    #[inline]
-    fn readable_io_slices(&self) -> RingIoSlices<'_> {
-        let (first, second) = self.as_slices();
-        // The first half is empty only when the ring is, so the used slices are a prefix.
-        let count = usize::from(!first.is_empty()) + usize::from(!second.is_empty());
-        RingIoSlices {
-            slices: [IoSlice::new(first), IoSlice::new(second)],
-            count,
-        }
-    }
-
-    #[inline]
-    fn writable_io_slices(&mut self) -> RingIoSlicesMut<'_> {
-        let (first, second) = self.free_slices_mut();
-        let count = usize::from(!first.is_empty()) + usize::from(!second.is_empty());
-        RingIoSlicesMut {
-            slices: [IoSliceMut::new(first), IoSliceMut::new(second)],
-            count,
-        }
-    }
-
-    #[inline]
-    fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
-        let io = self.readable_io_slices();
-        let count = io.count.min(dst.len());
-        dst[..count].copy_from_slice(&io.slices[..count]);
-        count
-    }
-
-    fn debug_fmt(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct(name)
-            .field("capacity", &self.capacity())
-            .field("len", &self.len)
-            .field("head", &self.head)
-            .finish()
     }
 }
 
@@ -187,11 +581,110 @@ fn panic_commit(count: usize, free: usize) -> ! {
     panic!("cannot commit {count} bytes to a ring with only {free} bytes of free space");
 }
 
+impl<S: Storage> Buf for Ring<S> {
+    #[inline]
+    fn remaining(&self) -> usize {
+        self.len
+    }
+
+    /// The first readable half.
+    #[inline]
+    fn chunk(&self) -> &[u8] {
+        self.as_slices().0
+    }
+
+    /// Both readable halves (at most 2 `IoSlice`s, fewer if `dst` is shorter).
+    #[inline]
+    fn chunks_vectored<'b>(&'b self, dst: &mut [IoSlice<'b>]) -> usize {
+        let io = self.readable_io_slices();
+        let count = io.count.min(dst.len());
+        dst[..count].copy_from_slice(&io.slices[..count]);
+        count
+    }
+
+    /// Same as [`consume`](Self::consume).
+    ///
+    /// # Panics
+    ///
+    /// If `cnt > self.remaining()`.
+    #[inline]
+    #[track_caller]
+    fn advance(&mut self, cnt: usize) {
+        self.consume(cnt);
+    }
+}
+
+// SAFETY: `BufMut` callers trust `chunk_mut` to be valid writable memory of at most
+// `remaining_mut()` bytes and `advance_mut(n)` to expose only bytes they initialised.
+// `chunk_mut` is a real `&mut [u8]` inside the storage, the first free half, so it is valid and
+// no longer than the free space; `advance_mut` panics past the free space. Both `Storage` types
+// (sealed: `[u8; N]`, `&mut [u8]`) are initialised `u8`s of a fixed length from construction on,
+// so exposing bytes the caller did not write reveals stale data at worst, never uninitialised
+// memory.
+unsafe impl<S: Storage> BufMut for Ring<S> {
+    #[inline]
+    fn remaining_mut(&self) -> usize {
+        self.free_len()
+    }
+
+    /// Same as [`commit`](Self::commit).
+    ///
+    /// # Panics
+    ///
+    /// If `cnt > self.remaining_mut()`.
+    #[inline]
+    #[track_caller]
+    unsafe fn advance_mut(&mut self, cnt: usize) {
+        self.commit(cnt);
+    }
+
+    /// The first free half: empty exactly when the ring is full.
+    #[inline]
+    fn chunk_mut(&mut self) -> &mut UninitSlice {
+        UninitSlice::new(self.free_slices_mut().0)
+    }
+}
+
+/// Reads by [`pop_slice`](Self::pop_slice): never fails, and returns `Ok(0)` when the ring is
+/// empty.
+impl<S: Storage> io::Read for Ring<S> {
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Ok(self.pop_slice(buf))
+    }
+}
+
+/// Writes by [`push_slice`](Self::push_slice): never fails, and returns `Ok(0)` when the ring
+/// is full (so `write_all` reports `WriteZero`).
+impl<S: Storage> io::Write for Ring<S> {
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(self.push_slice(buf))
+    }
+
+    #[inline]
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Shows the alias name (`RingBuf` or `SliceRing`), the capacity and positions, not the
+/// contents.
+impl<S: Storage> fmt::Debug for Ring<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(S::NAME)
+            .field("capacity", &self.capacity())
+            .field("len", &self.len)
+            .field("head", &self.head)
+            .finish()
+    }
+}
+
 /// The readable halves of a ring as `IoSlice`s, ready for one vectored write.
 ///
 /// Dereferences to a slice of 0, 1 or 2 non-empty `IoSlice`s (0 when the ring is empty), so it
 /// can be passed straight to [`Write::write_vectored`](std::io::Write::write_vectored).
-/// Returned by [`RingBuf::readable_io_slices`] and [`SliceRing::readable_io_slices`].
+/// Returned by [`Ring::readable_io_slices`].
 #[derive(Debug)]
 pub struct RingIoSlices<'a> {
     slices: [IoSlice<'a>; 2],
@@ -212,8 +705,7 @@ impl<'a> Deref for RingIoSlices<'a> {
 /// Dereferences to a mutable slice of 0, 1 or 2 non-empty `IoSliceMut`s (0 when the ring is
 /// full), so `&mut` of it can be passed straight to
 /// [`Read::read_vectored`](std::io::Read::read_vectored). After the read, publish the bytes with
-/// `commit(n)`. Returned by [`RingBuf::writable_io_slices`] and
-/// [`SliceRing::writable_io_slices`].
+/// [`commit`](Ring::commit). Returned by [`Ring::writable_io_slices`].
 #[derive(Debug)]
 pub struct RingIoSlicesMut<'a> {
     slices: [IoSliceMut<'a>; 2],
@@ -236,463 +728,6 @@ impl<'a> DerefMut for RingIoSlicesMut<'a> {
     }
 }
 
-/// A fixed-capacity byte ring that owns its `N` bytes inline: no heap, usable on the stack.
-///
-/// See the [module docs](crate::buf) for the layout and how its two halves map to one vectored
-/// syscall. The storage is zeroed once by [`new`](Self::new) and never again.
-///
-/// Implements [`Buf`] over the readable bytes and [`BufMut`] over the free space. The `bytes`
-/// methods that must move a fixed amount panic when it does not fit, as the `bytes` docs say:
-/// [`Buf::advance`], [`Buf::copy_to_slice`], [`BufMut::advance_mut`], [`BufMut::put_slice`]
-/// (and the `get_*`/`put_*` helpers). The inherent [`push_slice`](Self::push_slice) and
-/// [`pop_slice`](Self::pop_slice) copy what fits instead.
-///
-/// # Examples
-///
-/// ```
-/// use bytes::{Buf, BufMut};
-/// use ferrio::buf::RingBuf;
-///
-/// let mut ring = RingBuf::<8>::new();
-/// ring.put_slice(b"abcdef");
-/// assert_eq!(ring.get_u8(), b'a');
-/// ring.advance(4); // "bcde"
-/// ring.put_slice(b"ghij"); // wraps around the end of the storage
-/// assert_eq!(ring.as_slices(), (&b"fgh"[..], &b"ij"[..]));
-///
-/// let mut out = [0u8; 5];
-/// ring.copy_to_slice(&mut out);
-/// assert_eq!(&out, b"fghij");
-/// assert!(ring.is_empty());
-/// ```
-#[derive(Clone)]
-pub struct RingBuf<const N: usize> {
-    raw: RawRing<[u8; N]>,
-}
-
-impl<const N: usize> RingBuf<N> {
-    /// Creates an empty ring of capacity `N`, zeroing its storage once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrio::buf::RingBuf;
-    ///
-    /// let ring = RingBuf::<64>::new();
-    /// assert_eq!(ring.capacity(), 64);
-    /// assert!(ring.is_empty());
-    ///
-    /// // `new` is a `const fn`:
-    /// const EMPTY: RingBuf<16> = RingBuf::new();
-    /// assert_eq!(EMPTY.free_len(), 16);
-    /// ```
-    #[inline]
-    pub const fn new() -> Self {
-        RingBuf {
-            raw: RawRing {
-                storage: [0; N],
-                head: 0,
-                len: 0,
-            },
-        }
-    }
-}
-
-impl<const N: usize> Default for RingBuf<N> {
-    #[inline]
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// A fixed-capacity byte ring over a caller-provided `&'a mut [u8]`.
-///
-/// The same ring as [`RingBuf`], for when the capacity is chosen at run time or the memory is
-/// owned elsewhere (an arena, a `Box<[u8]>`, a stack array). The ring starts empty; whatever the
-/// slice held is treated as free space and overwritten as data arrives.
-///
-/// Implements [`Buf`] over the readable bytes and [`BufMut`] over the free space, with the same
-/// panics as [`RingBuf`] (see there).
-///
-/// # Examples
-///
-/// ```
-/// use bytes::Buf;
-/// use ferrio::buf::SliceRing;
-///
-/// let mut storage = vec![0u8; 4].into_boxed_slice();
-/// let mut ring = SliceRing::new(&mut storage);
-/// assert_eq!(ring.push_slice(b"abcdef"), 4); // copies what fits
-/// assert!(ring.is_full());
-/// assert_eq!(ring.get_u16(), u16::from_be_bytes(*b"ab"));
-/// assert_eq!(ring.push_slice(b"ef"), 2);
-/// assert_eq!(ring.as_slices(), (&b"cd"[..], &b"ef"[..]));
-/// ```
-pub struct SliceRing<'a> {
-    raw: RawRing<&'a mut [u8]>,
-}
-
-impl<'a> SliceRing<'a> {
-    /// Creates an empty ring whose capacity is `storage.len()`.
-    ///
-    /// Nothing is copied or zeroed: the ring writes into `storage` as data arrives.
-    #[inline]
-    pub fn new(storage: &'a mut [u8]) -> Self {
-        SliceRing {
-            raw: RawRing {
-                storage,
-                head: 0,
-                len: 0,
-            },
-        }
-    }
-
-    /// Gives the storage back, ending the ring. The readable bytes are somewhere in it; read
-    /// them first if they matter.
-    #[inline]
-    pub fn into_inner(self) -> &'a mut [u8] {
-        self.raw.storage
-    }
-}
-
-/// Generates the identical public API of both ring types as forwarding methods to `RawRing`.
-/// `$setup` is the doctest line(s) that create `ring` with capacity 8.
-macro_rules! ring_api {
-    ([$($generics:tt)*] $ty:ty, $name:literal, $setup:literal) => {
-        impl<$($generics)*> $ty {
-            /// Total number of bytes the ring can hold.
-            #[inline]
-            pub fn capacity(&self) -> usize {
-                self.raw.capacity()
-            }
-
-            /// Number of readable bytes.
-            #[inline]
-            pub fn len(&self) -> usize {
-                self.raw.len
-            }
-
-            /// True if there is nothing to read.
-            #[inline]
-            pub fn is_empty(&self) -> bool {
-                self.raw.len == 0
-            }
-
-            /// True if there is no free space (always true for capacity 0).
-            #[inline]
-            pub fn is_full(&self) -> bool {
-                self.raw.free_len() == 0
-            }
-
-            /// Number of bytes that can still be written: `capacity() - len()`.
-            #[inline]
-            pub fn free_len(&self) -> usize {
-                self.raw.free_len()
-            }
-
-            /// Drops all readable bytes, making the whole capacity free and contiguous again.
-            #[inline]
-            pub fn clear(&mut self) {
-                self.raw.clear();
-            }
-
-            /// The readable bytes, oldest first, as two halves: the second is non-empty only
-            /// when the data wraps around the end of the storage.
-            ///
-            /// # Examples
-            ///
-            #[doc = concat!("```\nuse ferrio::buf::", $name, ";\n\n", $setup, r#"
-ring.push_slice(b"abcdef");
-let mut skipped = [0u8; 5];
-ring.pop_slice(&mut skipped);
-ring.push_slice(b"xyz0");
-assert_eq!(ring.as_slices(), (&b"fxy"[..], &b"z0"[..]));
-```"#)]
-            #[inline]
-            pub fn as_slices(&self) -> (&[u8], &[u8]) {
-                self.raw.as_slices()
-            }
-
-            /// The readable bytes as two mutable halves, oldest first, e.g. to decode or
-            /// unmask them in place.
-            #[inline]
-            pub fn as_mut_slices(&mut self) -> (&mut [u8], &mut [u8]) {
-                self.raw.as_mut_slices()
-            }
-
-            /// The free space as two mutable halves, in write order: fill a prefix of the
-            /// first half (then of the second), then [`commit`](Self::commit) the count.
-            ///
-            /// The bytes are initialised (stale data or zeroes) but their values mean nothing.
-            ///
-            /// # Examples
-            ///
-            #[doc = concat!("```\nuse ferrio::buf::", $name, ";\n\n", $setup, r#"
-let (first, _second) = ring.free_slices_mut();
-first[..3].copy_from_slice(b"abc");
-ring.commit(3);
-assert_eq!(ring.as_slices(), (&b"abc"[..], &b""[..]));
-```"#)]
-            #[inline]
-            pub fn free_slices_mut(&mut self) -> (&mut [u8], &mut [u8]) {
-                self.raw.free_slices_mut()
-            }
-
-            /// The readable halves as `IoSlice`s for one vectored write (`writev`,
-            /// [`Write::write_vectored`](std::io::Write::write_vectored)); then
-            /// [`consume`](Self::consume) the count written.
-            ///
-            /// # Examples
-            ///
-            #[doc = concat!("```\nuse std::io::Write;\nuse ferrio::buf::", $name, ";\n\n", $setup, r#"
-ring.push_slice(b"hello");
-let mut sink = Vec::new();
-let n = sink.write_vectored(&ring.readable_io_slices())?;
-ring.consume(n);
-assert_eq!(sink, b"hello");
-# Ok::<(), std::io::Error>(())
-```"#)]
-            #[inline]
-            pub fn readable_io_slices(&self) -> RingIoSlices<'_> {
-                self.raw.readable_io_slices()
-            }
-
-            /// The free halves as `IoSliceMut`s for one vectored read (`readv`,
-            /// [`Read::read_vectored`](std::io::Read::read_vectored)); then
-            /// [`commit`](Self::commit) the count read.
-            ///
-            /// # Examples
-            ///
-            #[doc = concat!("```\nuse std::io::Read;\nuse ferrio::buf::", $name, ";\n\n", $setup, r#"
-let mut source: &[u8] = b"hello";
-let n = source.read_vectored(&mut ring.writable_io_slices())?;
-ring.commit(n);
-assert_eq!(ring.as_slices().0, b"hello");
-# Ok::<(), std::io::Error>(())
-```"#)]
-            #[inline]
-            pub fn writable_io_slices(&mut self) -> RingIoSlicesMut<'_> {
-                self.raw.writable_io_slices()
-            }
-
-            /// Reads from `src` into the free space with **one** vectored read covering both
-            /// halves, and commits what was read: `Ok(Some(n))`, `Ok(Some(0))` at end of
-            /// stream or when the ring is full (check [`is_full`](Self::is_full)), `Ok(None)`
-            /// if the read would block. Retries on `Interrupted`.
-            ///
-            /// # Errors
-            ///
-            /// Any other error of the read.
-            ///
-            /// # Examples
-            ///
-            #[doc = concat!("```\nuse ferrio::buf::", $name, ";\n\n", $setup, r#"
-let mut source: &[u8] = b"hello";
-assert_eq!(ring.read_from(&mut source)?, Some(5));
-assert_eq!(ring.as_slices().0, b"hello");
-# Ok::<(), std::io::Error>(())
-```"#)]
-            pub fn read_from<R: std::io::Read + ?Sized>(
-                &mut self,
-                src: &mut R,
-            ) -> std::io::Result<Option<usize>> {
-                if self.is_full() {
-                    return Ok(Some(0));
-                }
-                let res = crate::try_io::would_block(|| src.read_vectored(&mut self.writable_io_slices()));
-                if let Ok(Some(n)) = res {
-                    self.commit(n);
-                }
-                res
-            }
-
-            /// Writes the readable data to `dst` with **one** vectored write covering both
-            /// halves, and consumes what was written: `Ok(Some(n))` (`Some(0)` if the ring
-            /// is empty), or `Ok(None)` if the write would block. Retries on `Interrupted`.
-            ///
-            /// # Errors
-            ///
-            /// Any other error of the write.
-            ///
-            /// # Examples
-            ///
-            #[doc = concat!("```\nuse ferrio::buf::", $name, ";\n\n", $setup, r#"
-ring.push_slice(b"hello");
-let mut sink = Vec::new();
-assert_eq!(ring.write_to(&mut sink)?, Some(5));
-assert!(ring.is_empty());
-# Ok::<(), std::io::Error>(())
-```"#)]
-            pub fn write_to<W: std::io::Write + ?Sized>(
-                &mut self,
-                dst: &mut W,
-            ) -> std::io::Result<Option<usize>> {
-                if self.is_empty() {
-                    return Ok(Some(0));
-                }
-                let res = crate::try_io::would_block(|| dst.write_vectored(&self.readable_io_slices()));
-                if let Ok(Some(n)) = res {
-                    self.consume(n);
-                }
-                res
-            }
-
-            /// Drops the `count` oldest readable bytes (they were written out).
-            ///
-            /// # Panics
-            ///
-            /// If `count > self.len()`.
-            #[inline]
-            #[track_caller]
-            pub fn consume(&mut self, count: usize) {
-                self.raw.consume(count);
-            }
-
-            /// Publishes the first `count` bytes of the free space as readable (they were
-            /// read in through [`free_slices_mut`](Self::free_slices_mut) or
-            /// [`writable_io_slices`](Self::writable_io_slices)).
-            ///
-            /// # Panics
-            ///
-            /// If `count > self.free_len()`.
-            #[inline]
-            #[track_caller]
-            pub fn commit(&mut self, count: usize) {
-                self.raw.commit(count);
-            }
-
-            /// Copies as much of `src` as fits into the free space and returns how many bytes
-            /// that was (0 if the ring is full).
-            ///
-            /// # Examples
-            ///
-            #[doc = concat!("```\nuse ferrio::buf::", $name, ";\n\n", $setup, r#"
-assert_eq!(ring.push_slice(b"0123456789"), 8);
-assert_eq!(ring.push_slice(b"more"), 0);
-```"#)]
-            #[inline]
-            pub fn push_slice(&mut self, src: &[u8]) -> usize {
-                self.raw.push_slice(src)
-            }
-
-            /// Moves as many readable bytes as fit into `dst` and returns how many that was
-            /// (0 if the ring is empty).
-            ///
-            /// # Examples
-            ///
-            #[doc = concat!("```\nuse ferrio::buf::", $name, ";\n\n", $setup, r#"
-ring.push_slice(b"abc");
-let mut dst = [0u8; 2];
-assert_eq!(ring.pop_slice(&mut dst), 2);
-assert_eq!(&dst, b"ab");
-assert_eq!(ring.pop_slice(&mut dst), 1);
-assert_eq!(ring.pop_slice(&mut dst), 0);
-```"#)]
-            #[inline]
-            pub fn pop_slice(&mut self, dst: &mut [u8]) -> usize {
-                self.raw.pop_slice(dst)
-            }
-        }
-
-        impl<$($generics)*> Buf for $ty {
-            #[inline]
-            fn remaining(&self) -> usize {
-                self.raw.len
-            }
-
-            /// The first readable half.
-            #[inline]
-            fn chunk(&self) -> &[u8] {
-                self.raw.as_slices().0
-            }
-
-            /// Both readable halves (at most 2 `IoSlice`s, fewer if `dst` is shorter).
-            #[inline]
-            fn chunks_vectored<'b>(&'b self, dst: &mut [IoSlice<'b>]) -> usize {
-                self.raw.chunks_vectored(dst)
-            }
-
-            /// Same as [`consume`](Self::consume).
-            ///
-            /// # Panics
-            ///
-            /// If `cnt > self.remaining()`.
-            #[inline]
-            #[track_caller]
-            fn advance(&mut self, cnt: usize) {
-                self.raw.consume(cnt);
-            }
-        }
-
-        // SAFETY: `BufMut` callers trust `chunk_mut` to be valid writable memory of at most
-        // `remaining_mut()` bytes and `advance_mut(n)` to expose only bytes they initialised.
-        // `chunk_mut` is a real `&mut [u8]` inside the storage, the first free half, so it is
-        // valid and no longer than the free space; `advance_mut` panics past the free space.
-        // Every storage byte is an initialised `u8` from construction on, so exposing bytes
-        // the caller did not write reveals stale data at worst, never uninitialised memory.
-        unsafe impl<$($generics)*> BufMut for $ty {
-            #[inline]
-            fn remaining_mut(&self) -> usize {
-                self.raw.free_len()
-            }
-
-            /// Same as [`commit`](Self::commit).
-            ///
-            /// # Panics
-            ///
-            /// If `cnt > self.remaining_mut()`.
-            #[inline]
-            #[track_caller]
-            unsafe fn advance_mut(&mut self, cnt: usize) {
-                self.raw.commit(cnt);
-            }
-
-            /// The first free half: empty exactly when the ring is full.
-            #[inline]
-            fn chunk_mut(&mut self) -> &mut UninitSlice {
-                UninitSlice::new(self.raw.free_slices_mut().0)
-            }
-        }
-
-        /// Reads by [`pop_slice`](Self::pop_slice): never fails, and returns `Ok(0)` when the
-        /// ring is empty.
-        impl<$($generics)*> io::Read for $ty {
-            #[inline]
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                Ok(self.raw.pop_slice(buf))
-            }
-        }
-
-        /// Writes by [`push_slice`](Self::push_slice): never fails, and returns `Ok(0)` when
-        /// the ring is full (so `write_all` reports `WriteZero`).
-        impl<$($generics)*> io::Write for $ty {
-            #[inline]
-            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                Ok(self.raw.push_slice(buf))
-            }
-
-            #[inline]
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
-
-        /// Shows the capacity and positions, not the contents.
-        impl<$($generics)*> fmt::Debug for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.raw.debug_fmt($name, f)
-            }
-        }
-    };
-}
-
-ring_api!([const N: usize] RingBuf<N>, "RingBuf", "let mut ring = RingBuf::<8>::new();");
-ring_api!(
-    ['a] SliceRing<'a>,
-    "SliceRing",
-    "let mut storage = [0u8; 8];\nlet mut ring = SliceRing::new(&mut storage);"
-);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -706,7 +741,7 @@ mod tests {
         assert_eq!(ring.push_slice(&data[..1]), 1);
         ring.consume(head);
         assert_eq!(ring.push_slice(&data[1..]), data.len() - 1);
-        assert_eq!(ring.raw.head, head);
+        assert_eq!(ring.head, head);
         ring
     }
 

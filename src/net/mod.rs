@@ -1,7 +1,9 @@
-//! Network sources: [`tcp`] and [`udp`].
+//! Network sources: [`tcp`] and [`udp`], and [`stream_read`]: stream-socket reads that say
+//! whether the receive queue was drained.
 //!
 //! Every socket is created non-blocking and close-on-exec in the same syscall
 //! (`SOCK_NONBLOCK | SOCK_CLOEXEC`), and accepted sockets likewise (`accept4`).
 
+pub mod stream_read;
 pub mod tcp;
 pub mod udp;

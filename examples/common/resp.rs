@@ -565,20 +565,44 @@ mod tests {
             (b"EXISTS k k nope\r\n", b":2\r\n"),
             (b"INCR n\r\n", b":1\r\n"),
             (b"INCR n\r\n", b":2\r\n"),
-            (b"INCR k\r\n", b"-ERR value is not an integer or out of range\r\n"),
+            (
+                b"INCR k\r\n",
+                b"-ERR value is not an integer or out of range\r\n",
+            ),
             (b"SET big 9223372036854775807\r\n", b"+OK\r\n"),
-            (b"INCR big\r\n", b"-ERR increment or decrement would overflow\r\n"),
+            (
+                b"INCR big\r\n",
+                b"-ERR increment or decrement would overflow\r\n",
+            ),
             (b"DEL k n nope\r\n", b":2\r\n"),
             (b"GET k\r\n", b"$-1\r\n"),
             (b"CONFIG GET save\r\n", b"*2\r\n$4\r\nsave\r\n$0\r\n\r\n"),
-            (b"CONFIG GET appendonly\r\n", b"*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"),
+            (
+                b"CONFIG GET appendonly\r\n",
+                b"*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n",
+            ),
             (b"CONFIG GET nosuch\r\n", b"*0\r\n"),
-            (b"config get APPEND*\r\n", b"*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"),
-            (b"CONFIG SET a b\r\n", b"-ERR unknown subcommand 'SET'. Try CONFIG HELP.\r\n"),
-            (b"GET\r\n", b"-ERR wrong number of arguments for 'get' command\r\n"),
-            (b"SET a\r\n", b"-ERR wrong number of arguments for 'set' command\r\n"),
+            (
+                b"config get APPEND*\r\n",
+                b"*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n",
+            ),
+            (
+                b"CONFIG SET a b\r\n",
+                b"-ERR unknown subcommand 'SET'. Try CONFIG HELP.\r\n",
+            ),
+            (
+                b"GET\r\n",
+                b"-ERR wrong number of arguments for 'get' command\r\n",
+            ),
+            (
+                b"SET a\r\n",
+                b"-ERR wrong number of arguments for 'set' command\r\n",
+            ),
             (b"SET a b c\r\n", b"-ERR syntax error\r\n"),
-            (b"FOO a b\r\n", b"-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n"),
+            (
+                b"FOO a b\r\n",
+                b"-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n",
+            ),
             (b"SET \"two words\" 'it\\'s'\r\n", b"+OK\r\n"),
             (b"GET \"two words\"\r\n", b"$4\r\nit's\r\n"),
             (b"\r\n", b""),
@@ -611,7 +635,10 @@ mod tests {
             (b"GET \"unterminated\r\n", "unbalanced quotes in request"),
         ] {
             let (out, served) = run(bad);
-            assert_eq!(String::from_utf8_lossy(&out), format!("-ERR Protocol error: {why}\r\n"));
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                format!("-ERR Protocol error: {why}\r\n")
+            );
             assert!(served.close);
         }
         let mut long = vec![b'a'; MAX_INLINE + 1];

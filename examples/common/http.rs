@@ -494,7 +494,9 @@ pub fn fill_bytes(buf: &mut [u8], offset: usize) {
     }
 }
 
+// The benches include this file too; they run no tests, hence the allow.
 #[cfg(test)]
+#[allow(dead_code)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -13,7 +13,7 @@ pub struct Served {
 }
 
 /// A protocol's per-connection state.
-pub trait Protocol: Default + 'static {
+pub trait Protocol: Default + Send + 'static {
     /// State shared by every connection of every loop (the RESP key space).
     type Shared: Default + Send + Sync + 'static;
 

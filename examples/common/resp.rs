@@ -532,7 +532,9 @@ fn push_sanitized(out: &mut Vec<u8>, s: &[u8]) {
     );
 }
 
+// The benches include this file too; they run no tests, hence the allow.
 #[cfg(test)]
+#[allow(dead_code)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

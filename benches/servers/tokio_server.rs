@@ -34,10 +34,7 @@ pub fn serve<P: Protocol>(
     })
 }
 
-async fn connection<P: Protocol>(
-    mut stream: TcpStream,
-    shared: &P::Shared,
-) -> io::Result<()> {
+async fn connection<P: Protocol>(mut stream: TcpStream, shared: &P::Shared) -> io::Result<()> {
     let mut proto = P::default();
     let mut input: Vec<u8> = Vec::with_capacity(READ_ROOM);
     let mut output: Vec<u8> = Vec::new();

@@ -10,7 +10,9 @@
 //! * [`Backend`]: the selector, chosen at run time: epoll (default), `poll(2)` or io_uring.
 //! * Sources: [`tcp`], [`udp`], [`unix`] (Unix stream/datagram sockets with fd passing, pipes,
 //!   raw fds), all non-blocking and close-on-exec.
-//! * [`TryRead`], [`TryWrite`], [`TryAccept`]: IO where "would block" is `Ok(None)`.
+//! * [`TryRead`], [`TryWrite`], [`TryAccept`]: IO where "would block" is `Ok(None)`;
+//!   [`TryReadStream`]: stream-socket reads that say whether the queue was drained, saving the
+//!   read that only returns `WouldBlock` under edge-triggering.
 //!
 //! # Example
 //!
@@ -115,6 +117,7 @@ pub use event::{Events, IoEvent, Iter};
 pub use event_loop::{EventLoop, EventLoopConfig, Handler};
 pub use event_set::EventSet;
 pub use evented::Evented;
+pub use net::stream_read::{StreamRead, TryReadStream};
 pub use net::{tcp, udp};
 pub use poll::{Poll, Registry};
 pub use poll_opt::PollOpt;

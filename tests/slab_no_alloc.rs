@@ -77,3 +77,36 @@ fn steady_state_operations_do_not_allocate() {
     slab.grow(1);
     assert!(allocations() > before, "grow should have reserved memory");
 }
+
+#[test]
+fn insert_grow_allocates_only_when_full() {
+    let mut slab: Slab<u64> = Slab::new(4);
+    let mut tokens = Vec::with_capacity(64);
+    let reserved = allocations();
+    for n in 0..4 {
+        tokens.push(slab.insert_grow(n).unwrap());
+    }
+    for round in 0..100 {
+        let token = tokens.pop().unwrap();
+        slab.remove(token).unwrap();
+        tokens.push(slab.insert_grow(round).unwrap());
+    }
+    assert_eq!(
+        allocations(),
+        reserved,
+        "insert_grow allocated with room left"
+    );
+
+    // Full: the next insert_grow grows (one reservation), then has room again.
+    tokens.push(slab.insert_grow(4).unwrap());
+    let grown = allocations();
+    assert!(grown > reserved, "a full slab must grow");
+    while slab.remaining() > 0 {
+        tokens.push(slab.insert_grow(5).unwrap());
+    }
+    assert_eq!(
+        allocations(),
+        grown,
+        "inserts into the grown room allocated"
+    );
+}

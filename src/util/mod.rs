@@ -3,7 +3,8 @@
 //! - [`Slab`]: a fixed-capacity, preallocated map from [`Token`](crate::Token) to values, for
 //!   keeping per-connection state keyed by the token the connection is registered under. Its
 //!   tokens carry a generation, so the token of a removed entry never reaches the entry that
-//!   later reuses its slot; inserting and removing never allocate once the capacity is reserved.
+//!   later reuses its slot; inserting and removing never allocate once the capacity is reserved;
+//!   [`Slab::insert_grow`] doubles a full slab instead of handing the value back.
 //!   See [`Slab`] for the data structure, the token layout and the exact guarantees.
 
 pub use slab::{Iter, IterMut, Slab};

@@ -7,7 +7,8 @@
 //! matching as soon as the removal bumps the generation, even after the slot is reused.
 //!
 //! Slots are pushed onto the `Vec` lazily, the first time the free list is empty, but never
-//! beyond the reserved capacity, so `insert` and `remove` never allocate; only `grow` does.
+//! beyond the reserved capacity, so `insert` and `remove` never allocate; only `grow` does
+//! (and `insert_grow`, which calls it when the slab is full).
 //!
 //! The public contract (token layout, start offset, retirement) is documented on [`Slab`].
 
@@ -39,7 +40,9 @@ const NO_SLOT: usize = usize::MAX;
 /// that belongs to each token (a connection, a timer's payload, ...) and hands out the tokens.
 /// Lookups are a bounds check and a generation compare; inserting and removing are O(1) and
 /// never allocate: the memory for `capacity` values is reserved when the slab is created, and
-/// only [`grow`](Slab::grow) allocates more.
+/// only [`grow`](Slab::grow) allocates more. [`insert`](Slab::insert) hands the value back
+/// when the slab is full; [`insert_grow`](Slab::insert_grow) grows it instead (doubling its
+/// capacity, so a server need not size it up front), allocating only when it was full.
 ///
 /// # Stale tokens never resolve
 ///
@@ -339,6 +342,72 @@ impl<T> Slab<T> {
             Some(index) => Ok(self.occupy(index, value)),
             None => Err(value),
         }
+    }
+
+    /// Inserts `value`, growing the slab first if it is full, and returns its token.
+    ///
+    /// This is the insert for a server that must not drop connections because it forgot to
+    /// [`grow`](Slab::grow): when [`remaining`](Slab::remaining) is zero, the capacity is
+    /// doubled (grown by the current capacity, and by at least [`MIN_GROWTH`](Slab::MIN_GROWTH)
+    /// slots), but never past the token layout's limit (see the [type docs](Slab)). Growth
+    /// is amortised O(1) per insert, like `Vec::push`.
+    ///
+    /// # Allocation
+    ///
+    /// Allocates only when the slab was full on entry, exactly as [`grow`](Slab::grow) would;
+    /// an insert that finds room (a freed slot or an untouched reserved one) never allocates,
+    /// like [`insert`](Slab::insert). Growing may move the values in memory.
+    ///
+    /// # Tokens
+    ///
+    /// Growing keeps every token valid and every stale token stale: existing slots keep their
+    /// positions and generations, and the new slots get tokens following the existing ones
+    /// (their first tokens are `start + old capacity`, `start + old capacity + 1`, ...). The
+    /// new token differs from every token handed out before, as with `insert`.
+    ///
+    /// # Errors
+    ///
+    /// Returns `Err(value)`, giving the value back untouched, only when the slab is full and
+    /// cannot grow: `start + capacity` has reached the token index limit (`2^32 - 1` on
+    /// 64-bit targets, `2^16 - 1` on 32-bit targets) and every slot is occupied or retired.
+    /// Unlike `grow`, this method never panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::Token;
+    /// use ferrio::util::Slab;
+    ///
+    /// let mut connections = Slab::new_starting_at(Token(1), 0);
+    /// let tokens: Vec<Token> = (0..100).map(|n| connections.insert_grow(n).unwrap()).collect();
+    /// assert_eq!(tokens[0], Token(1));
+    /// assert_eq!(tokens[99], Token(100));
+    /// assert_eq!(connections.count(), 100);
+    /// assert!(connections.capacity() >= 100);
+    /// ```
+    pub fn insert_grow(&mut self, value: T) -> Result<Token, T> {
+        if self.next_vacant().is_none() && !self.grow_for_insert() {
+            return Err(value);
+        }
+        self.insert(value)
+    }
+
+    /// The least number of slots [`insert_grow`](Slab::insert_grow) adds when it grows a full
+    /// slab (it adds the current capacity when that is more).
+    pub const MIN_GROWTH: usize = 16;
+
+    /// Grows a full slab for `insert_grow`: by `max(capacity, MIN_GROWTH)`, capped at the
+    /// token layout's limit. Returns `false` if there is no room left to grow into.
+    #[cold]
+    fn grow_for_insert(&mut self) -> bool {
+        let limit = INDEX_MASK - self.start;
+        let room = limit - self.capacity;
+        let additional = self.capacity.max(Self::MIN_GROWTH).min(room);
+        if additional == 0 {
+            return false;
+        }
+        self.grow(additional);
+        true
     }
 
     /// Inserts the value returned by `make`, which is given the value's token first, and

@@ -369,6 +369,90 @@ fn grow_adds_room_without_invalidating_tokens() {
 }
 
 #[test]
+fn insert_grow_doubles_a_full_slab_and_keeps_tokens() {
+    let mut slab = Slab::new_starting_at(Token(1), 0);
+    let first = slab.insert_grow(0u32).unwrap();
+    assert_eq!(first, Token(1));
+    assert_eq!(slab.capacity(), Slab::<u32>::MIN_GROWTH);
+    let mut tokens = vec![first];
+    for n in 1..100u32 {
+        let before = slab.capacity();
+        let token = slab.insert_grow(n).unwrap();
+        if n as usize == before {
+            // Full on entry: grown by the old capacity (doubled).
+            assert_eq!(slab.capacity(), 2 * before);
+        } else {
+            assert_eq!(slab.capacity(), before);
+        }
+        tokens.push(token);
+    }
+    // Generation-0 tokens count up from the start across every growth.
+    for (n, token) in tokens.iter().enumerate() {
+        assert_eq!(*token, Token(1 + n));
+        assert_eq!(slab[*token], n as u32);
+    }
+    assert_eq!(slab.capacity(), 128);
+}
+
+#[test]
+fn insert_grow_reuses_freed_slots_before_growing() {
+    let mut slab = Slab::new(2);
+    let a = slab.insert_grow("a").unwrap();
+    let _b = slab.insert_grow("b").unwrap();
+    slab.remove(a);
+    let c = slab.insert_grow("c").unwrap();
+    assert_eq!(slab.capacity(), 2, "a freed slot was available: no growth");
+    assert_ne!(c, a);
+    assert_eq!(
+        c.0 & INDEX_MASK,
+        a.0 & INDEX_MASK,
+        "the freed slot is reused"
+    );
+    assert_eq!(slab.get(a), None, "the stale token stays stale");
+    assert_eq!(slab[c], "c");
+}
+
+#[test]
+fn insert_grow_keeps_stale_tokens_stale_across_growth() {
+    let mut slab = Slab::new(1);
+    let a = slab.insert_grow(1).unwrap();
+    slab.remove(a);
+    let b = slab.insert_grow(2).unwrap(); // reuses the slot, generation 1
+    let c = slab.insert_grow(3).unwrap(); // full: grows
+    assert!(slab.capacity() > 1);
+    assert_eq!(slab.get(a), None);
+    assert_eq!((slab[b], slab[c]), (2, 3));
+    assert_eq!(c, Token(1));
+}
+
+#[test]
+fn insert_grow_stops_at_the_token_limit_without_panicking() {
+    // Room for three slots below the index limit.
+    let start = INDEX_MASK - 3;
+    let mut slab = Slab::new_starting_at(Token(start), 1);
+    let tokens: Vec<Token> = (0..3).map(|n| slab.insert_grow(n).unwrap()).collect();
+    assert_eq!(slab.capacity(), 3);
+    assert_eq!(tokens, [Token(start), Token(start + 1), Token(start + 2)]);
+    assert_eq!(slab.insert_grow(99), Err(99));
+    assert_eq!(slab.capacity(), 3);
+    // A freed slot is still usable at the limit.
+    slab.remove(tokens[1]);
+    assert!(slab.insert_grow(4).is_ok());
+}
+
+#[test]
+fn insert_grow_grows_past_retired_slots() {
+    let mut slab = Slab::with_max_generation(Token(0), 1, 0);
+    let a = slab.insert_grow(1).unwrap();
+    slab.remove(a); // generation 0 is the maximum: the slot retires
+    assert_eq!(slab.remaining(), 0);
+    let b = slab.insert_grow(2).unwrap();
+    assert_ne!(a, b);
+    assert_eq!(slab.get(a), None);
+    assert_eq!(slab[b], 2);
+}
+
+#[test]
 fn debug_lists_entries() {
     let mut slab = Slab::new_starting_at(Token(1), 2);
     slab.insert("a").unwrap();
@@ -505,6 +589,7 @@ fn panicking_destructor_during_clear_leaves_slab_consistent() {
 enum Op {
     Insert(u32),
     InsertWith(u32),
+    InsertGrow(u32),
     Remove(usize),
     Get(usize),
     GetMut(usize, u32),
@@ -518,6 +603,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => any::<u32>().prop_map(Op::Insert),
         2 => any::<u32>().prop_map(Op::InsertWith),
+        2 => any::<u32>().prop_map(Op::InsertGrow),
         4 => any::<usize>().prop_map(Op::Remove),
         2 => any::<usize>().prop_map(Op::Get),
         1 => (any::<usize>(), any::<u32>()).prop_map(|(pick, value)| Op::GetMut(pick, value)),
@@ -600,6 +686,25 @@ impl Model {
                     Some(token) => self.issued(token, value)?,
                     None => prop_assert_eq!(room, 0),
                 }
+            }
+            Op::InsertGrow(value) => {
+                let (room, capacity) = (self.slab.remaining(), self.slab.capacity());
+                let token = self.slab.insert_grow(value);
+                let token = match token {
+                    Ok(token) => token,
+                    Err(back) => {
+                        prop_assert_eq!(back, value);
+                        prop_assert!(false, "insert_grow failed far below the token limit");
+                        unreachable!()
+                    }
+                };
+                if room > 0 {
+                    prop_assert_eq!(self.slab.capacity(), capacity, "grew with room left");
+                } else {
+                    let grown = capacity.max(Slab::<u32>::MIN_GROWTH);
+                    prop_assert_eq!(self.slab.capacity(), capacity + grown);
+                }
+                self.issued(token, value)?;
             }
             Op::Remove(pick) => {
                 let token = self.pick(pick);

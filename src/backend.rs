@@ -8,20 +8,43 @@ use std::str::FromStr;
 /// of an [`EventLoop`](crate::EventLoop) whose config names none.
 pub const BACKEND_ENV: &str = "FERRIO_BACKEND";
 
-/// A selector backend. All three pass the same conformance suite; the differences that
-/// remain are listed per variant.
+/// A selector backend. Every backend that exists on a platform passes the same conformance
+/// suite; the differences that remain are listed per variant.
 ///
 /// | backend | wait syscall | cost per poll with K registered fds | emulated |
 /// |---|---|---|---|
-/// | `Epoll` | `epoll_wait` | O(ready) | nothing |
-/// | `Poll` | `ppoll` | **O(K)**: the kernel scans every fd, ferrio rebuilds its `pollfd` array after a change | edge and oneshot |
+/// | `Epoll` | `epoll_wait` / `epoll_pwait2` | O(ready) | nothing |
+/// | `Kqueue` | one `kevent` | O(ready) | nothing (oneshot is `EV_DISPATCH`) |
+/// | `Poll` | `ppoll` (`poll` on macOS) | **O(K)**: the kernel scans every fd, ferrio rebuilds its `pollfd` array after a change | edge and oneshot |
 /// | `Uring` | one `io_uring_enter` (submits pending re-arms and waits) | O(ready + re-armed) | level (re-armed every poll) and oneshot |
+///
+/// # Platforms
+///
+/// Every variant exists on every platform, so that code naming one compiles everywhere; a
+/// backend the platform (or the build) lacks is refused at run time:
+/// [`Poll::with_backend`](crate::Poll::with_backend) returns an `Unsupported` error naming the
+/// backends that exist there. [`ALL`](Backend::ALL) lists the backends of the platform and
+/// build, [`is_available`](Backend::is_available) asks about one.
+///
+/// | OS | backends (default first) | edge / level / oneshot | waker | CI here |
+/// |---|---|---|---|---|
+/// | Linux | `Epoll`, `Poll`, `Uring` (feature `uring`, default on) | native (epoll); emulated edge/oneshot (poll); emulated level/oneshot (io_uring) | eventfd (all three) | **runs** the whole suite on each backend, and once more on the portable form of `Poll` (`--cfg ferrio_portable`: pipe waker, no `POLLRDHUP`, plain `poll`) |
+/// | macOS, iOS (and the other Apple targets) | `Kqueue`, `Poll` | native: `EV_CLEAR` / default / `EV_DISPATCH`; poll(2) as on Linux | `EVFILT_USER` (kqueue); pipe (poll) | type-checked and clippy-clean (`x86_64-apple-darwin`, `aarch64-apple-darwin`), **not run** |
+/// | FreeBSD, DragonFly | `Kqueue`, `Poll` | as macOS | `EVFILT_USER` (kqueue); pipe (poll) | type-checked (`x86_64-unknown-freebsd`, `x86_64-unknown-dragonfly`), **not run** |
+/// | NetBSD, OpenBSD | `Kqueue`, `Poll` | as macOS | `EVFILT_USER` where the kernel has it (NetBSD 10, OpenBSD 7.8), else a pipe (kqueue); pipe (poll) | type-checked (`x86_64-unknown-netbsd`, `x86_64-unknown-openbsd`), **not run** |
+/// | other POSIX systems | `Poll` | emulated edge/oneshot | pipe | not checked |
+///
+/// The kqueue backend is compiled and linted for six targets in CI, but no CI machine runs
+/// it: its unit tests of the pure logic (change lists, merging a source's read and write
+/// filters into one event, `EV_EOF`/`EV_ERROR` mapping, timeouts) run on Linux, its system
+/// calls run nowhere yet.
 ///
 /// # Choosing
 ///
 /// * [`Poll::new`](crate::Poll::new) and [`EventLoop::new`](crate::EventLoop::new) use the
-///   `FERRIO_BACKEND` environment variable (`epoll`, `poll` or `uring`) if it is set, and
-///   epoll otherwise. This is how the test suite and the benchmarks run under every backend.
+///   `FERRIO_BACKEND` environment variable (`epoll`, `poll`, `uring` or `kqueue`) if it is
+///   set, and the platform's default ([`Backend::default`]) otherwise. This is how the test
+///   suite and the benchmarks run under every backend.
 /// * [`Poll::with_backend`](crate::Poll::with_backend) and
 ///   [`EventLoopConfig::backend`](crate::EventLoopConfig::backend) choose explicitly; an
 ///   explicit choice is not overridden by the environment.
@@ -35,13 +58,24 @@ pub const BACKEND_ENV: &str = "FERRIO_BACKEND";
 /// let poll = Poll::with_backend(Backend::Poll)?;
 /// assert_eq!(poll.backend(), Backend::Poll);
 /// assert_eq!("uring".parse::<Backend>()?, Backend::Uring);
+///
+/// // A backend this platform lacks is a clear error, not a panic.
+/// for backend in [Backend::Epoll, Backend::Kqueue] {
+///     match Poll::with_backend(backend) {
+///         Ok(poll) => assert_eq!(poll.backend(), backend),
+///         Err(e) => {
+///             assert!(!backend.is_available());
+///             assert_eq!(e.kind(), std::io::ErrorKind::Unsupported);
+///         }
+///     }
+/// }
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
-    /// Linux epoll: the default. Native edge, level and oneshot.
+    /// Linux epoll: the default on Linux. Native edge, level and oneshot. Linux only.
     Epoll,
-    /// POSIX `poll(2)`, for systems without epoll.
+    /// POSIX `poll(2)`: on every Unix, the default where neither epoll nor kqueue exists.
     ///
     /// Level-triggered interest is native. Edge and oneshot are emulated: after reporting
     /// a source, ferrio stops asking the OS about the reported directions (edge) or about the
@@ -64,7 +98,11 @@ pub enum Backend {
     ///   first, the new file is polled under the old registration. ferrio's own sources
     ///   deregister themselves on drop.
     /// * Each poll costs O(K) in the number K of registered sources, and one more syscall
-    ///   (an eventfd read) when a `Waker` or another thread woke it.
+    ///   (an eventfd or pipe read) when a `Waker` or another thread woke it.
+    /// * Where `ppoll` is missing (macOS), timeouts are rounded up to whole milliseconds;
+    ///   where `POLLRDHUP` is missing (everywhere but Linux), a half-close shows as readable
+    ///   (the read returns 0) but not as hup. Where eventfd is missing, the wake-up fd is a
+    ///   pipe.
     Poll,
     /// Linux io_uring: readiness through `IORING_OP_POLL_ADD` (needs Linux 5.13 or later).
     ///
@@ -87,20 +125,121 @@ pub enum Backend {
     ///   polls it, so closing the fd alone neither stops the events (they are dropped by
     ///   ferrio only once the fd number is registered again) nor closes the file. ferrio's own
     ///   sources deregister themselves on drop.
+    ///
+    /// Linux only, and only with the `uring` feature (on by default).
     Uring,
+    /// BSD kqueue: the default on macOS, iOS, FreeBSD, NetBSD, OpenBSD and DragonFly.
+    ///
+    /// Interest is one `EVFILT_READ` and one `EVFILT_WRITE` filter per source; ferrio merges
+    /// the two into one event per source per poll. Edge is `EV_CLEAR`, level kqueue's
+    /// default, oneshot `EV_DISPATCH` (the kernel disables a filter once it fired, and
+    /// `reregister` enables it again with `EV_ADD | EV_ENABLE`, which re-checks the current
+    /// readiness; ferrio disarms the other filter of a oneshot source in user space, so one
+    /// oneshot registration gives one event). Timeouts are `timespec`s: nothing is rounded.
+    /// The waker is an `EVFILT_USER` event (`NOTE_TRIGGER`) where the kernel has it, else a
+    /// pipe. Each `register`, `reregister` and `deregister` is one `kevent` call that carries
+    /// the changes of both filters (`EV_RECEIPT`, so each change reports its own error);
+    /// `poll` is one `kevent` call.
+    ///
+    /// What it cannot do like epoll:
+    /// * hup: the read filter's `EV_EOF` is reported as hup (the peer closed its side, or both
+    ///   sides are closed), the write filter's `EV_EOF` (writing is no longer possible) as
+    ///   writable with an error if the socket has one. A pending socket error is reported as
+    ///   error (`EV_EOF` with an error in `fflags`).
+    /// * Priority (out-of-band) data is not reported.
+    /// * A raw fd must be deregistered before it is closed. Closing an fd does remove its
+    ///   filters in the kernel (the kernel keeps no reference to the file, so closing it
+    ///   really closes it, unlike io_uring), but ferrio's own table still holds the number:
+    ///   registering a new fd that got the same number fails with `AlreadyExists` until the
+    ///   old one is deregistered (`reregister` takes it over). ferrio's own sources deregister
+    ///   themselves on drop.
+    ///
+    /// **Compiled, not run**: CI type-checks and lints this backend for macOS and the BSDs
+    /// but has no such machine to run it on (see "Platforms" above).
+    Kqueue,
 }
 
-impl Backend {
-    /// Every backend, in a fixed order (for tests and benchmarks that run all of them).
-    pub const ALL: [Backend; 3] = [Backend::Epoll, Backend::Poll, Backend::Uring];
+/// The backends of this platform and build, the default first.
+#[cfg(all(target_os = "linux", feature = "uring"))]
+const AVAILABLE: [Backend; 3] = [Backend::Epoll, Backend::Poll, Backend::Uring];
+#[cfg(all(target_os = "linux", not(feature = "uring")))]
+const AVAILABLE: [Backend; 2] = [Backend::Epoll, Backend::Poll];
+#[cfg(any(
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+const AVAILABLE: [Backend; 2] = [Backend::Kqueue, Backend::Poll];
+#[cfg(not(any(
+    target_os = "linux",
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)))]
+const AVAILABLE: [Backend; 1] = [Backend::Poll];
 
-    /// The name used by `FERRIO_BACKEND` and `Display`: `"epoll"`, `"poll"` or `"uring"`.
+impl Backend {
+    /// Every backend of this platform and build, the default first, in a fixed order (for
+    /// tests and benchmarks that run all of them): `[Epoll, Poll, Uring]` on Linux
+    /// (`[Epoll, Poll]` without the `uring` feature), `[Kqueue, Poll]` on macOS, iOS and the
+    /// BSDs, `[Poll]` elsewhere. The array's length is the platform's.
+    pub const ALL: [Backend; AVAILABLE.len()] = AVAILABLE;
+
+    /// The name used by `FERRIO_BACKEND` and `Display`: `"epoll"`, `"poll"`, `"uring"` or
+    /// `"kqueue"`.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Epoll => "epoll",
             Backend::Poll => "poll",
             Backend::Uring => "uring",
+            Backend::Kqueue => "kqueue",
         }
+    }
+
+    /// Whether this backend exists on this platform and build (is in [`ALL`](Backend::ALL)).
+    /// [`Poll::with_backend`](crate::Poll::with_backend) refuses the others with an
+    /// `Unsupported` error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::Backend;
+    ///
+    /// assert!(Backend::Poll.is_available()); // on every Unix
+    /// assert!(Backend::default().is_available());
+    /// assert_eq!(Backend::Epoll.is_available(), cfg!(target_os = "linux"));
+    /// ```
+    pub const fn is_available(self) -> bool {
+        let mut i = 0;
+        while i < AVAILABLE.len() {
+            if AVAILABLE[i] as u8 == self as u8 {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
+
+    /// The error for a backend that does not exist here.
+    pub(crate) fn unsupported(self) -> io::Error {
+        let names: Vec<&str> = Backend::ALL.iter().map(|b| b.name()).collect();
+        let why = match self {
+            Backend::Uring if cfg!(target_os = "linux") => {
+                "ferrio was built without its `uring` feature"
+            }
+            _ => "it does not exist on this operating system",
+        };
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "the {self} backend is not available: {why}; available here: {}",
+                names.join(", ")
+            ),
+        )
     }
 
     /// The backend named by the `FERRIO_BACKEND` environment variable, or `None` if it is
@@ -108,8 +247,9 @@ impl Backend {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` if the variable holds anything but `epoll`, `poll` or `uring`
-    /// (the message names the valid values).
+    /// `InvalidInput` if the variable holds anything but `epoll`, `poll`, `uring` or `kqueue`
+    /// (the message names the valid values). A valid name of a backend that does not exist
+    /// here is not an error of this function; creating the `Poll` is (`Unsupported`).
     pub fn from_env() -> io::Result<Option<Backend>> {
         match std::env::var_os(BACKEND_ENV) {
             None => Ok(None),
@@ -123,9 +263,10 @@ impl Backend {
 }
 
 impl Default for Backend {
-    /// Epoll.
+    /// The platform's best backend, the first of [`ALL`](Backend::ALL): epoll on Linux,
+    /// kqueue on macOS, iOS and the BSDs, poll(2) elsewhere.
     fn default() -> Backend {
-        Backend::Epoll
+        AVAILABLE[0]
     }
 }
 
@@ -138,8 +279,9 @@ impl fmt::Display for Backend {
 impl FromStr for Backend {
     type Err = io::Error;
 
-    /// Parses `epoll`, `poll` or `uring` (also `io_uring`, `io-uring`), ignoring ASCII case
-    /// and surrounding spaces.
+    /// Parses `epoll`, `poll`, `uring` (also `io_uring`, `io-uring`) or `kqueue`, ignoring
+    /// ASCII case and surrounding spaces. Every name parses on every platform; whether the
+    /// backend exists is [`Backend::is_available`].
     fn from_str(s: &str) -> io::Result<Backend> {
         let t = s.trim();
         let eq = |name: &str| t.eq_ignore_ascii_case(name);
@@ -149,6 +291,8 @@ impl FromStr for Backend {
             Ok(Backend::Poll)
         } else if eq("uring") || eq("io_uring") || eq("io-uring") {
             Ok(Backend::Uring)
+        } else if eq("kqueue") {
+            Ok(Backend::Kqueue)
         } else {
             Err(invalid(s))
         }
@@ -158,7 +302,7 @@ impl FromStr for Backend {
 fn invalid(value: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
-        format!("unknown ferrio backend {value:?} (in {BACKEND_ENV} or parsed): valid values are \"epoll\", \"poll\" and \"uring\""),
+        format!("unknown ferrio backend {value:?} (in {BACKEND_ENV} or parsed): valid values are \"epoll\", \"poll\", \"uring\" and \"kqueue\""),
     )
 }
 
@@ -177,10 +321,58 @@ mod tests {
 
     #[test]
     fn unknown_names_list_the_valid_ones() {
-        let err = "kqueue".parse::<Backend>().unwrap_err();
+        let err = "select".parse::<Backend>().unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         let msg = err.to_string();
-        assert!(msg.contains("kqueue") && msg.contains("\"epoll\"") && msg.contains("\"uring\""));
+        assert!(msg.contains("select") && msg.contains("\"epoll\"") && msg.contains("\"kqueue\""));
         assert!("".parse::<Backend>().is_err());
+    }
+
+    #[test]
+    fn every_name_parses_everywhere() {
+        for b in [
+            Backend::Epoll,
+            Backend::Poll,
+            Backend::Uring,
+            Backend::Kqueue,
+        ] {
+            assert_eq!(b.name().parse::<Backend>().unwrap(), b);
+        }
+    }
+
+    #[test]
+    fn availability_is_the_platforms() {
+        assert_eq!(Backend::ALL[0], Backend::default());
+        assert!(Backend::Poll.is_available());
+        for b in Backend::ALL {
+            assert!(b.is_available(), "{b}");
+        }
+        let linux = cfg!(target_os = "linux");
+        assert_eq!(Backend::Epoll.is_available(), linux);
+        assert_eq!(
+            Backend::Uring.is_available(),
+            linux && cfg!(feature = "uring")
+        );
+        let kqueue = cfg!(any(
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly"
+        ));
+        assert_eq!(Backend::Kqueue.is_available(), kqueue);
+        let missing = [
+            Backend::Epoll,
+            Backend::Poll,
+            Backend::Uring,
+            Backend::Kqueue,
+        ]
+        .into_iter()
+        .find(|b| !b.is_available())
+        .unwrap();
+        let err = missing.unsupported();
+        assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+        assert!(err.to_string().contains(missing.name()), "{err}");
+        assert!(err.to_string().contains("poll"), "{err}");
     }
 }

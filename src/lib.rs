@@ -1,13 +1,14 @@
 //! ferrio: fast, low-level, non-blocking IO for Rust.
 //!
 //! ferrio gives servers, proxies and runtimes a thin, readiness-based layer over the OS
-//! selector (epoll on Linux):
+//! selector (epoll on Linux, kqueue on macOS and the BSDs, `poll(2)` on any Unix):
 //!
 //! * [`Poll`] with [`Token`], [`EventSet`], [`PollOpt`], [`IoEvent`] and [`Events`]: register
 //!   sources and wait for readiness, edge-, level- or oneshot-triggered.
 //! * [`Registry`], a `Send + Sync` handle for registering from other threads, and [`Waker`]
 //!   to wake a blocked poll.
-//! * [`Backend`]: the selector, chosen at run time: epoll (default), `poll(2)` or io_uring.
+//! * [`Backend`]: the selector, chosen at run time: epoll (Linux's default), kqueue (the
+//!   default on macOS and the BSDs), `poll(2)` or io_uring; see its "Platforms" section.
 //! * Sources: [`tcp`], [`udp`], [`unix`] (Unix stream/datagram sockets with fd passing, pipes,
 //!   raw fds), all non-blocking and close-on-exec.
 //! * [`TryRead`], [`TryWrite`], [`TryAccept`]: IO where "would block" is `Ok(None)`;

@@ -14,7 +14,7 @@ use crate::token::Token;
 
 /// Waits for readiness events on registered sources.
 ///
-/// `Poll` owns the OS selector (epoll by default; see [`Backend`]). Sources are registered with a
+/// `Poll` owns the OS selector (epoll on Linux, kqueue on macOS and the BSDs; see [`Backend`]). Sources are registered with a
 /// [`Token`], an interest ([`EventSet`]) and options ([`PollOpt`]); [`Poll::poll`] blocks
 /// until some are ready and fills an [`Events`] buffer. Registration also works through a
 /// [`Registry`], a cloneable `Send + Sync` handle that other threads can use while one thread
@@ -62,15 +62,16 @@ use crate::token::Token;
 /// * **Misuse** is an error, never undefined behaviour: registering a source twice or with
 ///   two different `Poll`s gives `AlreadyExists`, reregistering or deregistering a source that
 ///   is not registered gives `NotFound`, `Token(usize::MAX)` gives `InvalidInput`.
-/// * **Timeouts** are rounded up to the selector's resolution (1 ms for epoll, 1 ns for
-///   poll(2) and io_uring), never down;
+/// * **Timeouts** are rounded up to the selector's resolution (1 ns for epoll on Linux 5.11+,
+///   kqueue, poll(2) where `ppoll` exists and io_uring; 1 ms for older epoll and macOS's
+///   poll(2)), never down;
 ///   `Duration::ZERO` returns at once. A signal interrupting the wait returns
 ///   `ErrorKind::Interrupted`.
 ///
 /// # Backends
 ///
-/// The selector is chosen at run time ([`Backend`]): epoll by default, POSIX `poll(2)` or
-/// io_uring on request ([`Poll::with_backend`], or the `FERRIO_BACKEND` environment variable
+/// The selector is chosen at run time ([`Backend`]): the platform's default (epoll on Linux,
+/// kqueue on macOS and the BSDs), POSIX `poll(2)` or io_uring on request ([`Poll::with_backend`], or the `FERRIO_BACKEND` environment variable
 /// for [`Poll::new`]). All of them keep this contract; the few things a backend cannot do
 /// like epoll are listed under [`Backend`].
 ///
@@ -87,12 +88,13 @@ pub struct Poll {
 
 impl Poll {
     /// Creates a new selector (close-on-exec) on the backend named by the `FERRIO_BACKEND`
-    /// environment variable (`epoll`, `poll` or `uring`), or on epoll if it is unset.
+    /// environment variable (`epoll`, `poll`, `uring` or `kqueue`), or on the platform's
+    /// default ([`Backend::default`]) if it is unset.
     ///
     /// # Errors
     ///
     /// * `InvalidInput` if `FERRIO_BACKEND` names no backend (the message lists the valid
-    ///   values).
+    ///   values); `Unsupported` if it names one this platform lacks.
     /// * The OS error if the selector cannot be created (for example `EMFILE`).
     pub fn new() -> io::Result<Poll> {
         Poll::with_backend_or_env(None)
@@ -110,6 +112,7 @@ impl Poll {
     /// ```
     /// use ferrio::{Backend, Poll};
     ///
+    /// # if !Backend::Uring.is_available() { return Ok(()); }
     /// let poll = Poll::with_backend(Backend::Uring)?;
     /// match poll.fallback_reason() {
     ///     None => assert_eq!(poll.backend(), Backend::Uring),
@@ -123,7 +126,9 @@ impl Poll {
     ///
     /// # Errors
     ///
-    /// The OS error if the selector cannot be created (for example `EMFILE`).
+    /// * `Unsupported` if `backend` does not exist on this platform or in this build
+    ///   ([`Backend::is_available`]); the message names the ones that do.
+    /// * The OS error if the selector cannot be created (for example `EMFILE`).
     pub fn with_backend(backend: Backend) -> io::Result<Poll> {
         let (selector, fallback) = sys::Shared::new(backend)?;
         #[cfg(feature = "log")]
@@ -142,7 +147,7 @@ impl Poll {
     pub(crate) fn with_backend_or_env(backend: Option<Backend>) -> io::Result<Poll> {
         let backend = match backend {
             Some(b) => b,
-            None => Backend::from_env()?.unwrap_or(Backend::Epoll),
+            None => Backend::from_env()?.unwrap_or_default(),
         };
         Poll::with_backend(backend)
     }
@@ -196,7 +201,7 @@ impl Poll {
     /// wakes it, or `timeout` elapses; fills `events` and returns how many it holds.
     ///
     /// `None` waits indefinitely; `Some(Duration::ZERO)` checks without blocking; other
-    /// timeouts are rounded up to the backend's resolution (whole milliseconds for epoll). Returning `Ok(0)` means the timeout
+    /// timeouts are rounded up to the backend's resolution (see [`Poll`]). Returning `Ok(0)` means the timeout
     /// elapsed (or a wake-up without events, which may happen).
     ///
     /// # Errors

@@ -6,7 +6,9 @@
 mod util;
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, IntoRawFd};
+use std::os::fd::AsRawFd;
+#[cfg(all(target_os = "linux", feature = "uring"))]
+use std::os::fd::IntoRawFd;
 use std::process::Command;
 use std::time::Duration;
 
@@ -66,7 +68,7 @@ fn with_backend_runs_on_that_backend() {
 fn new_follows_the_environment() {
     // CI runs this file under every FERRIO_BACKEND value; unset means epoll.
     let poll = Poll::new().unwrap();
-    let wanted = Backend::from_env().unwrap().unwrap_or(Backend::Epoll);
+    let wanted = Backend::from_env().unwrap().unwrap_or_default();
     if poll.fallback_reason().is_none() {
         assert_eq!(poll.backend(), wanted);
     } else {
@@ -82,21 +84,37 @@ fn env_child_scenario() {
         return;
     };
     let expect = expect.to_string_lossy().into_owned();
-    if expect == "invalid" {
+    if expect == "unsupported" {
+        // A valid name of a backend this platform lacks.
+        let err = Poll::new().unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::Unsupported, "{err}");
+        let name = std::env::var("FERRIO_BACKEND").unwrap();
+        assert!(err.to_string().contains(&name), "{err}");
+        assert!(err.to_string().contains("poll"), "{err}");
+        let Err(err) = EventLoop::<Nothing>::new() else {
+            panic!("EventLoop::new accepted FERRIO_BACKEND={name}");
+        };
+        assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
+        assert_eq!(
+            Poll::with_backend(Backend::Poll).unwrap().backend(),
+            Backend::Poll
+        );
+    } else if expect == "invalid" {
         let err = Poll::new().unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
         let msg = err.to_string();
         for name in [
-            "kqueue",
+            "select",
             "FERRIO_BACKEND",
             "\"epoll\"",
             "\"poll\"",
             "\"uring\"",
+            "\"kqueue\"",
         ] {
             assert!(msg.contains(name), "{msg}");
         }
         let Err(err) = EventLoop::<Nothing>::new() else {
-            panic!("EventLoop::new accepted FERRIO_BACKEND=kqueue");
+            panic!("EventLoop::new accepted FERRIO_BACKEND=select");
         };
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
         // An explicit choice does not read the environment.
@@ -113,9 +131,14 @@ fn env_child_scenario() {
         let event_loop = EventLoop::<Nothing>::new().unwrap();
         assert_eq!(event_loop.registry().backend(), wanted);
         // The explicit choice wins over the environment.
-        let config = EventLoopConfig::new().backend(Backend::Epoll);
+        let other = if wanted == Backend::Poll {
+            Backend::default()
+        } else {
+            Backend::Poll
+        };
+        let config = EventLoopConfig::new().backend(other);
         let event_loop = EventLoop::<Nothing>::configured(config).unwrap();
-        assert_eq!(event_loop.registry().backend(), Backend::Epoll);
+        assert_eq!(event_loop.registry().backend(), other);
     }
 }
 
@@ -148,7 +171,49 @@ fn invalid_environment_value_is_a_clear_error() {
     if is_child() {
         return;
     }
-    run_child("kqueue", "invalid");
+    run_child("select", "invalid");
+}
+
+#[test]
+fn environment_naming_a_missing_backend_is_unsupported() {
+    if is_child() {
+        return;
+    }
+    let missing = [Backend::Epoll, Backend::Kqueue, Backend::Uring]
+        .into_iter()
+        .find(|b| !b.is_available())
+        .expect("no platform has both epoll and kqueue");
+    run_child(missing.name(), "unsupported");
+}
+
+#[test]
+fn with_backend_refuses_a_missing_backend() {
+    for backend in [
+        Backend::Epoll,
+        Backend::Poll,
+        Backend::Uring,
+        Backend::Kqueue,
+    ] {
+        match Poll::with_backend(backend) {
+            Ok(poll) => {
+                assert!(backend.is_available(), "{backend}");
+                if poll.fallback_reason().is_none() {
+                    assert_eq!(poll.backend(), backend);
+                }
+            }
+            Err(e) => {
+                assert!(!backend.is_available(), "{backend}: {e}");
+                assert_eq!(e.kind(), std::io::ErrorKind::Unsupported, "{e}");
+                assert!(e.to_string().contains(backend.name()), "{e}");
+                let config = EventLoopConfig::new().backend(backend);
+                let Err(e) = EventLoop::<Nothing>::configured(config) else {
+                    panic!("EventLoop accepted the missing backend {backend}");
+                };
+                assert_eq!(e.kind(), std::io::ErrorKind::Unsupported, "{e}");
+            }
+        }
+    }
+    assert_eq!(Backend::ALL[0], Backend::default());
 }
 
 #[test]
@@ -156,15 +221,17 @@ fn environment_selects_the_backend() {
     if is_child() {
         return;
     }
-    run_child("epoll", "epoll");
-    run_child("poll", "poll");
-    if poll_on(Backend::Uring).is_some() {
-        run_child("uring", "uring");
+    for backend in Backend::ALL {
+        if backend == Backend::Uring && poll_on(backend).is_none() {
+            continue;
+        }
+        run_child(backend.name(), backend.name());
     }
 }
 
 /// Installs a seccomp filter on this thread that makes `io_uring_setup` fail with `ENOSYS`, as
 /// a kernel without io_uring (or a container runtime's filter) would.
+#[cfg(all(target_os = "linux", feature = "uring"))]
 fn refuse_io_uring_setup() {
     const SECCOMP_DATA_NR: u32 = 0;
     let filter = [
@@ -216,6 +283,7 @@ fn refuse_io_uring_setup() {
     assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
 }
 
+#[cfg(all(target_os = "linux", feature = "uring"))]
 #[test]
 #[ignore = "a child scenario: run by unavailable_io_uring_falls_back_to_epoll_with_a_reason"]
 fn child_io_uring_refused() {
@@ -247,6 +315,7 @@ fn child_io_uring_refused() {
     println!("child: io_uring refused, epoll used: {text}");
 }
 
+#[cfg(all(target_os = "linux", feature = "uring"))]
 #[test]
 fn unavailable_io_uring_falls_back_to_epoll_with_a_reason() {
     util::run_child_test(
@@ -301,6 +370,7 @@ fn poll_backend_emulates_edges_for_a_raw_fd_whose_io_it_cannot_see() {
     }
 }
 
+#[cfg(all(target_os = "linux", feature = "uring"))]
 #[test]
 fn uring_holds_a_raw_fd_open_until_it_is_deregistered() {
     // Documented difference (`Backend::Uring`): the ring holds a reference to a polled file,
@@ -338,8 +408,10 @@ fn uring_holds_a_raw_fd_open_until_it_is_deregistered() {
     assert_eq!(peer.read(&mut buf).unwrap(), 0);
 }
 
+#[cfg(target_os = "linux")]
 const ROUNDS: usize = 50;
 
+#[cfg(target_os = "linux")]
 #[test]
 fn syscalls_child_scenario() {
     // Traced by `one_wait_syscall_per_poll`; does nothing in a normal run.
@@ -385,6 +457,8 @@ fn syscalls_child_scenario() {
     drop(sockets);
 }
 
+/// Linux only: strace.
+#[cfg(target_os = "linux")]
 #[test]
 fn one_wait_syscall_per_poll() {
     if is_child() {

@@ -150,7 +150,7 @@ fn set_fd_limit(soft: u64) {
     };
     // SAFETY: `lim` is a valid rlimit to fill in.
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    lim.rlim_cur = soft;
+    lim.rlim_cur = soft as libc::rlim_t;
     // SAFETY: `lim` is a valid rlimit; lowering the soft limit is always allowed.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
 }

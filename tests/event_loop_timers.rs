@@ -9,6 +9,7 @@
 mod util;
 
 use std::io::{Read, Write};
+#[cfg(target_os = "linux")]
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -437,10 +438,12 @@ fn a_timeout_value_owning_a_tcp_stream_moves_through_the_timer() {
 
 /// Set in the environment of the child process that `an_idle_loop_waits_once_per_deadline`
 /// runs under strace.
+#[cfg(target_os = "linux")]
 const STRACE_CHILD_ENV: &str = "FERRIO_EVENT_LOOP_STRACE_CHILD";
 
 /// The scenario traced by `an_idle_loop_waits_once_per_deadline`: a loop with no IO, no
 /// channel and one 300 ms timeout. In a normal test run it does nothing.
+#[cfg(target_os = "linux")]
 #[test]
 fn strace_child_idle_timer() {
     if std::env::var_os(STRACE_CHILD_ENV).is_none() {
@@ -457,6 +460,8 @@ fn strace_child_idle_timer() {
     assert_eq!(handler.iteration, 1);
 }
 
+/// Linux only: strace.
+#[cfg(target_os = "linux")]
 #[test]
 fn an_idle_loop_waits_once_per_deadline() {
     let strace_ok = Command::new("strace")

@@ -6,7 +6,9 @@
 //! Faults are per thread (see `ferrio::__fault`), so each test arms them on the thread that
 //! makes the call. Tests that count open fds hold `SERIAL`, so no other test of this binary
 //! opens or closes fds meanwhile.
-#![cfg(feature = "fault-injection")]
+// Linux only: the faults are injected into epoll's and accept4's calls, and waits are
+// watched in `/proc`.
+#![cfg(all(feature = "fault-injection", target_os = "linux"))]
 
 mod util;
 

@@ -2,6 +2,9 @@
 //! number of open fds (`/proc/self/fd`) and the heap bytes held by this thread unchanged.
 //!
 //! One test in its own binary, so no other test opens or closes fds meanwhile.
+//!
+//! Linux only: it counts fds in `/proc/self/fd`.
+#![cfg(target_os = "linux")]
 
 mod util;
 

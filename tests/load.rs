@@ -7,6 +7,9 @@
 //!
 //! The server (the `EventLoop` under test) runs in the test process; the clients run in a
 //! child process (this binary again), so each process holds about 10,000 fds.
+//!
+//! Linux only: it reads memory figures from `/proc`.
+#![cfg(target_os = "linux")]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

@@ -419,6 +419,8 @@ fn dropping_an_unregistered_clone_keeps_the_original_registered() {
     assert_error_kind(poll.deregister(&clone), io::ErrorKind::NotFound);
 }
 
+/// Linux only: finds the fds in `/proc/self/fd` by their `anon_inode` names.
+#[cfg(target_os = "linux")]
 #[test]
 fn selector_and_waker_fds_are_cloexec() {
     // Poll and Waker do not expose their fds, so find them in /proc/self/fd. Every epoll and

@@ -363,6 +363,8 @@ fn connected_send_many() {
     assert_eq!(meta[1].addr, tx.local_addr().unwrap());
 }
 
+/// Linux only: UDP segmentation offload (see `no_offload_off_linux` for the rest).
+#[cfg(target_os = "linux")]
 #[test]
 fn gso_splits_into_datagrams() {
     if !UdpSocket::gso_supported() {
@@ -400,6 +402,7 @@ fn gso_splits_into_datagrams() {
     }
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn gro_coalesces_and_reports_segment_size() {
     if !UdpSocket::gso_supported() {
@@ -464,4 +467,18 @@ fn recv_meta_is_small_and_thread_safe() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<RecvMeta>();
     assert!(std::mem::size_of::<RecvMeta>() <= 64);
+}
+
+/// Segmentation offload is Linux-only: elsewhere it is a clear `Unsupported` error, and the
+/// batched calls work without it (one syscall per datagram).
+#[cfg(not(target_os = "linux"))]
+#[test]
+fn no_offload_off_linux() {
+    assert!(!UdpSocket::gso_supported());
+    assert_eq!(UdpSocket::max_gso_segments(), 1);
+    let tx = UdpSocket::bound(&any_local_addr()).unwrap();
+    let rx = receiver(any_local_addr());
+    let to = rx.local_addr().unwrap();
+    assert_error_kind(tx.send_gso(b"x", 1, &to), io::ErrorKind::Unsupported);
+    assert_error_kind(rx.set_gro(true), io::ErrorKind::Unsupported);
 }

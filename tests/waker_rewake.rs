@@ -1,5 +1,8 @@
 //! Regression test: a wake issued after a poll returned must wake the next poll, even when an
 //! earlier wake was consumed by the poll that just returned.
+//!
+//! Linux only: it watches the polling thread's state in `/proc`.
+#![cfg(target_os = "linux")]
 
 use ferrio::{Events, Poll, Token, Waker};
 use std::sync::Arc;

@@ -13,7 +13,7 @@ use std::time::Duration;
 /// | `timer_wheel_size` | 64 | slots per wheel level; the hierarchical wheel always uses 64 (one `u64` bitmap per level), so this is accepted for compatibility and only validated |
 /// | `timer_capacity` | 65536 | timeouts pending at once; `timeout_ms` returns `TimerError` beyond it. Allocated on the first `timeout_ms`, never after |
 /// | `events_capacity` | 1024 | readiness events fetched per poll |
-/// | `backend` | `FERRIO_BACKEND`, else epoll | the selector [`Backend`](crate::Backend) |
+/// | `backend` | `FERRIO_BACKEND`, else the platform's default | the selector [`Backend`](crate::Backend) |
 ///
 /// Unlike the original mio, the timer does not wake the loop every tick: the loop sleeps
 /// until the earliest pending deadline, so the tick only sets the resolution, and a fine
@@ -111,9 +111,10 @@ impl EventLoopConfig {
         self
     }
 
-    /// The selector backend, instead of the `FERRIO_BACKEND` environment variable or epoll;
-    /// see [`Poll::with_backend`](crate::Poll::with_backend) (an unavailable io_uring falls
-    /// back to epoll).
+    /// The selector backend, instead of the `FERRIO_BACKEND` environment variable or the
+    /// platform's default; see [`Poll::with_backend`](crate::Poll::with_backend) (an io_uring
+    /// the kernel refuses falls back to epoll; a backend the platform lacks is an
+    /// `Unsupported` error when the loop is made).
     pub fn backend(mut self, backend: crate::Backend) -> EventLoopConfig {
         self.backend = Some(backend);
         self

@@ -16,9 +16,9 @@ use crate::try_io::{would_block, TryAccept};
 pub const DEFAULT_BACKLOG: i32 = 1024;
 
 fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
-    Socket::new(
+    sys::fd::socket(
         Domain::for_address(*addr),
-        Type::STREAM.nonblocking().cloexec(),
+        Type::STREAM,
         Some(Protocol::TCP),
     )
 }
@@ -163,13 +163,24 @@ impl TcpStream {
 
     /// Enables keep-alive probes after `idle` without traffic, or disables them (`None`).
     ///
+    /// # Portability
+    ///
+    /// The idle time is per socket on Linux, macOS, FreeBSD, NetBSD and DragonFly (in whole
+    /// seconds: a sub-second part is dropped). OpenBSD has no per-socket idle time (it is the
+    /// system-wide `net.inet.tcp.keepidle`): there `Some(idle)` is an `Unsupported` error and
+    /// changes nothing; turn keep-alive on with `socket2::SockRef::from(&stream)
+    /// .set_keepalive(true)` to use the system's time.
+    ///
     /// # Errors
     ///
-    /// The OS error.
+    /// The OS error; `Unsupported` for `Some(_)` on OpenBSD.
     pub fn set_keepalive(&self, idle: Option<Duration>) -> io::Result<()> {
         let sock = self.sock();
         match idle {
             None => sock.set_keepalive(false),
+            #[cfg(target_os = "openbsd")]
+            Some(_) => Err(no_keepalive_time()),
+            #[cfg(not(target_os = "openbsd"))]
             Some(idle) => {
                 sock.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(idle))?;
                 sock.set_keepalive(true)
@@ -181,14 +192,17 @@ impl TcpStream {
     ///
     /// # Errors
     ///
-    /// The OS error.
+    /// The OS error; on OpenBSD, `Unsupported` if keep-alive is on (its time is the
+    /// system's; see [`set_keepalive`](Self::set_keepalive)).
     pub fn keepalive(&self) -> io::Result<Option<Duration>> {
         let sock = self.sock();
-        if sock.keepalive()? {
-            sock.tcp_keepalive_time().map(Some)
-        } else {
-            Ok(None)
+        if !sock.keepalive()? {
+            return Ok(None);
         }
+        #[cfg(target_os = "openbsd")]
+        return Err(no_keepalive_time());
+        #[cfg(not(target_os = "openbsd"))]
+        sock.tcp_keepalive_time().map(Some)
     }
 
     /// Sets the IP time-to-live.
@@ -452,6 +466,16 @@ impl TcpListener {
 
 fn is_out_of_fds(err: &io::Error) -> bool {
     matches!(err.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
+}
+
+/// OpenBSD has no per-socket keep-alive idle time.
+#[cfg(target_os = "openbsd")]
+fn no_keepalive_time() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "OpenBSD has no per-socket TCP keep-alive idle time (it is the system-wide sysctl \
+         net.inet.tcp.keepidle); enable keep-alive with SO_KEEPALIVE to use it",
+    )
 }
 
 /// One spare file descriptor (an open `/dev/null`) that

@@ -44,11 +44,7 @@ pub struct UdpSocket {
 impl_evented_via_io_source!(UdpSocket);
 
 fn new_socket(domain: Domain) -> io::Result<Socket> {
-    Socket::new(
-        domain,
-        Type::DGRAM.nonblocking().cloexec(),
-        Some(Protocol::UDP),
-    )
+    crate::sys::fd::socket(domain, Type::DGRAM, Some(Protocol::UDP))
 }
 
 impl UdpSocket {

@@ -25,6 +25,21 @@ pub(crate) mod ready {
     pub(crate) const HUP: u32 = 0x010;
     /// The peer closed its write side, or we shut down reading (`EPOLLRDHUP`).
     pub(crate) const READ_CLOSED: u32 = 0x2000;
+    /// Writing is no longer possible: we shut down writing, or the peer is gone (kqueue's
+    /// `EV_EOF` on `EVFILT_WRITE`). Not an epoll bit (epoll never sets 0x4000): epoll says
+    /// this with `HUP` or `ERROR`.
+    #[cfg_attr(
+        not(any(
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly",
+            test
+        )),
+        allow(dead_code)
+    )]
+    pub(crate) const WRITE_CLOSED: u32 = 0x4000;
 }
 
 /// One event: `bits` from [`ready`], `token` the registration's token. Laid out as Linux's
@@ -101,6 +116,7 @@ impl Events {
     }
 
     /// ORs more readiness into event `idx` (one event per source per select).
+    #[cfg_attr(all(target_os = "linux", not(feature = "uring")), allow(dead_code))]
     #[inline]
     pub(crate) fn merge(&mut self, idx: usize, bits: u32) {
         self.list[idx].bits |= bits;
@@ -124,6 +140,15 @@ impl Events {
         debug_assert!(n <= self.list.capacity());
         // SAFETY: the caller guarantees the first `n` entries are initialised.
         unsafe { self.list.set_len(n) }
+    }
+
+    /// Event `idx` as its token and raw [`ready`] bits (for backend unit tests).
+    #[cfg(test)]
+    pub(crate) fn raw(&self, idx: usize) -> Option<(Token, u32)> {
+        self.list.get(idx).map(|ev| {
+            let (token, bits) = (ev.token, ev.bits);
+            (Token(token as usize), bits)
+        })
     }
 
     #[inline]

@@ -19,6 +19,15 @@
 //! message (an `int`) then carries their size.
 //!
 //! Man pages: `sendmmsg(2)`, `recvmmsg(2)`, `recvmsg(2)`, `cmsg(3)`, `udp(7)`.
+//!
+//! # Portability
+//!
+//! `sendmmsg`/`recvmmsg` and segmentation offload are used on Linux. Elsewhere the same
+//! functions loop over single `sendmsg`/`recvmsg` calls (one syscall per datagram, the same
+//! results: how many were moved, from the first, and the first call's error if none was),
+//! and segmentation offload is `Unsupported` (`gso_supported()` is false). The one difference
+//! of the loop: a receive error after some datagrams (an ICMP error queued on the socket) is
+//! consumed by the call that stops there, where Linux keeps it for the next call.
 
 use std::io;
 use std::mem;
@@ -32,15 +41,17 @@ pub(crate) const MAX_BATCH: usize = 64;
 
 /// `UDP_SEGMENT` from `<linux/udp.h>`: the GSO segment size, as a socket option or a
 /// `SOL_UDP` control message on send.
+#[cfg(target_os = "linux")]
 const UDP_SEGMENT: libc::c_int = 103;
 
 /// `UDP_GRO` from `<linux/udp.h>`: the receive-coalescing socket option, and the control
 /// message that reports the segment size of a coalesced receive.
+#[cfg(target_os = "linux")]
 const UDP_GRO: libc::c_int = 104;
 
 /// Flags for every batched call: never raise `SIGPIPE`, and never block even if someone made
 /// the fd blocking behind our back (a blocking `recvmmsg` would wait for a full batch).
-const FLAGS: libc::c_int = libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT;
+const FLAGS: libc::c_int = super::fd::NOSIGNAL | libc::MSG_DONTWAIT;
 
 /// A socket address as the kernel reads and writes it for an IP socket.
 #[repr(C)]
@@ -51,48 +62,45 @@ union RawAddr {
 }
 
 impl RawAddr {
-    /// An all-zero address. Built through the larger variant so that every byte is
-    /// initialised (`sockaddr_in6` has no padding and is as large as the union).
-    const ZERO: RawAddr = RawAddr {
-        v6: libc::sockaddr_in6 {
-            sin6_family: 0,
-            sin6_port: 0,
-            sin6_flowinfo: 0,
-            sin6_addr: libc::in6_addr { s6_addr: [0; 16] },
-            sin6_scope_id: 0,
-        },
-    };
+    /// An all-zero address: every byte initialised (the union is exactly as large as its
+    /// `sockaddr_in6` variant, which has no padding).
+    // SAFETY: all-zero is a valid value of both variants (integers and byte arrays).
+    const ZERO: RawAddr = unsafe { mem::zeroed() };
 
-    /// Encodes `addr`, returning the slot and the length to pass as `msg_namelen`.
+    /// Encodes `addr`, returning the slot and the length to pass as `msg_namelen`. (Fields
+    /// are set one by one: the BSDs' addresses start with a length byte that Linux's lack.)
     fn encode(addr: &SocketAddr) -> (RawAddr, libc::socklen_t) {
+        let mut raw = RawAddr::ZERO;
         match addr {
-            SocketAddr::V4(a) => (
-                RawAddr {
-                    v4: libc::sockaddr_in {
-                        sin_family: libc::AF_INET as libc::sa_family_t,
-                        sin_port: a.port().to_be(),
-                        sin_addr: libc::in_addr {
-                            s_addr: u32::from(*a.ip()).to_be(),
-                        },
-                        sin_zero: [0; 8],
-                    },
-                },
-                mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            ),
-            SocketAddr::V6(a) => (
-                RawAddr {
-                    v6: libc::sockaddr_in6 {
-                        sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                        sin6_port: a.port().to_be(),
-                        sin6_flowinfo: a.flowinfo(),
-                        sin6_addr: libc::in6_addr {
-                            s6_addr: a.ip().octets(),
-                        },
-                        sin6_scope_id: a.scope_id(),
-                    },
-                },
-                mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-            ),
+            SocketAddr::V4(a) => {
+                // SAFETY: every byte of the union is initialised and every bit pattern is a
+                // valid `sockaddr_in`.
+                let v4 = unsafe { &mut raw.v4 };
+                v4.sin_family = libc::AF_INET as libc::sa_family_t;
+                v4.sin_port = a.port().to_be();
+                v4.sin_addr.s_addr = u32::from(*a.ip()).to_be();
+                let len = mem::size_of::<libc::sockaddr_in>();
+                #[cfg(not(any(target_os = "linux", target_os = "android")))]
+                {
+                    v4.sin_len = len as u8;
+                }
+                (raw, len as libc::socklen_t)
+            }
+            SocketAddr::V6(a) => {
+                // SAFETY: as above, for `sockaddr_in6`.
+                let v6 = unsafe { &mut raw.v6 };
+                v6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                v6.sin6_port = a.port().to_be();
+                v6.sin6_flowinfo = a.flowinfo();
+                v6.sin6_addr.s6_addr = a.ip().octets();
+                v6.sin6_scope_id = a.scope_id();
+                let len = mem::size_of::<libc::sockaddr_in6>();
+                #[cfg(not(any(target_os = "linux", target_os = "android")))]
+                {
+                    v6.sin6_len = len as u8;
+                }
+                (raw, len as libc::socklen_t)
+            }
         }
     }
 
@@ -124,16 +132,19 @@ impl RawAddr {
 }
 
 /// `CMSG_SPACE(sizeof(int))`: room for one `UDP_GRO` control message per received datagram.
+#[cfg(target_os = "linux")]
 // SAFETY: CMSG_SPACE only does arithmetic on its argument.
 const RECV_CONTROL_LEN: usize =
     unsafe { libc::CMSG_SPACE(mem::size_of::<libc::c_int>() as libc::c_uint) } as usize;
 
 /// `CMSG_SPACE(sizeof(u16))`: room for one `UDP_SEGMENT` control message.
+#[cfg(target_os = "linux")]
 // SAFETY: CMSG_SPACE only does arithmetic on its argument.
 const GSO_CONTROL_LEN: usize =
     unsafe { libc::CMSG_SPACE(mem::size_of::<u16>() as libc::c_uint) } as usize;
 
 /// A control buffer aligned for `cmsghdr` (whose first field is a `size_t`).
+#[cfg(target_os = "linux")]
 #[repr(C, align(8))]
 #[derive(Clone, Copy)]
 struct Control<const LEN: usize>([u8; LEN]);
@@ -162,6 +173,7 @@ pub(crate) struct Received {
 /// The OS error of `recvmmsg` (`WouldBlock` when nothing is queued), or `InvalidData` if the
 /// kernel reported a sender that is not an IP address (the datagrams are then consumed).
 #[doc(alias = "recvmmsg")]
+#[cfg(target_os = "linux")]
 pub(crate) fn recv_many<B: AsMut<[u8]>>(
     fd: RawFd,
     bufs: &mut [B],
@@ -233,6 +245,7 @@ pub(crate) fn recv_many<B: AsMut<[u8]>>(
 }
 
 /// The segment size of a `UDP_GRO` control message in a received message, if there is one.
+#[cfg(target_os = "linux")]
 fn gro_segment_size(msg: &libc::msghdr) -> Option<usize> {
     let mut size = None;
     // SAFETY: after recvmmsg, msg_control/msg_controllen describe the control messages the
@@ -267,6 +280,7 @@ fn gro_segment_size(msg: &libc::msghdr) -> Option<usize> {
 /// The OS error of `sendmmsg`, which the kernel reports only when not even the first
 /// datagram was sent (`WouldBlock` when the send buffer is full).
 #[doc(alias = "sendmmsg")]
+#[cfg(target_os = "linux")]
 pub(crate) fn send_many<'a>(
     fd: RawFd,
     count: usize,
@@ -324,6 +338,7 @@ pub(crate) fn send_many<'a>(
 /// checksum segmented packets; `ENOPROTOOPT`/`EINVAL` on kernels without `UDP_SEGMENT`.
 #[doc(alias = "sendmsg")]
 #[doc(alias = "UDP_SEGMENT")]
+#[cfg(target_os = "linux")]
 pub(crate) fn send_segmented(
     fd: RawFd,
     buf: &[u8],
@@ -365,16 +380,19 @@ pub(crate) fn send_segmented(
 /// `setsockopt(fd, SOL_UDP, UDP_SEGMENT, size)`: the default GSO segment size of every send
 /// (0: off). Used to probe for GSO support.
 #[doc(alias = "UDP_SEGMENT")]
+#[cfg(target_os = "linux")]
 pub(crate) fn set_segment_size(fd: RawFd, size: u16) -> io::Result<()> {
     set_udp_option(fd, UDP_SEGMENT, libc::c_int::from(size))
 }
 
 /// `setsockopt(fd, SOL_UDP, UDP_GRO, on)`.
 #[doc(alias = "UDP_GRO")]
+#[cfg(target_os = "linux")]
 pub(crate) fn set_gro(fd: RawFd, on: bool) -> io::Result<()> {
     set_udp_option(fd, UDP_GRO, libc::c_int::from(on))
 }
 
+#[cfg(target_os = "linux")]
 fn set_udp_option(fd: RawFd, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
     // SAFETY: passes a pointer to a live c_int and its exact size.
     unsafe {
@@ -387,6 +405,129 @@ fn set_udp_option(fd: RawFd, name: libc::c_int, value: libc::c_int) -> io::Resul
         ))
     }
     .map(drop)
+}
+
+/// The error of the segmentation-offload calls where the OS has none.
+#[cfg(not(target_os = "linux"))]
+fn no_offload(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("UDP {what} offload is Linux-only; send and receive the datagrams one by one"),
+    )
+}
+
+/// Where `recvmmsg` is not used: up to `min(bufs.len(), MAX_BATCH)` single `recvmsg` calls,
+/// stopping at the first that fails (see the module docs); the same results as the Linux
+/// version otherwise.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn recv_many<B: AsMut<[u8]>>(
+    fd: RawFd,
+    bufs: &mut [B],
+    mut each: impl FnMut(usize, Received),
+) -> io::Result<usize> {
+    let count = bufs.len().min(MAX_BATCH);
+    let mut received = 0;
+    let mut bad_addr = false;
+    for buf in bufs[..count].iter_mut() {
+        let buf = buf.as_mut();
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        let mut addr = RawAddr::ZERO;
+        // SAFETY: an all-zero msghdr is a valid empty message.
+        let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+        msg.msg_name = ptr::addr_of_mut!(addr).cast();
+        msg.msg_namelen = mem::size_of::<RawAddr>() as libc::socklen_t;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        // SAFETY: msg points at `iov` (describing the writable `buf`, exclusively borrowed)
+        // and at `addr` (size_of::<RawAddr>() bytes), both live across the call.
+        let res = unsafe { syscall!(recvmsg(fd, &mut msg, FLAGS)) };
+        let len = match res {
+            Ok(n) => n as usize,
+            Err(e) if received == 0 => return Err(e),
+            Err(_) => break,
+        };
+        match addr.decode(msg.msg_namelen) {
+            Some(addr) => each(
+                received,
+                Received {
+                    len,
+                    addr,
+                    truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
+                    segment_size: None,
+                },
+            ),
+            None => bad_addr = true,
+        }
+        received += 1;
+    }
+    if bad_addr {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "recvmsg reported a sender that is not an IPv4 or IPv6 address",
+        ));
+    }
+    Ok(received)
+}
+
+/// Where `sendmmsg` is not used: up to `min(count, MAX_BATCH)` single `sendmsg` calls,
+/// stopping at the first that fails; the first call's error if none was sent.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn send_many<'a>(
+    fd: RawFd,
+    count: usize,
+    msg: impl Fn(usize) -> (&'a [u8], Option<SocketAddr>),
+) -> io::Result<usize> {
+    let count = count.min(MAX_BATCH);
+    for i in 0..count {
+        let (buf, target) = msg(i);
+        let mut iov = libc::iovec {
+            iov_base: buf.as_ptr() as *mut libc::c_void,
+            iov_len: buf.len(),
+        };
+        // SAFETY: an all-zero msghdr is a valid empty message.
+        let mut hdr: libc::msghdr = unsafe { mem::zeroed() };
+        let mut addr = target.as_ref().map(RawAddr::encode);
+        if let Some((raw, len)) = &mut addr {
+            hdr.msg_name = ptr::addr_of_mut!(*raw).cast();
+            hdr.msg_namelen = *len;
+        }
+        hdr.msg_iov = &mut iov;
+        hdr.msg_iovlen = 1;
+        // SAFETY: hdr points at `iov` (describing `buf`, only read by the kernel) and at
+        // `addr` (msg_namelen bytes), both live across the call.
+        match unsafe { syscall!(sendmsg(fd, &hdr, FLAGS)) } {
+            Ok(_) => {}
+            Err(e) if i == 0 => return Err(e),
+            Err(_) => return Ok(i),
+        }
+    }
+    Ok(count)
+}
+
+/// Segmentation offload is Linux-only: `Unsupported`.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn send_segmented(
+    _fd: RawFd,
+    _buf: &[u8],
+    _segment_size: u16,
+    _target: Option<&SocketAddr>,
+) -> io::Result<usize> {
+    Err(no_offload("segmentation (GSO)"))
+}
+
+/// Segmentation offload is Linux-only: `Unsupported`.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn set_segment_size(_fd: RawFd, _size: u16) -> io::Result<()> {
+    Err(no_offload("segmentation (GSO)"))
+}
+
+/// Receive offload is Linux-only: `Unsupported`.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn set_gro(_fd: RawFd, _on: bool) -> io::Result<()> {
+    Err(no_offload("receive (GRO)"))
 }
 
 #[cfg(test)]

@@ -33,8 +33,28 @@ mod pollable;
 mod wake_fd;
 pub(crate) mod waker;
 
+#[cfg(target_os = "linux")]
 mod epoll;
+#[cfg(any(
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+mod kqueue;
+// The kqueue backend's OS-independent logic: compiled with it, and on Linux for its unit tests.
+#[cfg(any(
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+    all(test, target_os = "linux")
+))]
+mod kqueue_logic;
 mod poll;
+#[cfg(all(target_os = "linux", feature = "uring"))]
 mod uring;
 
 #[cfg(feature = "fault-injection")]
@@ -152,18 +172,38 @@ pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum AnySelector {
+    #[cfg(target_os = "linux")]
     Epoll(epoll::EpollSelector),
     Poll(poll::PollSelector),
+    #[cfg(all(target_os = "linux", feature = "uring"))]
     Uring(uring::UringSelector),
+    #[cfg(any(
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))]
+    Kqueue(kqueue::KqueueSelector),
 }
 
-/// Forwards one call to the backend: one arm per backend.
+/// Forwards one call to the backend: one arm per backend (each as cfg'd as its variant).
 macro_rules! dispatch {
     ($self:expr, $s:ident => $call:expr) => {
         match $self {
+            #[cfg(target_os = "linux")]
             AnySelector::Epoll($s) => $call,
             AnySelector::Poll($s) => $call,
+            #[cfg(all(target_os = "linux", feature = "uring"))]
             AnySelector::Uring($s) => $call,
+            #[cfg(any(
+                target_vendor = "apple",
+                target_os = "freebsd",
+                target_os = "netbsd",
+                target_os = "openbsd",
+                target_os = "dragonfly"
+            ))]
+            AnySelector::Kqueue($s) => $call,
         }
     };
 }
@@ -171,10 +211,50 @@ macro_rules! dispatch {
 impl AnySelector {
     fn backend(&self) -> Backend {
         match self {
+            #[cfg(target_os = "linux")]
             AnySelector::Epoll(_) => Backend::Epoll,
             AnySelector::Poll(_) => Backend::Poll,
+            #[cfg(all(target_os = "linux", feature = "uring"))]
             AnySelector::Uring(_) => Backend::Uring,
+            #[cfg(any(
+                target_vendor = "apple",
+                target_os = "freebsd",
+                target_os = "netbsd",
+                target_os = "openbsd",
+                target_os = "dragonfly"
+            ))]
+            AnySelector::Kqueue(_) => Backend::Kqueue,
         }
+    }
+
+    /// A selector on `backend`; see [`Shared::new`].
+    fn new(backend: Backend) -> io::Result<(AnySelector, Option<io::Error>)> {
+        Ok(match backend {
+            #[cfg(target_os = "linux")]
+            Backend::Epoll => (AnySelector::Epoll(epoll::EpollSelector::new()?), None),
+            Backend::Poll => (AnySelector::Poll(poll::PollSelector::new()?), None),
+            #[cfg(all(target_os = "linux", feature = "uring"))]
+            Backend::Uring => match uring::UringSelector::new() {
+                Ok(s) => (AnySelector::Uring(s), None),
+                Err(reason) => (
+                    AnySelector::Epoll(epoll::EpollSelector::new()?),
+                    Some(io::Error::new(
+                        reason.kind(),
+                        format!("io_uring unavailable, using epoll: {reason}"),
+                    )),
+                ),
+            },
+            #[cfg(any(
+                target_vendor = "apple",
+                target_os = "freebsd",
+                target_os = "netbsd",
+                target_os = "openbsd",
+                target_os = "dragonfly"
+            ))]
+            Backend::Kqueue => (AnySelector::Kqueue(kqueue::KqueueSelector::new()?), None),
+            #[allow(unreachable_patterns)] // every backend exists in some builds only
+            other => return Err(other.unsupported()),
+        })
     }
 
     #[inline]
@@ -250,22 +330,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// A selector on `backend`. A kernel that refuses io_uring gives epoll and the reason,
-    /// as `Ok((shared, Some(reason)))`.
+    /// as `Ok((shared, Some(reason)))`; a backend this platform or build lacks is an
+    /// `Unsupported` error.
     pub(crate) fn new(backend: Backend) -> io::Result<(Shared, Option<io::Error>)> {
-        let (selector, fallback) = match backend {
-            Backend::Epoll => (AnySelector::Epoll(epoll::EpollSelector::new()?), None),
-            Backend::Poll => (AnySelector::Poll(poll::PollSelector::new()?), None),
-            Backend::Uring => match uring::UringSelector::new() {
-                Ok(s) => (AnySelector::Uring(s), None),
-                Err(reason) => (
-                    AnySelector::Epoll(epoll::EpollSelector::new()?),
-                    Some(io::Error::new(
-                        reason.kind(),
-                        format!("io_uring unavailable, using epoll: {reason}"),
-                    )),
-                ),
-            },
-        };
+        let (selector, fallback) = AnySelector::new(backend)?;
         let shared = Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             selector,

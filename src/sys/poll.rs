@@ -56,7 +56,8 @@ use std::time::{Duration, Instant};
 
 use super::event::ready;
 use super::pollable::{
-    already_registered, check_pollable, interest_to_poll, not_registered, poll_to_ready, POLLRDHUP,
+    already_registered, check_pollable, interest_to_poll, is_read_closed, not_registered,
+    poll_to_ready,
 };
 use super::wake_fd::WakeFd;
 use super::{Events, Selector, WakeState};
@@ -486,7 +487,7 @@ fn report(table: &mut Table, pfd: libc::pollfd, events: &mut Events) {
         // even if their directions were disarmed by an earlier edge.
         bits |= interest_to_poll(entry.interest) & (libc::POLLIN | libc::POLLOUT);
     }
-    if bits & POLLRDHUP != 0 && entry.interest.is_readable() {
+    if is_read_closed(bits) && entry.interest.is_readable() {
         // epoll reports a half-close as readable (the read returns EOF) too.
         bits |= libc::POLLIN;
     }

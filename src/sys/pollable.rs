@@ -13,6 +13,20 @@ pub(crate) const POLLRDHUP: libc::c_short = libc::POLLRDHUP;
 #[cfg(not(all(target_os = "linux", not(ferrio_portable))))]
 pub(crate) const POLLRDHUP: libc::c_short = 0;
 
+/// Whether `revents` holds `POLLRDHUP` (never where it does not exist).
+#[inline]
+pub(crate) fn is_read_closed(revents: libc::c_short) -> bool {
+    #[cfg(all(target_os = "linux", not(ferrio_portable)))]
+    {
+        revents & POLLRDHUP != 0
+    }
+    #[cfg(not(all(target_os = "linux", not(ferrio_portable))))]
+    {
+        let _ = revents;
+        false
+    }
+}
+
 /// The `poll(2)` bits asked for an interest (readable adds `POLLRDHUP` where it exists, like
 /// epoll's `EPOLLRDHUP`, so a half-close is reported as hup).
 pub(crate) fn interest_to_poll(interest: EventSet) -> libc::c_short {
@@ -45,7 +59,7 @@ pub(crate) fn poll_to_ready(revents: libc::c_short) -> u32 {
     if revents & libc::POLLHUP != 0 {
         bits |= ready::HUP;
     }
-    if POLLRDHUP != 0 && revents & POLLRDHUP != 0 {
+    if is_read_closed(revents) {
         bits |= ready::READ_CLOSED;
     }
     bits

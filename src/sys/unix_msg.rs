@@ -6,7 +6,10 @@
 //!
 //! Ownership: the sender only lends its fds (the kernel takes its own references during
 //! `sendmsg`, so the sender may close them at once). The kernel installs the received fds in
-//! this process during `recvmsg` (close-on-exec, thanks to `MSG_CMSG_CLOEXEC`); from then on
+//! this process during `recvmsg` (close-on-exec, thanks to `MSG_CMSG_CLOEXEC`, on Linux and
+//! the BSDs; Apple systems have no such flag, so there each received fd is set close-on-exec
+//! right after `recvmsg`, and a `fork` + `exec` in another thread in between inherits it);
+//! from then on
 //! they belong to us, so every path of [`recv_with_fds`], the error paths included, wraps each
 //! of them in an `OwnedFd` at once and either returns or closes it. None can leak.
 //!
@@ -26,6 +29,12 @@ const FD_SIZE: usize = mem::size_of::<RawFd>();
 // SAFETY: CMSG_SPACE only does arithmetic on its argument.
 const CONTROL_LEN: usize =
     unsafe { libc::CMSG_SPACE((MAX_FDS * FD_SIZE) as libc::c_uint) } as usize;
+
+/// `MSG_CMSG_CLOEXEC` where `recvmsg` takes it; 0 on Apple systems (see the module docs).
+#[cfg(not(target_vendor = "apple"))]
+const CMSG_CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
+#[cfg(target_vendor = "apple")]
+const CMSG_CLOEXEC: libc::c_int = 0;
 
 /// A control-message buffer aligned for `cmsghdr` (whose first field is a `size_t`).
 #[repr(C, align(8))]
@@ -93,7 +102,7 @@ pub(crate) fn send_with_fds(fd: RawFd, buf: &[u8], fds: &[BorrowedFd<'_>]) -> io
     }
     // SAFETY: msg points at `iov` (describing `buf`, only read by the kernel) and `control`,
     // all of which outlive the call.
-    unsafe { syscall!(sendmsg(fd, &msg, libc::MSG_NOSIGNAL)) }.map(|n| n as usize)
+    unsafe { syscall!(sendmsg(fd, &msg, super::fd::NOSIGNAL)) }.map(|n| n as usize)
 }
 
 /// `recvmsg(fd, [buf], MSG_CMSG_CLOEXEC)`: receives data and up to `fds.len()` (at most
@@ -130,7 +139,7 @@ pub(crate) fn recv_with_fds(
     }
     // SAFETY: msg points at `iov` (describing the writable `buf`) and at `control`, which has
     // room for msg_controllen bytes; all outlive the call.
-    let n = unsafe { syscall!(recvmsg(fd, &mut msg, libc::MSG_CMSG_CLOEXEC)) }? as usize;
+    let n = unsafe { syscall!(recvmsg(fd, &mut msg, CMSG_CLOEXEC)) }? as usize;
 
     const NONE: Option<OwnedFd> = None;
     let mut received = [NONE; MAX_FDS];
@@ -172,6 +181,11 @@ pub(crate) fn recv_with_fds(
             "the message carried more file descriptors than the receive buffer had room for \
              (MSG_CTRUNC); all of its fds were closed and its data bytes were consumed",
         ));
+    }
+    #[cfg(target_vendor = "apple")]
+    for fd in received.iter().take(count).flatten() {
+        // On failure `received` drops here, closing every fd we got.
+        super::fd::set_cloexec(fd.as_raw_fd())?;
     }
     for (slot, fd) in fds.iter_mut().zip(received.iter_mut().take(count)) {
         *slot = fd.take();

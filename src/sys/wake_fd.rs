@@ -38,8 +38,9 @@ impl WakeFd {
 
     /// Makes the read side readable (one syscall, two if an eventfd counter is full).
     pub(crate) fn notify(&self) -> io::Result<()> {
-        match &self.write {
-            None => match super::fd::eventfd_write(&self.read) {
+        #[cfg(all(target_os = "linux", not(ferrio_portable)))]
+        if self.write.is_none() {
+            return match super::fd::eventfd_write(&self.read) {
                 // The counter is full: reset it and write again, to make a fresh edge for
                 // edge-triggered pollers (epoll never reads it otherwise).
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -47,28 +48,29 @@ impl WakeFd {
                     super::fd::eventfd_write(&self.read)
                 }
                 res => res,
-            },
+            };
+        }
+        match &self.write {
             Some(write) => match super::fd::write_byte(write) {
                 // A full pipe is readable already.
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
                 res => res,
             },
+            None => Ok(()),
         }
     }
 
     /// Makes the read side quiet again (level-triggered pollers call this after a report).
     pub(crate) fn drain(&self) {
-        match &self.write {
-            None => {
-                let _ = super::fd::eventfd_read(&self.read);
-            }
-            Some(_) => {
-                let mut buf = [0u8; 64];
-                while let Ok(n) = super::fd::read(self.read.as_raw_fd(), &mut buf) {
-                    if n < buf.len() {
-                        break;
-                    }
-                }
+        #[cfg(all(target_os = "linux", not(ferrio_portable)))]
+        if self.write.is_none() {
+            let _ = super::fd::eventfd_read(&self.read);
+            return;
+        }
+        let mut buf = [0u8; 64];
+        while let Ok(n) = super::fd::read(self.read.as_raw_fd(), &mut buf) {
+            if n < buf.len() {
+                break;
             }
         }
     }

@@ -115,8 +115,9 @@ impl UnixDatagram {
     pub fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<Option<usize>> {
         let addr = path_addr(path.as_ref())?;
         would_block(|| {
-            self.io
-                .do_write(|s| SockRef::from(s).send_to_with_flags(buf, &addr, libc::MSG_NOSIGNAL))
+            self.io.do_write(|s| {
+                SockRef::from(s).send_to_with_flags(buf, &addr, crate::sys::fd::NOSIGNAL)
+            })
         })
     }
 

@@ -24,19 +24,18 @@ use socket2::{Domain, SockAddr, Socket, Type};
 /// [`UnixStream::recv_with_fds`].
 pub const MAX_FDS_PER_MESSAGE: usize = crate::sys::unix_msg::MAX_FDS;
 
-/// The size of `sun_path` in `sockaddr_un` (108 on Linux); a path needs one more byte for its
-/// terminating NUL.
-const SUN_PATH_LEN: usize =
-    std::mem::size_of::<libc::sockaddr_un>() - std::mem::size_of::<libc::sa_family_t>();
+/// The size of `sun_path` in `sockaddr_un` (108 on Linux, 104 on macOS and the BSDs); a path
+/// needs one more byte for its terminating NUL.
+const SUN_PATH_LEN: usize = crate::sys::fd::SUN_PATH_LEN;
 
 /// A new non-blocking, close-on-exec Unix socket of type `ty`.
 fn new_socket(ty: Type) -> io::Result<Socket> {
-    Socket::new(Domain::UNIX, ty.nonblocking().cloexec(), None)
+    crate::sys::fd::socket(Domain::UNIX, ty, None)
 }
 
 /// A connected, non-blocking, close-on-exec pair of Unix sockets of type `ty`.
 fn new_pair(ty: Type) -> io::Result<(Socket, Socket)> {
-    Socket::pair(Domain::UNIX, ty.nonblocking().cloexec(), None)
+    crate::sys::fd::socket_pair(Domain::UNIX, ty)
 }
 
 /// The socket address of a filesystem path, with clear errors for paths that do not fit.
@@ -75,6 +74,8 @@ fn to_std_addr(addr: &SockAddr) -> Option<SocketAddr> {
     if let Some(path) = addr.as_pathname() {
         return SocketAddr::from_pathname(path).ok();
     }
+    // Abstract names exist on Linux only.
+    #[cfg(target_os = "linux")]
     if let Some(name) = addr.as_abstract_namespace() {
         use std::os::linux::net::SocketAddrExt;
         return SocketAddr::from_abstract_name(name).ok();

@@ -99,10 +99,14 @@ pub enum Backend {
     ///   deregister themselves on drop.
     /// * Each poll costs O(K) in the number K of registered sources, and one more syscall
     ///   (an eventfd or pipe read) when a `Waker` or another thread woke it.
-    /// * Where `ppoll` is missing (macOS), timeouts are rounded up to whole milliseconds;
-    ///   where `POLLRDHUP` is missing (everywhere but Linux), a half-close shows as readable
-    ///   (the read returns 0) but not as hup. Where eventfd is missing, the wake-up fd is a
-    ///   pipe.
+    /// * Where `ppoll` is not used (macOS, NetBSD, the portable form), timeouts are rounded
+    ///   up to whole milliseconds. Where eventfd is missing, the wake-up fd is a pipe.
+    /// * Where `POLLRDHUP` is missing (macOS, NetBSD, OpenBSD, DragonFly, the portable
+    ///   form), a half-close of a stream (the peer's FIN, our `shutdown(Read)`) shows as
+    ///   readable (the read returns 0), not as hup; and after an edge-triggered readable
+    ///   event the program did not read, it brings no event at all (nothing new is visible
+    ///   to poll(2)) until the program reads, as the edge contract asks it to. A full
+    ///   hang-up (`POLLHUP`) is reported everywhere.
     Poll,
     /// Linux io_uring: readiness through `IORING_OP_POLL_ADD` (needs Linux 5.13 or later).
     ///
@@ -142,10 +146,13 @@ pub enum Backend {
     /// `poll` is one `kevent` call.
     ///
     /// What it cannot do like epoll:
-    /// * hup: the read filter's `EV_EOF` is reported as hup (the peer closed its side, or both
-    ///   sides are closed), the write filter's `EV_EOF` (writing is no longer possible) as
-    ///   writable with an error if the socket has one. A pending socket error is reported as
-    ///   error (`EV_EOF` with an error in `fflags`).
+    /// * hup: the read filter's `EV_EOF` (the peer closed its side, or both sides are
+    ///   closed) is reported as hup, and readable; the write filter's `EV_EOF` (writing is no
+    ///   longer possible) as writable and write-closed; both in one poll are a full hang-up.
+    ///   A socket error that comes with `EV_EOF` (`fflags`, such as a reset) is reported as
+    ///   error; one without it shows only as readiness, and the IO call returns it. Only
+    ///   the registered filters can report: a write-only registration does not see the
+    ///   read side close.
     /// * Priority (out-of-band) data is not reported.
     /// * A raw fd must be deregistered before it is closed. Closing an fd does remove its
     ///   filters in the kernel (the kernel keeps no reference to the file, so closing it

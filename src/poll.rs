@@ -78,7 +78,9 @@ use crate::token::Token;
 /// # Portability
 ///
 /// Only readable and writable readiness have the same meaning on every platform; error and
-/// hup are Linux hints.
+/// hup are hints whose exact conditions differ between epoll, kqueue and poll(2) (listed
+/// under [`Backend`]). The platforms, their default backends and what CI checks of each are
+/// in [`Backend`]'s "Platforms" section.
 #[derive(Debug)]
 pub struct Poll {
     registry: Registry,

@@ -9,10 +9,14 @@
 //!
 //! Every fd these types create is non-blocking and close-on-exec from the moment it exists
 //! (`SOCK_NONBLOCK | SOCK_CLOEXEC`, `O_NONBLOCK | O_CLOEXEC`, `MSG_CMSG_CLOEXEC` for received
-//! fds), and no write ever raises `SIGPIPE`: a closed peer gives `BrokenPipe`.
+//! fds), and no write ever raises `SIGPIPE`: a closed peer gives `BrokenPipe`. Apple systems
+//! lack these flags: there the flags are set right after the fd is made (a `fork` + `exec` in
+//! another thread in between inherits it), and `SO_NOSIGPIPE`/`F_SETNOSIGPIPE` keep writes
+//! from raising `SIGPIPE`.
 //!
 //! Socket addresses are [`std::os::unix::net::SocketAddr`]. A path must be shorter than
-//! `sun_path` (107 bytes on Linux); a longer one is an `InvalidInput` error, never truncated.
+//! `sun_path` (107 bytes on Linux, 103 on macOS and the BSDs); a longer one is an
+//! `InvalidInput` error, never truncated. Abstract names exist on Linux only.
 //!
 //! The sockets live in `net::unix` with the other network sources; this module gathers what a
 //! Unix program registers.

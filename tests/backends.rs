@@ -505,9 +505,11 @@ fn one_wait_syscall_per_poll() {
         assert_eq!(marks.len(), 2, "{backend}: markers not found in:\n{text}");
         let inner = &lines[marks[0] + 1..marks[1]];
         let count = |name: &str| inner.iter().filter(|l| l.contains(name)).count();
+        // Plain `poll` in poll(2)'s portable form (`--cfg ferrio_portable`).
         let waits = count("epoll_wait(")
             + count("epoll_pwait2(")
             + count("ppoll(")
+            + count(" poll(")
             + count("io_uring_enter(");
         let writes = count("write(");
         println!("{backend}: {} syscalls in {ROUNDS} polls", inner.len());

@@ -425,7 +425,17 @@ fn dropping_an_unregistered_clone_keeps_the_original_registered() {
 fn selector_and_waker_fds_are_cloexec() {
     // Poll and Waker do not expose their fds, so find them in /proc/self/fd. Every epoll and
     // eventfd in this test process is ferrio's; other tests running in parallel may close
-    // theirs while we look, so an fd that vanishes or changes under us is skipped.
+    // theirs while we look, so an fd that vanishes or changes under us is skipped. Pipes
+    // (poll(2)'s wake fd in its portable form) are counted only if they appeared with this
+    // Poll: the process inherits others (cargo's jobserver).
+    let fd_target = |entry: &std::fs::DirEntry| {
+        let target = std::fs::read_link(entry.path()).ok()?;
+        Some((entry.file_name(), target))
+    };
+    let before: std::collections::HashSet<_> = std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| fd_target(&e.ok()?))
+        .collect();
     let poll = Poll::new().unwrap();
     let _waker = ferrio::Waker::new(poll.registry(), Token(9)).unwrap();
     let mut checked = (0, 0);
@@ -438,9 +448,13 @@ fn selector_and_waker_fds_are_cloexec() {
             continue;
         };
         let target = target.to_string_lossy().into_owned();
-        // The selector's own fd: epoll's, io_uring's; poll(2) has none, only its eventfd.
+        // The selector's own fd: epoll's, io_uring's; poll(2) has none, only its eventfd (a
+        // pipe in its portable form, `--cfg ferrio_portable`; every pipe of this process but
+        // the standard streams is ferrio's).
         let is_epoll = target == "anon_inode:[eventpoll]" || target == "anon_inode:[io_uring]";
-        let is_eventfd = target == "anon_inode:[eventfd]";
+        let is_new_pipe = target.starts_with("pipe:")
+            && fd_target(&entry).is_some_and(|known| !before.contains(&known));
+        let is_eventfd = target == "anon_inode:[eventfd]" || (cfg!(ferrio_portable) && is_new_pipe);
         if !is_epoll && !is_eventfd {
             continue;
         }

@@ -285,6 +285,21 @@ fn data_and_fin_in_one_event_read_on_to_eof_when_hup() {
         let mut events = Events::with_capacity(8);
         peer.write_all(b"last words").unwrap();
         peer.shutdown(Shutdown::Write).unwrap();
+        if !util::half_close_is_hup(backend) {
+            // Documented (`Backend::Poll` without POLLRDHUP): no hup tells of the FIN. The
+            // short read is taken for a drain, and the read re-arms the emulated edge, so the
+            // next event (the FIN is still pending) leads the reader to the EOF.
+            assert!(next_readiness(&mut poll, &mut events, STREAM).is_readable());
+            let mut buf = [0u8; 64];
+            assert_eq!(
+                ours.try_read_stream(&mut buf).unwrap(),
+                StreamRead::Drained(10),
+                "{backend}"
+            );
+            assert!(next_readiness(&mut poll, &mut events, STREAM).is_readable());
+            assert_eq!(ours.try_read_stream(&mut buf).unwrap(), StreamRead::Eof);
+            continue;
+        }
         // Wait for the event that carries the FIN (the data's edge may come first).
         let mut kind = next_readiness(&mut poll, &mut events, STREAM);
         while !kind.is_hup() {

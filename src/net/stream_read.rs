@@ -54,6 +54,10 @@
 //!   `POLL_ADD`, which posts a completion on every wake-up of the socket that finds it
 //!   readable, like `EPOLLET`; if the kernel ends the request, the next `select` submits a
 //!   fresh one, which checks readiness when it is armed.
+//! * **kqueue** (macOS and the BSDs; compiled, not run, in CI): `EV_CLEAR` knotes are
+//!   activated by every arrival of data (the socket's wake-up calls the filter), whether or
+//!   not the last event was consumed, as epoll's `EPOLLET`: the same argument, by reading of
+//!   the kernels' sources, not tested on one.
 //!
 //! Level-triggered and oneshot registrations need no argument: level reports the socket again
 //! while data is queued, and `reregister` after a oneshot event re-checks readiness.

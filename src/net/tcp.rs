@@ -620,11 +620,20 @@ impl TcpBuilder {
     /// Sets `SO_REUSEPORT`: several sockets bind the same port and the kernel spreads
     /// connections among them.
     ///
+    /// # Portability
+    ///
+    /// Linux and DragonFly spread connections among the sockets. On FreeBSD this also sets
+    /// `SO_REUSEPORT_LB` (FreeBSD 12+), which is what spreads them there. macOS, NetBSD and
+    /// OpenBSD allow the shared binding but do not balance: one socket receives the
+    /// connections.
+    ///
     /// # Errors
     ///
     /// The OS error.
     pub fn reuse_port(self, reuse: bool) -> io::Result<TcpBuilder> {
         self.socket.set_reuse_port(reuse)?;
+        #[cfg(target_os = "freebsd")]
+        self.socket.set_reuse_port_lb(reuse)?;
         Ok(self)
     }
 

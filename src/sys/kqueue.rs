@@ -34,6 +34,8 @@
 //!   reference to the file (unlike io_uring): closing a registered fd really closes it. What
 //!   stays is ferrio's table entry, until `deregister` (ferrio's own sources deregister on
 //!   drop; for a raw fd see `Backend::Kqueue`).
+//! * It relies on `EV_RECEIPT` and `EV_DISPATCH`, which the current releases of all these
+//!   systems document (not verified here on a running system of each).
 //! * The kqueue itself is close-on-exec: atomically with `kqueue1(O_CLOEXEC)` on NetBSD, by
 //!   `fcntl` right after `kqueue()` elsewhere. No fork race there: a kqueue is not inherited
 //!   by a forked child at all.
@@ -297,12 +299,9 @@ impl KqueueSelector {
         for (result, receipt) in results.iter_mut().zip(&list[..n]) {
             *result = receipt_errno(receipt);
         }
-        if n < changes.len() {
-            return Err(io::Error::other(
-                "kevent returned fewer receipts than changes",
-            ));
-        }
-        match first_error(changes, &results[..n]) {
+        // Fewer receipts than changes only after EINTR, which applied them all (the missing
+        // results stay 0).
+        match first_error(changes, &results[..changes.len()]) {
             None => Ok(()),
             Some(errno) => Err(io::Error::from_raw_os_error(errno as i32)),
         }
@@ -332,7 +331,7 @@ impl KqueueSelector {
         // kevents, read as the change list and then overwritten by at most `len` receipts
         // (the kernel reads each change before it writes the receipt for it, in order);
         // `zero` is a live timespec. Bad idents are reported per change, not UB.
-        let n = unsafe {
+        let res = unsafe {
             syscall!(kevent(
                 self.kq.as_raw_fd(),
                 ptr,
@@ -341,8 +340,14 @@ impl KqueueSelector {
                 len as _,
                 &zero
             ))
-        }?;
-        Ok(n as usize)
+        };
+        match res {
+            Ok(n) => Ok(n as usize),
+            // kevent(2): a call that fails with EINTR has applied every change (and written
+            // no receipt).
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
+            Err(e) => Err(e),
+        }
     }
 
     fn select_once(

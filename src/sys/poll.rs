@@ -12,7 +12,7 @@
 //!
 //! # Cost
 //!
-//! One `ppoll` (plain `poll` where `ppoll` is missing) per `select`, which the kernel serves in
+//! One `ppoll` (plain `poll` on macOS and NetBSD, and in the portable form) per `select`, which the kernel serves in
 //! **O(K)** for K polled fds, plus an O(K) scan of the results and, after a change, an O(K)
 //! rebuild. epoll and kqueue are O(ready); prefer them where they exist.
 //!
@@ -567,7 +567,6 @@ fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
         target_os = "linux",
         target_os = "android",
         target_os = "freebsd",
-        target_os = "netbsd",
         target_os = "openbsd",
         target_os = "dragonfly"
     ),
@@ -594,14 +593,13 @@ fn wait(pfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usiz
     Ok(n as usize)
 }
 
-/// Plain `poll` (macOS has no `ppoll`; the portable form on Linux too), with the timeout
-/// rounded up to whole milliseconds.
+/// Plain `poll` (macOS has no `ppoll`, NetBSD only since 10; the portable form on Linux too),
+/// with the timeout rounded up to whole milliseconds.
 #[cfg(not(all(
     any(
         target_os = "linux",
         target_os = "android",
         target_os = "freebsd",
-        target_os = "netbsd",
         target_os = "openbsd",
         target_os = "dragonfly"
     ),

@@ -7,20 +7,34 @@ use std::os::fd::RawFd;
 use super::event::ready;
 use crate::event_set::EventSet;
 
-/// `POLLRDHUP` where the OS has it (Linux); elsewhere a half-close shows as readable + EOF.
-#[cfg(all(target_os = "linux", not(ferrio_portable)))]
+/// `POLLRDHUP` where the OS has it (Linux, Android, FreeBSD 13+; older FreeBSD kernels
+/// ignore the bit) and the portable form is not forced; elsewhere a half-close shows as
+/// readable + EOF.
+#[cfg(all(
+    any(target_os = "linux", target_os = "android", target_os = "freebsd"),
+    not(ferrio_portable)
+))]
 pub(crate) const POLLRDHUP: libc::c_short = libc::POLLRDHUP;
-#[cfg(not(all(target_os = "linux", not(ferrio_portable))))]
+#[cfg(not(all(
+    any(target_os = "linux", target_os = "android", target_os = "freebsd"),
+    not(ferrio_portable)
+)))]
 pub(crate) const POLLRDHUP: libc::c_short = 0;
 
 /// Whether `revents` holds `POLLRDHUP` (never where it does not exist).
 #[inline]
 pub(crate) fn is_read_closed(revents: libc::c_short) -> bool {
-    #[cfg(all(target_os = "linux", not(ferrio_portable)))]
+    #[cfg(all(
+        any(target_os = "linux", target_os = "android", target_os = "freebsd"),
+        not(ferrio_portable)
+    ))]
     {
         revents & POLLRDHUP != 0
     }
-    #[cfg(not(all(target_os = "linux", not(ferrio_portable))))]
+    #[cfg(not(all(
+        any(target_os = "linux", target_os = "android", target_os = "freebsd"),
+        not(ferrio_portable)
+    )))]
     {
         let _ = revents;
         false
@@ -30,9 +44,15 @@ pub(crate) fn is_read_closed(revents: libc::c_short) -> bool {
 /// The `poll(2)` bits asked for an interest (readable adds `POLLRDHUP` where it exists, like
 /// epoll's `EPOLLRDHUP`, so a half-close is reported as hup).
 pub(crate) fn interest_to_poll(interest: EventSet) -> libc::c_short {
+    interest_to_poll_with(interest, POLLRDHUP)
+}
+
+/// [`interest_to_poll`] with `rdhup` for `POLLRDHUP` (io_uring, Linux-only, always has it,
+/// also when the portable poll(2) form is forced).
+pub(crate) fn interest_to_poll_with(interest: EventSet, rdhup: libc::c_short) -> libc::c_short {
     let mut bits = 0;
     if interest.is_readable() {
-        bits |= libc::POLLIN | POLLRDHUP;
+        bits |= libc::POLLIN | rdhup;
     }
     if interest.is_writable() {
         bits |= libc::POLLOUT;
@@ -43,6 +63,16 @@ pub(crate) fn interest_to_poll(interest: EventSet) -> libc::c_short {
 /// `poll(2)` result bits to ferrio's readiness bits ([`ready`]).
 #[inline]
 pub(crate) fn poll_to_ready(revents: libc::c_short) -> u32 {
+    let mut bits = poll_to_ready_with(revents, 0);
+    if is_read_closed(revents) {
+        bits |= ready::READ_CLOSED;
+    }
+    bits
+}
+
+/// [`poll_to_ready`] with `rdhup` for `POLLRDHUP` (0: none).
+#[inline]
+pub(crate) fn poll_to_ready_with(revents: libc::c_short, rdhup: libc::c_short) -> u32 {
     let mut bits = 0;
     if revents & libc::POLLIN != 0 {
         bits |= ready::READABLE;
@@ -59,7 +89,7 @@ pub(crate) fn poll_to_ready(revents: libc::c_short) -> u32 {
     if revents & libc::POLLHUP != 0 {
         bits |= ready::HUP;
     }
-    if is_read_closed(revents) {
+    if revents & rdhup != 0 {
         bits |= ready::READ_CLOSED;
     }
     bits

@@ -56,7 +56,7 @@ use io_uring::{cqueue, opcode, squeue, types, IoUring};
 
 use super::event::ready;
 use super::pollable::{
-    already_registered, check_pollable, interest_to_poll, not_registered, poll_to_ready,
+    already_registered, check_pollable, interest_to_poll_with, not_registered, poll_to_ready_with,
 };
 use super::wake_fd::WakeFd;
 use super::{Events, Selector, WakeState};
@@ -138,10 +138,13 @@ fn user_data(fd: RawFd, generation: u32) -> u64 {
 }
 
 fn poll_add(fd: RawFd, interest: EventSet, multishot: bool, ud: u64) -> squeue::Entry {
-    opcode::PollAdd::new(types::Fd(fd), interest_to_poll(interest) as u16 as u32)
-        .multi(multishot)
-        .build()
-        .user_data(ud)
+    opcode::PollAdd::new(
+        types::Fd(fd),
+        interest_to_poll_with(interest, libc::POLLRDHUP) as u16 as u32,
+    )
+    .multi(multishot)
+    .build()
+    .user_data(ud)
 }
 
 fn poll_remove(ud: u64) -> squeue::Entry {
@@ -502,8 +505,9 @@ fn complete(inner: &mut Inner, cqe: &cqueue::Entry, events: &mut Events) {
     let bits = if res < 0 {
         ready::ERROR
     } else {
-        let asked = interest_to_poll(reg.interest) | libc::POLLERR | libc::POLLHUP;
-        poll_to_ready(res as libc::c_short & asked)
+        let asked =
+            interest_to_poll_with(reg.interest, libc::POLLRDHUP) | libc::POLLERR | libc::POLLHUP;
+        poll_to_ready_with(res as libc::c_short & asked, libc::POLLRDHUP)
     };
     if bits == 0 {
         return;

@@ -14,7 +14,31 @@ use std::os::fd::RawFd;
 use std::time::Duration;
 
 use ferrio::tcp::{TcpListener, TcpStream};
-use ferrio::{EventSet, Events, Poll, PollOpt, Token};
+use ferrio::{Backend, EventSet, Events, Poll, PollOpt, Token};
+
+/// Whether `backend` reports a half-close of a stream socket (the peer's FIN, or our
+/// `shutdown(Read)`) as hup: every backend does except poll(2) where the OS has no
+/// `POLLRDHUP` (its portable form, `--cfg ferrio_portable`; macOS and the BSDs but FreeBSD).
+/// There a half-close shows as readable only, and the read returns 0 (documented on
+/// `Backend::Poll`).
+pub fn half_close_is_hup(backend: Backend) -> bool {
+    backend != Backend::Poll
+        || (cfg!(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "freebsd"
+        )) && !cfg!(ferrio_portable))
+}
+
+/// What a half-close of a stream registered for reading is reported as on `backend`:
+/// readable + hup, or readable where [`half_close_is_hup`] is false.
+pub fn half_close(backend: Backend) -> EventSet {
+    if half_close_is_hup(backend) {
+        EventSet::readable() | EventSet::hup()
+    } else {
+        EventSet::readable()
+    }
+}
 
 /// Set (to anything but `0`) by CI: a missing precondition (a tool, IPv6, a kernel feature) is
 /// then a failure, not a note.

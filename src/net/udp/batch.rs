@@ -10,7 +10,7 @@
 //! (message headers, `iovec`s, socket addresses, control buffers) are fixed-size arrays on
 //! the stack of the call, about 8 KiB, so steady-state batched IO makes no heap allocation.
 //!
-//! **Segmentation offload** (Linux only, probed at run time):
+//! **Segmentation offload** (Linux only; probed at run time there):
 //! [`send_gso`](UdpSocket::send_gso) hands the kernel one buffer holding many equal-sized
 //! datagrams, which it splits as late as possible (`UDP_SEGMENT`, Linux 4.18+).
 //! [`set_gro`](UdpSocket::set_gro) lets the kernel coalesce consecutive datagrams of one
@@ -19,8 +19,11 @@
 //!
 //! # Portability
 //!
-//! Linux only, like the rest of ferrio. Batch sizes above [`MAX_BATCH`] are cut to it: call
-//! again for the rest.
+//! The same API everywhere. On Linux one call is one `recvmmsg`/`sendmmsg`; elsewhere it is a
+//! loop of single `recvmsg`/`sendmsg` calls with the same results (a receive error after
+//! some datagrams ends the call, and is consumed by it there), and segmentation offload is
+//! `Unsupported` ([`gso_supported`](UdpSocket::gso_supported) is `false`). Batch sizes above
+//! [`MAX_BATCH`] are cut to it: call again for the rest.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};

@@ -46,7 +46,7 @@ impl UnixDatagram {
     ///
     /// # Errors
     ///
-    /// * `InvalidInput` if `path` does not fit in `sockaddr_un` (107 bytes on Linux), is empty
+    /// * `InvalidInput` if `path` does not fit in `sockaddr_un` (107 bytes on Linux, 103 on macOS and the BSDs), is empty
     ///   or contains a NUL byte.
     /// * `AddrInUse` if the path exists, or another OS error.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {

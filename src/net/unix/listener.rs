@@ -55,7 +55,7 @@ impl UnixListener {
     ///
     /// # Errors
     ///
-    /// * `InvalidInput` if `path` does not fit in `sockaddr_un` (107 bytes on Linux), is empty
+    /// * `InvalidInput` if `path` does not fit in `sockaddr_un` (107 bytes on Linux, 103 on macOS and the BSDs), is empty
     ///   or contains a NUL byte.
     /// * `AddrInUse` if the path exists (even a stale socket file), `PermissionDenied`,
     ///   `NotFound` (missing directory), or another OS error.

@@ -3,7 +3,7 @@
 //! which adds pipes and the raw-fd adapter.
 //!
 //! Socket addresses are [`std::os::unix::net::SocketAddr`]. A path must be shorter than
-//! `sun_path` (107 bytes on Linux); a longer one is an `InvalidInput` error, never truncated.
+//! `sun_path` (107 bytes on Linux, 103 on macOS and the BSDs); a longer one is an `InvalidInput` error, never truncated.
 
 mod datagram;
 mod listener;

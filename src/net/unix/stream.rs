@@ -61,7 +61,7 @@ impl UnixStream {
     ///
     /// # Errors
     ///
-    /// * `InvalidInput` if `path` does not fit in `sockaddr_un` (107 bytes on Linux), is empty
+    /// * `InvalidInput` if `path` does not fit in `sockaddr_un` (107 bytes on Linux, 103 on macOS and the BSDs), is empty
     ///   or contains a NUL byte.
     /// * `WouldBlock` if the listener's accept backlog is full (`EAGAIN`): unlike TCP, the
     ///   connect is then *not* in progress; drop this attempt and retry later.

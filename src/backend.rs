@@ -142,8 +142,11 @@ pub enum Backend {
     /// oneshot registration gives one event). Timeouts are `timespec`s: nothing is rounded.
     /// The waker is an `EVFILT_USER` event (`NOTE_TRIGGER`) where the kernel has it, else a
     /// pipe. Each `register`, `reregister` and `deregister` is one `kevent` call that carries
-    /// the changes of both filters (`EV_RECEIPT`, so each change reports its own error);
-    /// `poll` is one `kevent` call.
+    /// the changes of both filters (`EV_RECEIPT`, so each change reports its own error), made
+    /// by the calling thread and seen at once by a `poll` blocked in another (`register` also
+    /// makes an `fstat`, to refuse regular files and directories as epoll does); `poll` is one
+    /// `kevent` call. A `register` the kernel refuses for one filter (for example `EPIPE` for
+    /// the write end of a pipe whose reader is gone) is an error and leaves nothing behind.
     ///
     /// What it cannot do like epoll:
     /// * hup: the read filter's `EV_EOF` (the peer closed its side, or both sides are

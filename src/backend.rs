@@ -8,20 +8,21 @@ use std::str::FromStr;
 /// of an [`EventLoop`](crate::EventLoop) whose config names none.
 pub const BACKEND_ENV: &str = "FERRIO_BACKEND";
 
-/// A selector backend. All three pass the same conformance suite; the differences that
-/// remain are listed per variant.
+/// A selector backend. The three Linux backends pass the same conformance suite, and IOCP
+/// the part of it that applies to Windows; the differences that remain are listed per variant.
 ///
 /// | backend | wait syscall | cost per poll with K registered fds | emulated |
 /// |---|---|---|---|
 /// | `Epoll` | `epoll_wait` | O(ready) | nothing |
 /// | `Poll` | `ppoll` | **O(K)**: the kernel scans every fd, ferrio rebuilds its `pollfd` array after a change | edge and oneshot |
 /// | `Uring` | one `io_uring_enter` (submits pending re-arms and waits) | O(ready + re-armed) | level (re-armed every poll) and oneshot |
+/// | `Iocp` (Windows) | `GetQueuedCompletionStatusEx` (after re-submitting the AFD polls due) | O(ready + re-armed) | edge, level and oneshot (an AFD poll reports once) |
 ///
 /// # Choosing
 ///
 /// * [`Poll::new`](crate::Poll::new) and [`EventLoop::new`](crate::EventLoop::new) use the
-///   `FERRIO_BACKEND` environment variable (`epoll`, `poll` or `uring`) if it is set, and
-///   epoll otherwise. This is how the test suite and the benchmarks run under every backend.
+///   `FERRIO_BACKEND` environment variable (`epoll`, `poll`, `uring` or `iocp`) if it is
+///   set, and [`Backend::DEFAULT`] otherwise (epoll on Linux, IOCP on Windows). This is how the test suite and the benchmarks run under every backend.
 /// * [`Poll::with_backend`](crate::Poll::with_backend) and
 ///   [`EventLoopConfig::backend`](crate::EventLoopConfig::backend) choose explicitly; an
 ///   explicit choice is not overridden by the environment.
@@ -88,18 +89,62 @@ pub enum Backend {
     ///   ferrio only once the fd number is registered again) nor closes the file. ferrio's own
     ///   sources deregister themselves on drop.
     Uring,
+    /// Windows: an I/O completion port on which the readiness of sockets arrives as completed
+    /// AFD polls (`IOCTL_AFD_POLL` on `\Device\Afd`, the approach of wepoll and mio). The
+    /// only backend on Windows, and only there.
+    ///
+    /// An AFD poll reports once and is then gone, so ferrio re-submits it as the mode needs:
+    /// level-triggered at the next poll after a report, edge-triggered after ferrio's next IO
+    /// call of that direction on the source (as for [`Backend::Poll`], a partial read with data
+    /// left is reported again, and a write makes the next poll report writable again),
+    /// oneshot on `reregister`. The waker is a completion packet posted to the port
+    /// (`PostQueuedCompletionStatus`); the wait is `GetQueuedCompletionStatusEx` with the
+    /// timeout rounded up to whole milliseconds.
+    ///
+    /// What it cannot do like epoll:
+    /// * Only sockets can be registered (AFD polls sockets); anything else is an error.
+    /// * A raw socket registered edge-triggered through
+    ///   [`EventedSocket`](crate::windows::EventedSocket) is polled level-triggered (ferrio
+    ///   cannot see its IO to re-arm it): spurious events, never a missed one.
+    /// * `register` and `reregister` each make one `NtDeviceIoControlFile` call per direction
+    ///   of interest, `deregister` one `NtCancelIoFileEx` per direction still polled.
+    /// * Tested under Wine 8 on Linux in CI, not on Windows itself.
+    Iocp,
 }
 
 impl Backend {
-    /// Every backend, in a fixed order (for tests and benchmarks that run all of them).
+    /// Every backend of this platform, in a fixed order (for tests and benchmarks that run all
+    /// of them): epoll, poll(2) and io_uring on Linux, IOCP on Windows.
+    #[cfg(unix)]
     pub const ALL: [Backend; 3] = [Backend::Epoll, Backend::Poll, Backend::Uring];
+    /// Every backend of this platform, in a fixed order (for tests and benchmarks that run all
+    /// of them): epoll, poll(2) and io_uring on Linux, IOCP on Windows.
+    #[cfg(windows)]
+    pub const ALL: [Backend; 1] = [Backend::Iocp];
 
-    /// The name used by `FERRIO_BACKEND` and `Display`: `"epoll"`, `"poll"` or `"uring"`.
+    /// The platform's default backend: epoll on Linux, IOCP on Windows.
+    #[cfg(unix)]
+    pub const DEFAULT: Backend = Backend::Epoll;
+    /// The platform's default backend: epoll on Linux, IOCP on Windows.
+    #[cfg(windows)]
+    pub const DEFAULT: Backend = Backend::Iocp;
+
+    /// The error of asking for a backend this platform does not have.
+    pub(crate) fn unavailable(self) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("the {self} backend does not exist on this platform"),
+        )
+    }
+
+    /// The name used by `FERRIO_BACKEND` and `Display`: `"epoll"`, `"poll"`, `"uring"` or
+    /// `"iocp"`.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Epoll => "epoll",
             Backend::Poll => "poll",
             Backend::Uring => "uring",
+            Backend::Iocp => "iocp",
         }
     }
 
@@ -108,7 +153,7 @@ impl Backend {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` if the variable holds anything but `epoll`, `poll` or `uring`
+    /// `InvalidInput` if the variable holds anything but `epoll`, `poll`, `uring` or `iocp`
     /// (the message names the valid values).
     pub fn from_env() -> io::Result<Option<Backend>> {
         match std::env::var_os(BACKEND_ENV) {
@@ -123,9 +168,9 @@ impl Backend {
 }
 
 impl Default for Backend {
-    /// Epoll.
+    /// [`Backend::DEFAULT`]: epoll on Linux, IOCP on Windows.
     fn default() -> Backend {
-        Backend::Epoll
+        Backend::DEFAULT
     }
 }
 
@@ -138,7 +183,7 @@ impl fmt::Display for Backend {
 impl FromStr for Backend {
     type Err = io::Error;
 
-    /// Parses `epoll`, `poll` or `uring` (also `io_uring`, `io-uring`), ignoring ASCII case
+    /// Parses `epoll`, `poll`, `uring` (also `io_uring`, `io-uring`) or `iocp`, ignoring ASCII case
     /// and surrounding spaces.
     fn from_str(s: &str) -> io::Result<Backend> {
         let t = s.trim();
@@ -149,6 +194,8 @@ impl FromStr for Backend {
             Ok(Backend::Poll)
         } else if eq("uring") || eq("io_uring") || eq("io-uring") {
             Ok(Backend::Uring)
+        } else if eq("iocp") {
+            Ok(Backend::Iocp)
         } else {
             Err(invalid(s))
         }
@@ -158,7 +205,7 @@ impl FromStr for Backend {
 fn invalid(value: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
-        format!("unknown ferrio backend {value:?} (in {BACKEND_ENV} or parsed): valid values are \"epoll\", \"poll\" and \"uring\""),
+        format!("unknown ferrio backend {value:?} (in {BACKEND_ENV} or parsed): valid values are \"epoll\", \"poll\", \"uring\" and \"iocp\""),
     )
 }
 

@@ -7,22 +7,38 @@
 //! events for the old token.
 
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::event_set::EventSet;
 use crate::poll::Registry;
 use crate::poll_opt::PollOpt;
-use crate::sys;
+use crate::sys::{self, AsRawSource, RawSource};
 use crate::token::Token;
 
 /// The registration state of a source: where it is registered, and the handles that share its
 /// file (made by `try_clone`), if any.
+///
+/// Dropping it removes the registration: it is the first field of [`IoSource`], so this runs
+/// before the fd closes (with epoll an fd that was duplicated, by `try_clone` or `dup`, would
+/// otherwise keep reporting events for the old token).
 #[derive(Debug, Default)]
 struct State {
     selector: Option<Arc<sys::Shared>>,
     family: Option<Arc<Family>>,
+    /// The source's fd, set while `selector` is.
+    fd: RawSource,
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        if let Some(selector) = self.selector.take() {
+            let _ = selector.deregister(self.fd);
+            if let Some(family) = &self.family {
+                family.remove(&selector, self.fd);
+            }
+        }
+    }
 }
 
 /// The handles of one file (a source and its `try_clone`s) on a backend that re-arms emulated
@@ -32,22 +48,22 @@ struct State {
 #[derive(Debug, Default)]
 struct Family {
     /// `(selector, fd)` of each member registered with a re-arming selector.
-    registrations: Mutex<Vec<(Arc<sys::Shared>, RawFd)>>,
+    registrations: Mutex<Vec<(Arc<sys::Shared>, RawSource)>>,
 }
 
 impl Family {
-    fn lock(&self) -> MutexGuard<'_, Vec<(Arc<sys::Shared>, RawFd)>> {
+    fn lock(&self) -> MutexGuard<'_, Vec<(Arc<sys::Shared>, RawSource)>> {
         // Every critical section leaves the list consistent before anything that can panic.
         self.registrations.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn add(&self, selector: &Arc<sys::Shared>, fd: RawFd) {
+    fn add(&self, selector: &Arc<sys::Shared>, fd: RawSource) {
         if selector.needs_rearm() {
             self.lock().push((Arc::clone(selector), fd));
         }
     }
 
-    fn remove(&self, selector: &Arc<sys::Shared>, fd: RawFd) {
+    fn remove(&self, selector: &Arc<sys::Shared>, fd: RawSource) {
         self.lock()
             .retain(|(s, f)| !(Arc::ptr_eq(s, selector) && *f == fd));
     }
@@ -55,7 +71,8 @@ impl Family {
 
 /// A source's IO object plus its registration state.
 #[derive(Debug)]
-pub(crate) struct IoSource<T: AsRawFd> {
+pub(crate) struct IoSource<T: AsRawSource> {
+    /// Declared before `inner`: dropped (so deregistered) before the fd closes.
     state: Mutex<State>,
     /// Whether IO must take the re-arm path: the source is registered with a selector that
     /// emulates edge-triggering (poll(2)), or it shares its file with clones. Read without the
@@ -64,7 +81,7 @@ pub(crate) struct IoSource<T: AsRawFd> {
     inner: T,
 }
 
-impl<T: AsRawFd> IoSource<T> {
+impl<T: AsRawSource> IoSource<T> {
     pub(crate) fn new(inner: T) -> IoSource<T> {
         IoSource {
             state: Mutex::new(State::default()),
@@ -78,9 +95,18 @@ impl<T: AsRawFd> IoSource<T> {
         &self.inner
     }
 
+    /// Deregisters the source (if it is registered) and gives up its IO object.
+    #[cfg_attr(not(windows), allow(dead_code))]
+    pub(crate) fn into_inner(self) -> T {
+        let IoSource { state, inner, .. } = self;
+        drop(state);
+        inner
+    }
+
+    /// The fd (Unix) or socket (Windows) the selector knows the source by.
     #[inline]
-    pub(crate) fn raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
+    pub(crate) fn raw_fd(&self) -> RawSource {
+        self.inner.as_raw_source()
     }
 
     /// Runs a read-side IO operation (read, receive, accept, peek). A backend that emulates
@@ -152,6 +178,7 @@ impl<T: AsRawFd> IoSource<T> {
             state: Mutex::new(State {
                 selector: None,
                 family: Some(family),
+                fd: RawSource::default(),
             }),
             rearm: AtomicBool::new(true),
             inner,
@@ -185,6 +212,7 @@ impl<T: AsRawFd> IoSource<T> {
                 .store(registry.selector.needs_rearm(), Ordering::Relaxed);
         }
         state.selector = Some(Arc::clone(&registry.selector));
+        state.fd = self.raw_fd();
         Ok(())
     }
 
@@ -231,20 +259,6 @@ impl<T: AsRawFd> IoSource<T> {
     }
 }
 
-impl<T: AsRawFd> Drop for IoSource<T> {
-    fn drop(&mut self) {
-        let fd = self.inner.as_raw_fd();
-        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
-        if let Some(selector) = state.selector.take() {
-            // Needed when the fd was duplicated: closing ours would not remove it from epoll.
-            let _ = selector.deregister(fd);
-            if let Some(family) = &state.family {
-                family.remove(&selector, fd);
-            }
-        }
-    }
-}
-
 /// Implements `Evented` for a type with an `io: IoSource<_>` field.
 macro_rules! impl_evented_via_io_source {
     ($ty:ty) => {
@@ -274,15 +288,65 @@ macro_rules! impl_evented_via_io_source {
             }
         }
 
+        #[cfg(unix)]
         impl std::os::fd::AsRawFd for $ty {
             fn as_raw_fd(&self) -> std::os::fd::RawFd {
                 self.io.raw_fd()
             }
         }
 
+        #[cfg(unix)]
         impl std::os::fd::AsFd for $ty {
             fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
                 self.io.inner().as_fd()
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::AsRawSocket for $ty {
+            fn as_raw_socket(&self) -> std::os::windows::io::RawSocket {
+                self.io.raw_fd()
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::AsSocket for $ty {
+            fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
+                self.io.inner().as_socket()
+            }
+        }
+    };
+}
+
+/// Windows: `FromRawSocket` and `IntoRawSocket` for a source `$ty { io: IoSource<$inner> }`.
+macro_rules! impl_raw_socket_conversions {
+    ($ty:ident, $inner:ty) => {
+        #[cfg(windows)]
+        #[allow(unsafe_code)]
+        impl std::os::windows::io::FromRawSocket for $ty {
+            /// Wraps an open socket of the right kind, taking ownership of it. The socket must
+            /// be in non-blocking mode (or the source's IO blocks).
+            ///
+            /// # Safety
+            ///
+            /// `socket` must be an open socket that nothing else owns (it is closed when the
+            /// source is dropped).
+            unsafe fn from_raw_socket(socket: std::os::windows::io::RawSocket) -> $ty {
+                $ty {
+                    // SAFETY: the caller gives us ownership of an open socket.
+                    io: $crate::io_source::IoSource::new(unsafe {
+                        <$inner as std::os::windows::io::FromRawSocket>::from_raw_socket(socket)
+                    }),
+                }
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::IntoRawSocket for $ty {
+            /// Deregisters the source if it is registered, and gives up ownership of its
+            /// socket (which stays open and non-blocking).
+            fn into_raw_socket(self) -> std::os::windows::io::RawSocket {
+                std::os::windows::io::IntoRawSocket::into_raw_socket(self.io.into_inner())
             }
         }
     };

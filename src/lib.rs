@@ -1,7 +1,7 @@
 //! ferrio: fast, low-level, non-blocking IO for Rust.
 //!
 //! ferrio gives servers, proxies and runtimes a thin, readiness-based layer over the OS
-//! selector (epoll on Linux):
+//! selector (epoll on Linux, an I/O completion port on Windows):
 //!
 //! * [`Poll`] with [`Token`], [`EventSet`], [`PollOpt`], [`IoEvent`] and [`Events`]: register
 //!   sources and wait for readiness, edge-, level- or oneshot-triggered.
@@ -9,7 +9,8 @@
 //!   to wake a blocked poll.
 //! * [`Backend`]: the selector, chosen at run time: epoll (default), `poll(2)` or io_uring.
 //! * Sources: [`tcp`], [`udp`], [`unix`] (Unix stream/datagram sockets with fd passing, pipes,
-//!   raw fds), all non-blocking and close-on-exec.
+//!   raw fds), all non-blocking and close-on-exec. On Windows `unix` is absent and
+//!   `ferrio::windows` holds the raw-socket adapter `EventedSocket`.
 //! * [`TryRead`], [`TryWrite`], [`TryAccept`]: IO where "would block" is `Ok(None)`;
 //!   [`TryReadStream`]: stream-socket reads that say whether the queue was drained, saving the
 //!   read that only returns `WouldBlock` under edge-triggering.
@@ -92,10 +93,12 @@ mod backend;
 mod event;
 mod event_set;
 mod evented;
+#[cfg(unix)]
 mod evented_fd;
 #[macro_use]
 mod try_io;
 mod loom;
+#[cfg(unix)]
 mod pipe;
 mod poll;
 mod poll_opt;
@@ -108,8 +111,11 @@ mod event_loop;
 pub mod net;
 pub mod prelude;
 pub mod timer;
+#[cfg(unix)]
 pub mod unix;
 pub mod util;
+#[cfg(windows)]
+pub mod windows;
 
 pub use backend::{Backend, BACKEND_ENV};
 pub use channel::{NotifyError, Sender};

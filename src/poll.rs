@@ -87,12 +87,13 @@ pub struct Poll {
 
 impl Poll {
     /// Creates a new selector (close-on-exec) on the backend named by the `FERRIO_BACKEND`
-    /// environment variable (`epoll`, `poll` or `uring`), or on epoll if it is unset.
+    /// environment variable (`epoll`, `poll` or `uring`), or on the platform's default
+    /// ([`Backend::DEFAULT`]: epoll on Linux, IOCP on Windows) if it is unset.
     ///
     /// # Errors
     ///
     /// * `InvalidInput` if `FERRIO_BACKEND` names no backend (the message lists the valid
-    ///   values).
+    ///   values); `Unsupported` if it names one this platform does not have.
     /// * The OS error if the selector cannot be created (for example `EMFILE`).
     pub fn new() -> io::Result<Poll> {
         Poll::with_backend_or_env(None)
@@ -123,7 +124,9 @@ impl Poll {
     ///
     /// # Errors
     ///
-    /// The OS error if the selector cannot be created (for example `EMFILE`).
+    /// * `Unsupported` for a backend this platform does not have (io_uring on Windows, IOCP
+    ///   on Linux).
+    /// * The OS error if the selector cannot be created (for example `EMFILE`).
     pub fn with_backend(backend: Backend) -> io::Result<Poll> {
         let (selector, fallback) = sys::Shared::new(backend)?;
         #[cfg(feature = "log")]
@@ -142,7 +145,7 @@ impl Poll {
     pub(crate) fn with_backend_or_env(backend: Option<Backend>) -> io::Result<Poll> {
         let backend = match backend {
             Some(b) => b,
-            None => Backend::from_env()?.unwrap_or(Backend::Epoll),
+            None => Backend::from_env()?.unwrap_or(Backend::DEFAULT),
         };
         Poll::with_backend(backend)
     }
@@ -298,7 +301,7 @@ impl Registry {
     /// Registers a raw fd (the `EventedFd` path): validates the token first.
     pub(crate) fn register_fd(
         &self,
-        fd: std::os::fd::RawFd,
+        fd: sys::RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -309,7 +312,7 @@ impl Registry {
 
     pub(crate) fn reregister_fd(
         &self,
-        fd: std::os::fd::RawFd,
+        fd: sys::RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -318,7 +321,7 @@ impl Registry {
             .reregister(fd, token.check_user()?, interest, opts)
     }
 
-    pub(crate) fn deregister_fd(&self, fd: std::os::fd::RawFd) -> io::Result<()> {
+    pub(crate) fn deregister_fd(&self, fd: sys::RawSource) -> io::Result<()> {
         self.selector.deregister(fd)
     }
 }

@@ -5,8 +5,11 @@ mod util;
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
 use std::time::Duration;
+#[cfg(windows)]
+use util::AsRawFd;
 
 use ferrio::tcp::{TcpBuilder, TcpListener, TcpStream};
 use ferrio::{EventSet, Events, Poll, PollOpt, Token, TryAccept, TryRead, TryWrite};
@@ -234,6 +237,8 @@ fn listener_accept_returns_none_after_draining_backlog() {
     expect_no_events(&mut poll, &mut events);
 }
 
+// Windows has no SO_REUSEPORT.
+#[cfg(unix)]
 #[test]
 fn builder_reuse_port_lets_two_listeners_share_a_port() {
     let addr = any_local_addr();
@@ -275,6 +280,7 @@ fn builder_reuse_port_lets_two_listeners_share_a_port() {
     assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
 }
 
+#[cfg(unix)]
 fn next_any(poll: &mut Poll, events: &mut Events) -> Token {
     for _ in 0..10 {
         if let Some(&(token, _)) = poll_events(poll, events).first() {
@@ -369,6 +375,7 @@ fn all_fds_are_nonblocking_and_cloexec() {
     // from_std switches blocking std sockets to non-blocking (std creates them cloexec).
     let std_listener = std::net::TcpListener::bind(any_local_addr()).unwrap();
     let std_stream = std::net::TcpStream::connect(std_listener.local_addr().unwrap()).unwrap();
+    #[cfg(unix)]
     assert_eq!(
         util::fd_flags(std_stream.as_raw_fd()).unwrap(),
         (false, true)

@@ -55,6 +55,10 @@
 //!   readable, like `EPOLLET`; if the kernel ends the request, the next `select` submits a
 //!   fresh one, which checks readiness when it is armed.
 //!
+//! * **IOCP** (Windows) emulates edges as poll(2) does: a reported direction's AFD poll is not
+//!   asked again until ferrio's next IO call of that direction, and the short read is one, so
+//!   the next `select` asks again and the request completes at once if data is there.
+//!
 //! Level-triggered and oneshot registrations need no argument: level reports the socket again
 //! while data is queued, and `reregister` after a oneshot event re-checks readiness.
 //!
@@ -65,9 +69,10 @@ use std::io::{self, Read};
 
 use bytes::BufMut;
 
-use crate::try_io::UninitRead;
 use crate::net::tcp::TcpStream;
+#[cfg(unix)]
 use crate::net::unix::UnixStream;
+use crate::try_io::UninitRead;
 
 /// What one read from a stream socket returned, and what it proves about the socket's receive
 /// queue. Returned by [`TryReadStream`]'s methods.
@@ -235,4 +240,6 @@ macro_rules! impl_try_read_stream {
     )*};
 }
 
-impl_try_read_stream!(TcpStream, &TcpStream, UnixStream, &UnixStream);
+impl_try_read_stream!(TcpStream, &TcpStream);
+#[cfg(unix)]
+impl_try_read_stream!(UnixStream, &UnixStream);

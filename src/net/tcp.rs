@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 use std::net::{self, Shutdown, SocketAddr};
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -15,12 +16,25 @@ use crate::try_io::{would_block, TryAccept};
 /// The listen backlog `TcpListener::bind` uses (the kernel caps it at `net.core.somaxconn`).
 pub const DEFAULT_BACKLOG: i32 = 1024;
 
+#[cfg(unix)]
 fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
     Socket::new(
         Domain::for_address(*addr),
         Type::STREAM.nonblocking().cloexec(),
         Some(Protocol::TCP),
     )
+}
+
+/// Windows: socket2 creates it non-inheritable; non-blocking takes one more call.
+#[cfg(windows)]
+fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
+    let socket = Socket::new(
+        Domain::for_address(*addr),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
 }
 
 /// A non-blocking TCP stream.
@@ -53,8 +67,15 @@ pub struct TcpStream {
 }
 
 impl_evented_via_io_source!(TcpStream);
+impl_raw_socket_conversions!(TcpStream, net::TcpStream);
+#[cfg(unix)]
 impl_source_read!(TcpStream, sys::fd::recv);
+#[cfg(unix)]
 impl_source_write!(TcpStream, sys::fd::send, sys::fd::send_vectored);
+#[cfg(windows)]
+impl_source_read!(TcpStream, sys::windows::recv);
+#[cfg(windows)]
+impl_source_write!(TcpStream, sys::windows::send, sys::windows::send_vectored);
 
 impl TcpStream {
     /// Starts connecting to `addr` without blocking.
@@ -184,11 +205,13 @@ impl TcpStream {
     /// The OS error.
     pub fn keepalive(&self) -> io::Result<Option<Duration>> {
         let sock = self.sock();
-        if sock.keepalive()? {
-            sock.tcp_keepalive_time().map(Some)
-        } else {
-            Ok(None)
+        if !sock.keepalive()? {
+            return Ok(None);
         }
+        #[cfg(unix)]
+        return sock.tcp_keepalive_time().map(Some);
+        #[cfg(windows)]
+        return sys::windows::tcp_keepalive_idle(self.io.raw_fd()).map(Some);
     }
 
     /// Sets the IP time-to-live.
@@ -241,7 +264,11 @@ impl TcpStream {
 fn start_connect(socket: &Socket, addr: &SocketAddr) -> io::Result<()> {
     match socket.connect(&(*addr).into()) {
         Ok(()) => Ok(()),
+        #[cfg(unix)]
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(()),
+        // Winsock says a connect in progress with WSAEWOULDBLOCK.
+        #[cfg(windows)]
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
         Err(e) => Err(e),
     }
 }
@@ -272,6 +299,7 @@ pub struct TcpListener {
 }
 
 impl_evented_via_io_source!(TcpListener);
+impl_raw_socket_conversions!(TcpListener, net::TcpListener);
 
 impl TcpListener {
     /// Binds to `addr` (port 0 picks a free port) and listens.
@@ -327,6 +355,7 @@ impl TcpListener {
     /// connection then stays in the backlog and the listener stays readable (a
     /// level-triggered loop would spin). Use [`accept_or_shed`](Self::accept_or_shed), or
     /// deregister the listener until fds are free.
+    #[cfg(unix)]
     pub fn accept(&self) -> io::Result<Option<(TcpStream, SocketAddr)>> {
         loop {
             let res = would_block(|| self.io.do_read(|l| sys::fd::accept(l.as_raw_fd())));
@@ -337,6 +366,32 @@ impl TcpListener {
                 }
                 Ok(None) => return Ok(None),
                 Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Accepts one pending connection: `Ok(None)` if none is pending.
+    ///
+    /// Under edge-triggered registration call it until it returns `Ok(None)`. A connection
+    /// that was reset before it was accepted (`WSAECONNRESET`) is skipped. The accepted socket
+    /// is made non-blocking (and, as every socket std makes, non-inheritable).
+    ///
+    /// # Errors
+    ///
+    /// The OS error, notably `WSAEMFILE`/`WSAENOBUFS` when out of sockets: see
+    /// [`accept_or_shed`](Self::accept_or_shed).
+    #[cfg(windows)]
+    pub fn accept(&self) -> io::Result<Option<(TcpStream, SocketAddr)>> {
+        loop {
+            let res = would_block(|| self.io.do_read(|l| l.accept()));
+            match res {
+                Ok(Some((stream, addr))) => {
+                    stream.set_nonblocking(true)?;
+                    return Ok(Some((TcpStream::wrap(stream), addr)));
+                }
+                Ok(None) => return Ok(None),
+                Err(e) if sys::windows::is_reset_before_accept(&e) => continue,
                 Err(e) => return Err(e),
             }
         }
@@ -450,9 +505,21 @@ impl TcpListener {
     }
 }
 
+#[cfg(unix)]
 fn is_out_of_fds(err: &io::Error) -> bool {
     matches!(err.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
 }
+
+#[cfg(windows)]
+fn is_out_of_fds(err: &io::Error) -> bool {
+    sys::windows::is_out_of_sockets(err)
+}
+
+/// What the spare handle of an [`FdReserve`] opens.
+#[cfg(unix)]
+const SPARE_FILE: &str = "/dev/null";
+#[cfg(windows)]
+const SPARE_FILE: &str = "NUL";
 
 /// One spare file descriptor (an open `/dev/null`) that
 /// [`TcpListener::accept_or_shed`] spends to shed connections when the process is out of
@@ -510,7 +577,7 @@ impl FdReserve {
 
     fn rearm(&mut self) -> io::Result<()> {
         if self.spare.is_none() {
-            self.spare = Some(std::fs::File::open("/dev/null")?);
+            self.spare = Some(std::fs::File::open(SPARE_FILE)?);
         }
         Ok(())
     }
@@ -594,11 +661,12 @@ impl TcpBuilder {
     }
 
     /// Sets `SO_REUSEPORT`: several sockets bind the same port and the kernel spreads
-    /// connections among them.
+    /// connections among them. Unix only: Windows has no such option.
     ///
     /// # Errors
     ///
     /// The OS error.
+    #[cfg(unix)]
     pub fn reuse_port(self, reuse: bool) -> io::Result<TcpBuilder> {
         self.socket.set_reuse_port(reuse)?;
         Ok(self)

@@ -11,8 +11,10 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use crate::io_source::IoSource;
 use crate::try_io::would_block;
 
+#[cfg(unix)]
 mod batch;
 
+#[cfg(unix)]
 pub use batch::{RecvMeta, Segments, MAX_BATCH};
 
 /// A non-blocking UDP socket.
@@ -42,13 +44,23 @@ pub struct UdpSocket {
 }
 
 impl_evented_via_io_source!(UdpSocket);
+impl_raw_socket_conversions!(UdpSocket, net::UdpSocket);
 
+#[cfg(unix)]
 fn new_socket(domain: Domain) -> io::Result<Socket> {
     Socket::new(
         domain,
         Type::DGRAM.nonblocking().cloexec(),
         Some(Protocol::UDP),
     )
+}
+
+/// Windows: socket2 creates it non-inheritable; non-blocking takes one more call.
+#[cfg(windows)]
+fn new_socket(domain: Domain) -> io::Result<Socket> {
+    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
 }
 
 impl UdpSocket {

@@ -24,23 +24,46 @@
 //! `SCM_RIGHTS`, `sendmmsg`/`recvmmsg`), each creating fds non-blocking and close-on-exec
 //! atomically.
 
+#[cfg(unix)]
 #[macro_use]
 mod syscall;
 
 mod deregister_log;
 mod event;
+#[cfg(unix)]
 mod pollable;
+#[cfg(unix)]
 mod wake_fd;
 pub(crate) mod waker;
 
+#[cfg(unix)]
 mod epoll;
+#[cfg(unix)]
 mod poll;
+#[cfg(unix)]
 mod uring;
 
-#[cfg(feature = "fault-injection")]
+// Windows: the IOCP selector (readiness through AFD polls) and the socket calls of the sources.
+#[cfg(windows)]
+mod iocp;
+#[cfg(windows)]
+pub(crate) mod windows;
+#[cfg(windows)]
+pub(crate) use windows::monotonic_ns;
+
+/// Reads into a `BufMut`'s uninitialised spare capacity (the sources' `try_read_buf`).
+#[cfg(unix)]
+pub(crate) use fd::read_buf;
+#[cfg(windows)]
+pub(crate) use windows::read_buf;
+
+#[cfg(all(unix, feature = "fault-injection"))]
 pub mod fault;
+#[cfg(unix)]
 pub(crate) mod fd;
+#[cfg(unix)]
 pub(crate) mod mmsg;
+#[cfg(unix)]
 pub(crate) mod unix_msg;
 
 pub(crate) use deregister_log::DeregisterLog;
@@ -49,7 +72,6 @@ pub(crate) use waker::WakeState;
 
 use std::fmt;
 use std::io;
-use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,6 +80,42 @@ use crate::backend::Backend;
 use crate::event_set::EventSet;
 use crate::poll_opt::PollOpt;
 use crate::token::Token;
+
+/// The OS handle a selector registers: a file descriptor on Unix.
+#[cfg(unix)]
+pub(crate) type RawSource = std::os::fd::RawFd;
+/// The OS handle a selector registers: a socket on Windows.
+#[cfg(windows)]
+pub(crate) type RawSource = std::os::windows::io::RawSocket;
+
+/// The raw handle of a source's IO object (`AsRawFd` on Unix, `AsRawSocket` on Windows): the
+/// bound of `IoSource`.
+pub(crate) trait AsRawSource {
+    fn as_raw_source(&self) -> RawSource;
+}
+
+#[cfg(unix)]
+impl<T: std::os::fd::AsRawFd> AsRawSource for T {
+    #[inline]
+    fn as_raw_source(&self) -> RawSource {
+        self.as_raw_fd()
+    }
+}
+
+#[cfg(windows)]
+impl<T: std::os::windows::io::AsRawSocket> AsRawSource for T {
+    #[inline]
+    fn as_raw_source(&self) -> RawSource {
+        self.as_raw_socket()
+    }
+}
+
+/// The deregistration log's key of a source: its fd or socket value; `None` for a value that
+/// cannot be registered (a negative fd).
+#[inline]
+fn log_key(source: RawSource) -> Option<usize> {
+    usize::try_from(source).ok()
+}
 
 /// What every selector backend provides. Implemented once per backend file; the layers above
 /// reach it only through [`Shared`].
@@ -82,7 +140,7 @@ pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
     /// behind.
     fn register(
         &self,
-        fd: RawFd,
+        fd: RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -92,7 +150,7 @@ pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
     /// An fd the selector does not have is `ENOENT` (`NotFound`).
     fn reregister(
         &self,
-        fd: RawFd,
+        fd: RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -101,7 +159,7 @@ pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
     /// Stops reporting `fd`: no `select` that starts after this returns reports it, and the
     /// selector keeps no reference to the file (closing the fd really closes it). An fd the
     /// selector does not have is `ENOENT` (`NotFound`).
-    fn deregister(&self, fd: RawFd) -> io::Result<()>;
+    fn deregister(&self, fd: RawSource) -> io::Result<()>;
 
     /// Waits until at least one event, a wake-up or the timeout, and fills `events` (cleared
     /// first).
@@ -144,7 +202,7 @@ pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
     /// Re-arms `direction` (readable or writable) of an edge-triggered `fd` after one of
     /// ferrio's IO calls of that direction on it or on a `try_clone` of it (the emulation hook
     /// of [`needs_rearm`](Selector::needs_rearm) backends).
-    fn rearm(&self, _fd: RawFd, _direction: EventSet) {}
+    fn rearm(&self, _fd: RawSource, _direction: EventSet) {}
 }
 
 /// The selector of one `Poll`, on the backend chosen at run time.
@@ -152,18 +210,28 @@ pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum AnySelector {
+    #[cfg(unix)]
     Epoll(epoll::EpollSelector),
+    #[cfg(unix)]
     Poll(poll::PollSelector),
+    #[cfg(unix)]
     Uring(uring::UringSelector),
+    #[cfg(windows)]
+    Iocp(iocp::IocpSelector),
 }
 
 /// Forwards one call to the backend: one arm per backend.
 macro_rules! dispatch {
     ($self:expr, $s:ident => $call:expr) => {
         match $self {
+            #[cfg(unix)]
             AnySelector::Epoll($s) => $call,
+            #[cfg(unix)]
             AnySelector::Poll($s) => $call,
+            #[cfg(unix)]
             AnySelector::Uring($s) => $call,
+            #[cfg(windows)]
+            AnySelector::Iocp($s) => $call,
         }
     };
 }
@@ -171,16 +239,21 @@ macro_rules! dispatch {
 impl AnySelector {
     fn backend(&self) -> Backend {
         match self {
+            #[cfg(unix)]
             AnySelector::Epoll(_) => Backend::Epoll,
+            #[cfg(unix)]
             AnySelector::Poll(_) => Backend::Poll,
+            #[cfg(unix)]
             AnySelector::Uring(_) => Backend::Uring,
+            #[cfg(windows)]
+            AnySelector::Iocp(_) => Backend::Iocp,
         }
     }
 
     #[inline]
     fn register(
         &self,
-        fd: RawFd,
+        fd: RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -191,7 +264,7 @@ impl AnySelector {
     #[inline]
     fn reregister(
         &self,
-        fd: RawFd,
+        fd: RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -200,7 +273,7 @@ impl AnySelector {
     }
 
     #[inline]
-    fn deregister(&self, fd: RawFd) -> io::Result<()> {
+    fn deregister(&self, fd: RawSource) -> io::Result<()> {
         dispatch!(self, s => s.deregister(fd))
     }
 
@@ -230,7 +303,7 @@ impl AnySelector {
     }
 
     #[inline]
-    fn rearm(&self, fd: RawFd, direction: EventSet) {
+    fn rearm(&self, fd: RawSource, direction: EventSet) {
         dispatch!(self, s => s.rearm(fd, direction))
     }
 }
@@ -253,8 +326,17 @@ impl Shared {
     /// as `Ok((shared, Some(reason)))`.
     pub(crate) fn new(backend: Backend) -> io::Result<(Shared, Option<io::Error>)> {
         let (selector, fallback) = match backend {
+            #[cfg(windows)]
+            Backend::Iocp => (AnySelector::Iocp(iocp::IocpSelector::new()?), None),
+            #[cfg(windows)]
+            Backend::Epoll | Backend::Poll | Backend::Uring => return Err(backend.unavailable()),
+            #[cfg(unix)]
+            Backend::Iocp => return Err(backend.unavailable()),
+            #[cfg(unix)]
             Backend::Epoll => (AnySelector::Epoll(epoll::EpollSelector::new()?), None),
+            #[cfg(unix)]
             Backend::Poll => (AnySelector::Poll(poll::PollSelector::new()?), None),
+            #[cfg(unix)]
             Backend::Uring => match uring::UringSelector::new() {
                 Ok(s) => (AnySelector::Uring(s), None),
                 Err(reason) => (
@@ -286,7 +368,7 @@ impl Shared {
 
     pub(crate) fn register(
         &self,
-        fd: RawFd,
+        fd: RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -298,7 +380,7 @@ impl Shared {
 
     pub(crate) fn reregister(
         &self,
-        fd: RawFd,
+        fd: RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -310,10 +392,10 @@ impl Shared {
 
     /// Deregisters `fd`. Recorded in the log even when the selector no longer knew it (a
     /// closed raw fd): the registration is gone either way.
-    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
+    pub(crate) fn deregister(&self, fd: RawSource) -> io::Result<()> {
         let res = self.selector.deregister(fd);
-        if fd >= 0 {
-            self.log.deregistered(fd as usize);
+        if let Some(key) = log_key(fd) {
+            self.log.deregistered(key);
         }
         res
     }
@@ -330,7 +412,7 @@ impl Shared {
     }
 
     /// See [`Selector::rearm`].
-    pub(crate) fn rearm(&self, fd: RawFd, direction: EventSet) {
+    pub(crate) fn rearm(&self, fd: RawSource, direction: EventSet) {
         self.selector.rearm(fd, direction)
     }
 
@@ -382,6 +464,7 @@ impl Drop for Waker {
 
 /// `CLOCK_MONOTONIC` (the clock behind `Instant` on Linux) in nanoseconds, read without
 /// `Instant`'s `timespec` arithmetic (the event loop's timers read it twice per iteration).
+#[cfg(unix)]
 #[inline]
 pub(crate) fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec {

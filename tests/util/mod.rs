@@ -10,6 +10,7 @@
 use std::fmt::Debug;
 use std::io;
 use std::net::SocketAddr;
+#[cfg(unix)]
 use std::os::fd::RawFd;
 use std::time::Duration;
 
@@ -35,7 +36,6 @@ pub fn precondition_missing(what: &str) {
 /// `marker`. Returns its stdout.
 #[track_caller]
 pub fn run_child_test(name: &str, envs: &[(&str, &str)], marker: &str) -> String {
-    use std::os::unix::process::ExitStatusExt;
     let output = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             name,
@@ -49,11 +49,15 @@ pub fn run_child_test(name: &str, envs: &[(&str, &str)], marker: &str) -> String
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(
-        output.status.signal(),
-        None,
-        "child {name} was killed by a signal; stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            output.status.signal(),
+            None,
+            "child {name} was killed by a signal; stdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+    }
     assert!(
         output.status.success(),
         "child {name} failed:\n{stdout}\n{stderr}"
@@ -176,6 +180,7 @@ pub fn assert_error_kind<T: Debug>(result: io::Result<T>, kind: io::ErrorKind) {
 }
 
 /// `(O_NONBLOCK set, FD_CLOEXEC set)` for `fd`, read with `fcntl`.
+#[cfg(unix)]
 pub fn fd_flags(fd: RawFd) -> io::Result<(bool, bool)> {
     // SAFETY: F_GETFL / F_GETFD take no pointer; a bad fd gives EBADF.
     let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
@@ -188,11 +193,49 @@ pub fn fd_flags(fd: RawFd) -> io::Result<(bool, bool)> {
 }
 
 /// Asserts that `fd` is non-blocking and close-on-exec.
+#[cfg(unix)]
 #[track_caller]
 pub fn assert_nonblocking_cloexec(fd: RawFd) {
     let (nonblocking, cloexec) = fd_flags(fd).expect("fcntl failed");
     assert!(nonblocking, "fd {fd} is not non-blocking");
     assert!(cloexec, "fd {fd} is not close-on-exec");
+}
+
+/// Windows: the tests' portable spelling of a source's raw handle (`x.as_raw_fd()` reads the
+/// socket there).
+#[cfg(windows)]
+pub trait AsRawFd {
+    fn as_raw_fd(&self) -> std::os::windows::io::RawSocket;
+}
+
+#[cfg(windows)]
+impl<T: std::os::windows::io::AsRawSocket> AsRawFd for T {
+    fn as_raw_fd(&self) -> std::os::windows::io::RawSocket {
+        self.as_raw_socket()
+    }
+}
+
+/// Windows: asserts that `socket` is not inheritable (`HANDLE_FLAG_INHERIT` clear), the
+/// counterpart of close-on-exec. Whether a socket is non-blocking cannot be read back on
+/// Windows; the IO tests would block if it were not.
+#[cfg(windows)]
+#[track_caller]
+pub fn assert_nonblocking_cloexec(socket: std::os::windows::io::RawSocket) {
+    use windows_sys::Win32::Foundation::{GetHandleInformation, HANDLE, HANDLE_FLAG_INHERIT};
+    let mut flags = 0u32;
+    // SAFETY: a socket is a kernel handle; `flags` is valid for writes.
+    let ok = unsafe { GetHandleInformation(socket as HANDLE, &mut flags) };
+    assert_ne!(
+        ok,
+        0,
+        "GetHandleInformation: {}",
+        io::Error::last_os_error()
+    );
+    assert_eq!(
+        flags & HANDLE_FLAG_INHERIT,
+        0,
+        "socket {socket} is inheritable"
+    );
 }
 
 /// Accepts one connection from `listener`, waiting (bounded) on a private `Poll`.

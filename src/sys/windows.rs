@@ -1,0 +1,154 @@
+//! Thin wrappers over the Winsock calls the sources make on Windows, and the clock.
+//!
+//! Sockets are created by socket2 and std, which make them non-inheritable
+//! (`WSA_FLAG_NO_HANDLE_INHERIT`, the counterpart of close-on-exec); ferrio makes them
+//! non-blocking (`FIONBIO`) before a source owns them. Windows raises no `SIGPIPE`, so writes
+//! need no flag: a closed peer is an error of the call.
+
+use std::io::{self, IoSlice};
+use std::os::windows::io::RawSocket;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use std::time::Duration;
+
+use windows_sys::Win32::Networking::WinSock::{
+    getsockopt, recv as ws_recv, send as ws_send, WSAGetLastError, WSASend, IPPROTO_TCP, SOCKET,
+    SOCKET_ERROR, TCP_KEEPIDLE, WSABUF, WSAECONNRESET, WSAEMFILE, WSAENOBUFS,
+};
+use windows_sys::Win32::System::Performance::{QueryPerformanceCounter, QueryPerformanceFrequency};
+
+/// The calling thread's last Winsock error.
+fn last_error() -> io::Error {
+    // SAFETY: reads a thread-local value.
+    io::Error::from_raw_os_error(unsafe { WSAGetLastError() })
+}
+
+/// A length for Winsock's `int` lengths: longer buffers are used in part (a short transfer).
+fn clamp_len(len: usize) -> i32 {
+    len.min(i32::MAX as usize) as i32
+}
+
+/// `recv(socket, buf, 0)`.
+#[inline]
+pub(crate) fn recv(socket: RawSocket, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of its length (clamped).
+    let n = unsafe { ws_recv(socket as SOCKET, buf.as_mut_ptr(), clamp_len(buf.len()), 0) };
+    if n == SOCKET_ERROR {
+        return Err(last_error());
+    }
+    Ok(n as usize)
+}
+
+/// `send(socket, buf, 0)`.
+#[inline]
+pub(crate) fn send(socket: RawSocket, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for reads of its length (clamped).
+    let n = unsafe { ws_send(socket as SOCKET, buf.as_ptr(), clamp_len(buf.len()), 0) };
+    if n == SOCKET_ERROR {
+        return Err(last_error());
+    }
+    Ok(n as usize)
+}
+
+/// `WSASend` of several buffers, without overlapped IO: a vectored write.
+pub(crate) fn send_vectored(socket: RawSocket, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let count = bufs.len().min(u32::MAX as usize) as u32;
+    let mut sent = 0u32;
+    // SAFETY: on Windows `IoSlice` is a transparent `WSABUF`, so `bufs` is an array of `count`
+    // valid WSABUFs that outlive the call; no overlapped structure, no completion routine.
+    let rc = unsafe {
+        WSASend(
+            socket as SOCKET,
+            bufs.as_ptr() as *const WSABUF,
+            count,
+            &mut sent,
+            0,
+            std::ptr::null_mut(),
+            None,
+        )
+    };
+    if rc == SOCKET_ERROR {
+        return Err(last_error());
+    }
+    Ok(sent as usize)
+}
+
+/// Receives into the first chunk of `buf`'s spare capacity and advances `buf` by the bytes
+/// received, without initialising that memory first.
+///
+/// Sound because `recv` only writes to its destination: the `n` bytes it reports are
+/// initialised, and only those are passed to `advance_mut`.
+pub(crate) fn read_buf<B: bytes::BufMut + ?Sized>(
+    socket: RawSocket,
+    buf: &mut B,
+) -> io::Result<usize> {
+    let chunk = buf.chunk_mut();
+    let (ptr, len) = (chunk.as_mut_ptr(), chunk.len());
+    if len == 0 {
+        return Ok(0);
+    }
+    // SAFETY: `ptr` is valid for writes of `len` bytes (an UninitSlice of `buf`), and recv
+    // never reads from its destination, so uninitialised memory is fine.
+    let n = unsafe { ws_recv(socket as SOCKET, ptr, clamp_len(len), 0) };
+    if n == SOCKET_ERROR {
+        return Err(last_error());
+    }
+    // SAFETY: Winsock initialised exactly `n <= len` bytes at the start of the chunk.
+    unsafe { buf.advance_mut(n as usize) };
+    Ok(n as usize)
+}
+
+/// `getsockopt(TCP_KEEPIDLE)`: the idle time before keep-alive probes (seconds; Windows 10
+/// 1709 and later).
+pub(crate) fn tcp_keepalive_idle(socket: RawSocket) -> io::Result<Duration> {
+    let mut secs: u32 = 0;
+    let mut len = std::mem::size_of::<u32>() as i32;
+    // SAFETY: `secs` is a live DWORD-sized buffer and `len` its size.
+    let rc = unsafe {
+        getsockopt(
+            socket as SOCKET,
+            IPPROTO_TCP,
+            TCP_KEEPIDLE,
+            (&mut secs as *mut u32).cast(),
+            &mut len,
+        )
+    };
+    if rc == SOCKET_ERROR {
+        return Err(last_error());
+    }
+    Ok(Duration::from_secs(u64::from(secs)))
+}
+
+/// Whether an accept error means the process or system is out of sockets (`WSAEMFILE`,
+/// `WSAENOBUFS`).
+pub(crate) fn is_out_of_sockets(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(WSAEMFILE) | Some(WSAENOBUFS))
+}
+
+/// Whether an accept error means the pending connection was reset before it was accepted
+/// (skipped, as `ECONNABORTED` is on Unix).
+pub(crate) fn is_reset_before_accept(err: &io::Error) -> bool {
+    err.raw_os_error() == Some(WSAECONNRESET)
+}
+
+/// Ticks per second of the performance counter, read once (it is fixed at boot).
+static QPC_FREQUENCY: AtomicU64 = AtomicU64::new(0);
+
+/// The performance counter (the clock behind `Instant` on Windows) in nanoseconds.
+#[inline]
+pub(crate) fn monotonic_ns() -> u64 {
+    let mut ticks = 0i64;
+    // SAFETY: `ticks` is valid for writes; the call cannot fail on Windows XP and later.
+    unsafe { QueryPerformanceCounter(&mut ticks) };
+    let ticks = ticks as u64;
+    let mut frequency = QPC_FREQUENCY.load(Ordering::Relaxed);
+    if frequency == 0 {
+        let mut f = 0i64;
+        // SAFETY: `f` is valid for writes; as above.
+        unsafe { QueryPerformanceFrequency(&mut f) };
+        frequency = (f as u64).max(1);
+        QPC_FREQUENCY.store(frequency, Ordering::Relaxed);
+    }
+    // Split, so that `ticks * 1e9` cannot overflow.
+    (ticks / frequency) * 1_000_000_000 + (ticks % frequency) * 1_000_000_000 / frequency
+}

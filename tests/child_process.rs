@@ -3,6 +3,9 @@
 //! (selected by an environment variable) and checks that the child exits normally and printed
 //! its success line.
 
+// Not built on Windows: RLIMIT_NOFILE and SIGPIPE exist only on Unix.
+#![cfg(unix)]
+
 mod util;
 
 use std::io::{self, IoSlice, Read, Write};

@@ -6,7 +6,8 @@
 //! Faults are per thread (see `ferrio::__fault`), so each test arms them on the thread that
 //! makes the call. Tests that count open fds hold `SERIAL`, so no other test of this binary
 //! opens or closes fds meanwhile.
-#![cfg(feature = "fault-injection")]
+// The fault table is in the Unix `syscall!` macro: Unix only.
+#![cfg(all(unix, feature = "fault-injection"))]
 
 mod util;
 

@@ -1,6 +1,9 @@
 //! Pipes: readiness of both ends, close of either end, and writes to a closed pipe that
 //! return `BrokenPipe` instead of killing the process with `SIGPIPE`.
 
+// Not built on Windows: ferrio's pipes are Unix-only (`ferrio::unix`).
+#![cfg(unix)]
+
 mod util;
 
 use std::io::{self, IoSlice, Read, Write};

@@ -78,8 +78,9 @@ fn connect_refused_is_reported_as_error_or_hup_with_socket_error() {
         .unwrap()
         .expect("no socket error");
     assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
-    // Taking it cleared it.
-    assert!(stream.take_socket_error().unwrap().is_none());
+    // Taking it cleared it (Windows says so too; Wine 8 keeps reporting it).
+    let again = stream.take_socket_error().unwrap();
+    assert_eq!(again.is_none(), !util::under_wine(), "{again:?}");
     assert_error_kind(stream.peer_addr(), io::ErrorKind::NotConnected);
 }
 
@@ -112,7 +113,17 @@ fn reset_is_reported_as_error_or_hup_and_read_gives_connection_reset() {
     let kind = next_readiness(&mut poll, &mut events, T);
     assert!(kind.is_error() || kind.is_hup(), "{kind:?}");
     let mut buf = [0u8; 8];
-    assert_error_kind(server.try_read(&mut buf), io::ErrorKind::ConnectionReset);
+    let read = server.try_read(&mut buf);
+    if util::under_wine() {
+        // Wine 8 consumes the reset while it checks readiness: the read then sees EOF.
+        assert!(
+            matches!(read, Ok(Some(0)))
+                || matches!(&read, Err(e) if e.kind() == io::ErrorKind::ConnectionReset),
+            "{read:?}"
+        );
+    } else {
+        assert_error_kind(read, io::ErrorKind::ConnectionReset);
+    }
 }
 
 #[test]
@@ -125,10 +136,13 @@ fn peer_write_shutdown_gives_readable_hup_then_eof_and_we_can_still_write() {
 
     client.write_all(b"last").unwrap();
     client.shutdown(Shutdown::Write).unwrap();
-    assert_eq!(
-        next_readiness(&mut poll, &mut events, T),
-        EventSet::readable() | EventSet::hup()
-    );
+    let kind = next_readiness(&mut poll, &mut events, T);
+    if util::under_wine() {
+        // Wine 8 reports a FIN only once the data before it is read (it checks with a peek).
+        assert!(kind == EventSet::readable() || kind == EventSet::readable() | EventSet::hup());
+    } else {
+        assert_eq!(kind, EventSet::readable() | EventSet::hup());
+    }
     let mut buf = [0u8; 8];
     assert_eq!(server.try_read(&mut buf).unwrap(), Some(4));
     assert_eq!(&buf[..4], b"last");
@@ -170,7 +184,11 @@ fn our_write_shutdown_gives_peer_readable_hup_and_we_can_still_read() {
     let mut buf = [0u8; 8];
     assert_eq!(client.try_read(&mut buf).unwrap(), Some(0));
     // Writing after our own write shutdown fails.
+    #[cfg(unix)]
     assert_error_kind(server.write(b"no"), io::ErrorKind::BrokenPipe);
+    // Winsock: WSAESHUTDOWN.
+    #[cfg(windows)]
+    assert_eq!(server.write(b"no").unwrap_err().raw_os_error(), Some(10058));
 
     assert_eq!(client.try_write(b"still").unwrap(), Some(5));
     let kind = next_readiness(&mut poll, &mut events, Token(20));
@@ -358,7 +376,9 @@ fn builder_v6_only() {
     }
 
     // only_v6 on an IPv4 socket is an error, not a panic.
-    assert!(TcpBuilder::v4().unwrap().only_v6(true).is_err());
+    // Wine 8 accepts IPV6_V6ONLY on an IPv4 socket; Linux and Windows refuse it.
+    let v4_only_v6 = TcpBuilder::v4().unwrap().only_v6(true);
+    assert_eq!(v4_only_v6.is_err(), !util::under_wine());
 }
 
 #[test]
@@ -424,7 +444,13 @@ fn socket_options_roundtrip() {
     assert!(!client.nodelay().unwrap());
 
     client.set_keepalive(Some(Duration::from_secs(60))).unwrap();
-    assert_eq!(client.keepalive().unwrap(), Some(Duration::from_secs(60)));
+    if util::under_wine() {
+        // Wine 8 has no TCP_KEEPIDLE to read the time back (WSAENOPROTOOPT).
+        let err = client.keepalive().unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(10042), "{err:?}");
+    } else {
+        assert_eq!(client.keepalive().unwrap(), Some(Duration::from_secs(60)));
+    }
     client.set_keepalive(None).unwrap();
     assert_eq!(client.keepalive().unwrap(), None);
 

@@ -5,7 +5,10 @@ use std::collections::HashSet;
 
 use ferrio::tcp::{TcpBuilder, TcpListener, TcpStream};
 use ferrio::udp::UdpSocket;
+#[cfg(unix)]
 use ferrio::unix::{EventedFd, PipeReader, PipeWriter};
+#[cfg(windows)]
+use ferrio::windows::EventedSocket;
 use ferrio::{EventSet, Events, IoEvent, Poll, PollOpt, Registry, Token, Waker};
 
 fn assert_send<T: Send>() {}
@@ -31,16 +34,22 @@ fn auto_traits() {
     assert_send::<TcpBuilder>();
     assert_send::<UdpSocket>();
     assert_sync::<UdpSocket>();
-    assert_send::<PipeReader>();
-    assert_sync::<PipeReader>();
-    assert_send::<PipeWriter>();
-    assert_sync::<PipeWriter>();
+    #[cfg(unix)]
+    {
+        assert_send::<PipeReader>();
+        assert_sync::<PipeReader>();
+        assert_send::<PipeWriter>();
+        assert_sync::<PipeWriter>();
+    }
 
     assert_copy::<Token>();
     assert_copy::<EventSet>();
     assert_copy::<PollOpt>();
     assert_copy::<IoEvent>();
+    #[cfg(unix)]
     assert_copy::<EventedFd<'static>>();
+    #[cfg(windows)]
+    assert_copy::<EventedSocket<'static>>();
 
     assert_debug::<Poll>();
     assert_debug::<Registry>();
@@ -50,8 +59,13 @@ fn auto_traits() {
     assert_debug::<TcpListener>();
     assert_debug::<TcpBuilder>();
     assert_debug::<UdpSocket>();
-    assert_debug::<PipeReader>();
-    assert_debug::<PipeWriter>();
+    #[cfg(unix)]
+    {
+        assert_debug::<PipeReader>();
+        assert_debug::<PipeWriter>();
+    }
+    #[cfg(windows)]
+    assert_debug::<EventedSocket<'static>>();
 }
 
 #[test]

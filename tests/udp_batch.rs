@@ -3,6 +3,9 @@
 //! datagrams; empty batches; partial batches; connected sockets; GSO and GRO where the
 //! kernel has them.
 
+// Not built on Windows: batched UDP (recvmmsg/sendmmsg, GSO/GRO) is Unix-only.
+#![cfg(unix)]
+
 mod util;
 
 use std::io;

@@ -2,6 +2,9 @@
 //! `send_many`, readiness polling and `recv_many` (plus a GSO send into a GRO receiver when
 //! the kernel has them) allocate nothing.
 
+// Not built on Windows: batched UDP (recvmmsg/sendmmsg, GSO/GRO) is Unix-only.
+#![cfg(unix)]
+
 use ferrio::udp::{RecvMeta, UdpSocket, MAX_BATCH};
 use ferrio::{EventSet, Events, Poll, PollOpt, Token};
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -5,6 +5,9 @@
 //! untouched. No test sleeps: each waits for readiness with a bounded number of polls, each
 //! with a generous timeout that only matters if the test is broken.
 
+// Not built on Windows: Unix-domain sockets, pipes and fd passing are Unix-only (`ferrio::unix`).
+#![cfg(unix)]
+
 mod util;
 
 use std::fs::File;

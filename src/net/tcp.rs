@@ -281,7 +281,8 @@ impl fmt::Debug for TcpStream {
 
 /// A non-blocking TCP listener.
 ///
-/// [`bind`](Self::bind) sets `SO_REUSEADDR` and listens with a backlog of
+/// [`bind`](Self::bind) sets `SO_REUSEADDR` (on Unix; on Windows that option would let another
+/// socket bind the same port, so it is left off) and listens with a backlog of
 /// [`DEFAULT_BACKLOG`]; use [`TcpBuilder`] for other options (reuseport, backlog, ...).
 /// Accepted streams are non-blocking and close-on-exec.
 ///
@@ -309,6 +310,9 @@ impl TcpListener {
     /// `AddrInUse`, `AddrNotAvailable`, `PermissionDenied`, or another OS error.
     pub fn bind(addr: &SocketAddr) -> io::Result<TcpListener> {
         let socket = new_socket(addr)?;
+        // On Windows SO_REUSEADDR would let another socket take the port while we listen
+        // (and Windows has no TIME_WAIT problem for listeners to solve).
+        #[cfg(unix)]
         socket.set_reuse_address(true)?;
         socket.bind(&(*addr).into())?;
         socket.listen(DEFAULT_BACKLOG)?;
@@ -375,7 +379,7 @@ impl TcpListener {
     ///
     /// Under edge-triggered registration call it until it returns `Ok(None)`. A connection
     /// that was reset before it was accepted (`WSAECONNRESET`) is skipped. The accepted socket
-    /// is made non-blocking (and, as every socket std makes, non-inheritable).
+    /// is made non-inheritable and non-blocking (two calls after `accept`).
     ///
     /// # Errors
     ///
@@ -387,6 +391,8 @@ impl TcpListener {
             let res = would_block(|| self.io.do_read(|l| l.accept()));
             match res {
                 Ok(Some((stream, addr))) => {
+                    use std::os::windows::io::AsRawSocket;
+                    sys::windows::set_no_inherit(stream.as_raw_socket())?;
                     stream.set_nonblocking(true)?;
                     return Ok(Some((TcpStream::wrap(stream), addr)));
                 }
@@ -650,7 +656,9 @@ impl TcpBuilder {
         })
     }
 
-    /// Sets `SO_REUSEADDR`.
+    /// Sets `SO_REUSEADDR`. On Windows this lets other sockets bind the same address while
+    /// this one uses it (there it means what `SO_REUSEPORT` means elsewhere, without the load
+    /// balancing); leave it off there unless that is what you want.
     ///
     /// # Errors
     ///

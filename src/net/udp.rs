@@ -9,6 +9,8 @@ use std::net::{self, Ipv4Addr, Ipv6Addr, SocketAddr};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use crate::io_source::IoSource;
+#[cfg(windows)]
+use crate::sys::{self, windows::Datagram};
 use crate::try_io::would_block;
 
 #[cfg(unix)]
@@ -83,13 +85,16 @@ impl UdpSocket {
         Ok(UdpSocket::wrap(new_socket(Domain::IPV6)?.into()))
     }
 
-    /// A socket bound to `addr` (port 0 picks a free port), with `SO_REUSEADDR` set.
+    /// A socket bound to `addr` (port 0 picks a free port), with `SO_REUSEADDR` set (on Unix
+    /// only: on Windows it would let another socket take the port).
     ///
     /// # Errors
     ///
     /// `AddrInUse`, `AddrNotAvailable`, or another OS error.
     pub fn bound(addr: &SocketAddr) -> io::Result<UdpSocket> {
         let socket = new_socket(Domain::for_address(*addr))?;
+        // Not on Windows, where SO_REUSEADDR lets another socket bind the same port.
+        #[cfg(unix)]
         socket.set_reuse_address(true)?;
         socket.bind(&(*addr).into())?;
         Ok(UdpSocket::wrap(socket.into()))
@@ -171,7 +176,13 @@ impl UdpSocket {
     ///
     /// The OS error (for example `ECONNREFUSED` from an earlier send).
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr)>> {
-        would_block(|| self.io.do_read(|s| s.recv_from(buf)))
+        #[cfg(unix)]
+        return would_block(|| self.io.do_read(|s| s.recv_from(buf)));
+        #[cfg(windows)]
+        return would_block(|| {
+            self.io
+                .do_read(|_| sys::windows::recv_from(self.io.raw_fd(), buf, Datagram::Take))
+        });
     }
 
     /// Sets the default destination and filters received datagrams to that peer.
@@ -198,7 +209,13 @@ impl UdpSocket {
     ///
     /// The OS error.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        would_block(|| self.io.do_read(|s| s.recv(buf)))
+        #[cfg(unix)]
+        return would_block(|| self.io.do_read(|s| s.recv(buf)));
+        #[cfg(windows)]
+        return would_block(|| {
+            self.io
+                .do_read(|_| sys::windows::recv_datagram(self.io.raw_fd(), buf))
+        });
     }
 
     /// Reads the next datagram without removing it; `Ok(None)` if none is queued.
@@ -207,7 +224,13 @@ impl UdpSocket {
     ///
     /// The OS error.
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr)>> {
-        would_block(|| self.io.do_read(|s| s.peek_from(buf)))
+        #[cfg(unix)]
+        return would_block(|| self.io.do_read(|s| s.peek_from(buf)));
+        #[cfg(windows)]
+        return would_block(|| {
+            self.io
+                .do_read(|_| sys::windows::recv_from(self.io.raw_fd(), buf, Datagram::Peek))
+        });
     }
 
     /// Sets `SO_BROADCAST`.

@@ -6,14 +6,18 @@
 //! need no flag: a closed peer is an error of the call.
 
 use std::io::{self, IoSlice};
+use std::net::SocketAddr;
 use std::os::windows::io::RawSocket;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::time::Duration;
 
+use socket2::SockAddr;
+use windows_sys::Win32::Foundation::{SetHandleInformation, HANDLE, HANDLE_FLAG_INHERIT};
 use windows_sys::Win32::Networking::WinSock::{
-    getsockopt, recv as ws_recv, send as ws_send, WSAGetLastError, WSASend, IPPROTO_TCP, SOCKET,
-    SOCKET_ERROR, TCP_KEEPIDLE, WSABUF, WSAECONNRESET, WSAEMFILE, WSAENOBUFS,
+    getsockopt, recv as ws_recv, recvfrom, send as ws_send, WSAGetLastError, WSASend, IPPROTO_TCP,
+    MSG_PEEK, SOCKET, SOCKET_ERROR, TCP_KEEPIDLE, WSABUF, WSAECONNRESET, WSAEMFILE, WSAEMSGSIZE,
+    WSAENOBUFS,
 };
 use windows_sys::Win32::System::Performance::{QueryPerformanceCounter, QueryPerformanceFrequency};
 
@@ -37,6 +41,77 @@ pub(crate) fn recv(socket: RawSocket, buf: &mut [u8]) -> io::Result<usize> {
         return Err(last_error());
     }
     Ok(n as usize)
+}
+
+/// Whether a datagram receive peeks (`MSG_PEEK`) or takes the datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Datagram {
+    Take,
+    Peek,
+}
+
+impl Datagram {
+    fn flags(self) -> i32 {
+        match self {
+            Datagram::Take => 0,
+            Datagram::Peek => MSG_PEEK,
+        }
+    }
+}
+
+/// Receives one datagram and its sender (`recvfrom`). A datagram longer than `buf` fills it
+/// and counts as `buf.len()` bytes, as on Unix: Winsock reports the truncation as
+/// `WSAEMSGSIZE` (after filling the buffer and discarding the rest of the datagram).
+pub(crate) fn recv_from(
+    socket: RawSocket,
+    buf: &mut [u8],
+    how: Datagram,
+) -> io::Result<(usize, SocketAddr)> {
+    let len = clamp_len(buf.len());
+    // SAFETY: `buf` is valid for writes of `len` bytes; `try_init` hands us a zeroed address
+    // storage and its length, which recvfrom writes at most that much of and updates.
+    let (n, addr) = unsafe {
+        SockAddr::try_init(|storage, addr_len| {
+            let n = recvfrom(
+                socket as SOCKET,
+                buf.as_mut_ptr(),
+                len,
+                how.flags(),
+                storage.cast(),
+                addr_len,
+            );
+            if n != SOCKET_ERROR {
+                return Ok(n as usize);
+            }
+            match WSAGetLastError() {
+                WSAEMSGSIZE => Ok(len as usize),
+                code => Err(io::Error::from_raw_os_error(code)),
+            }
+        })
+    }?;
+    let addr = addr.as_socket().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "Winsock returned a non-IP sender address",
+        )
+    })?;
+    Ok((n, addr))
+}
+
+/// Receives one datagram from the connected peer (`recv`), truncating as
+/// [`recv_from`] does.
+pub(crate) fn recv_datagram(socket: RawSocket, buf: &mut [u8]) -> io::Result<usize> {
+    let len = clamp_len(buf.len());
+    // SAFETY: `buf` is valid for writes of `len` bytes.
+    let n = unsafe { ws_recv(socket as SOCKET, buf.as_mut_ptr(), len, 0) };
+    if n != SOCKET_ERROR {
+        return Ok(n as usize);
+    }
+    // SAFETY: reads a thread-local value.
+    match unsafe { WSAGetLastError() } {
+        WSAEMSGSIZE => Ok(len as usize),
+        code => Err(io::Error::from_raw_os_error(code)),
+    }
 }
 
 /// `send(socket, buf, 0)`.
@@ -117,6 +192,17 @@ pub(crate) fn tcp_keepalive_idle(socket: RawSocket) -> io::Result<Duration> {
         return Err(last_error());
     }
     Ok(Duration::from_secs(u64::from(secs)))
+}
+
+/// Makes `socket` non-inheritable (`HANDLE_FLAG_INHERIT` cleared): accepted sockets are not
+/// made so by every Winsock (Wine's are inheritable), while sockets ferrio creates are, at
+/// creation (`WSA_FLAG_NO_HANDLE_INHERIT`).
+pub(crate) fn set_no_inherit(socket: RawSocket) -> io::Result<()> {
+    // SAFETY: a socket is a kernel handle; an invalid one is reported as an error.
+    if unsafe { SetHandleInformation(socket as HANDLE, HANDLE_FLAG_INHERIT, 0) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Whether an accept error means the process or system is out of sockets (`WSAEMFILE`,

@@ -201,6 +201,25 @@ pub fn assert_nonblocking_cloexec(fd: RawFd) {
     assert!(cloexec, "fd {fd} is not close-on-exec");
 }
 
+/// Whether this Windows test runs under Wine (whose ntdll exports `wine_get_version`), not on
+/// Windows itself. A test asserts Windows' behaviour, and Wine's instead only where Wine is
+/// known to differ (each such place says how); CI runs the Windows suite under Wine.
+pub fn under_wine() -> bool {
+    #[cfg(windows)]
+    {
+        use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
+        // SAFETY: both names are NUL-terminated; ntdll is always loaded.
+        unsafe {
+            let ntdll = GetModuleHandleA(c"ntdll.dll".as_ptr().cast());
+            !ntdll.is_null() && GetProcAddress(ntdll, c"wine_get_version".as_ptr().cast()).is_some()
+        }
+    }
+    #[cfg(not(windows))]
+    {
+        false
+    }
+}
+
 /// Windows: the tests' portable spelling of a source's raw handle (`x.as_raw_fd()` reads the
 /// socket there).
 #[cfg(windows)]

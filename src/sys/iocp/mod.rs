@@ -9,26 +9,30 @@
 //! `GetQueuedCompletionStatusEx`. So readiness is a stream of one-shot reports, and ferrio
 //! decides when to ask again.
 //!
-//! Each registered socket has two request slots, one per direction: the **read** request asks
-//! for data, a connection to accept, the peer's FIN, a reset and a failed connect; the
-//! **write** request for room to send, a reset and a failed connect. A slot is *armed* when its
-//! direction should be reported, and an armed slot always has a request in flight, or is due
-//! to get one at the start of the next `select`. Per mode, after a slot reported:
+//! Each registered socket has two request slots, one per direction: the **read** slot asks for
+//! data, a connection to accept, the peer's FIN, a reset and a failed connect; the **write**
+//! slot for room to send, a reset and a failed connect. Each slot keeps the AFD events it is
+//! *armed* for; an armed slot always has a request in flight for them, or is due to get one (at
+//! the start of the next `select`, or at once while a `select` waits). After a slot reported:
 //!
-//! * **level**: it stays armed and is re-submitted at the next `select`; if the socket is still
+//! * **level**: it stays armed and is asked again at the next `select`; if the socket is still
 //!   ready, that request completes at once and the socket is reported again.
-//! * **edge**: it is disarmed until ferrio's next IO call of that direction on the socket (or a
-//!   `try_clone` of it), which calls [`Selector::rearm`]: the request is then due at the next
-//!   `select` (or submitted at once, if a `select` is blocked meanwhile). So data that arrives
-//!   after a read, drained or not, brings a new event; a partial read with data left is
-//!   reported again (a spurious event), and a write makes the next `select` report writable
-//!   again, as on the poll(2) backend.
+//! * **edge**: the events that fired are disarmed and the slot goes on waiting for the others
+//!   (so a FIN or a reset after an unread readable event is still reported), until ferrio's
+//!   next IO call of that direction on the socket (or a `try_clone` of it) re-arms them all
+//!   ([`Selector::rearm`]). So data that arrives after a read, drained or not, brings a new
+//!   event; a partial read with data left is reported again (a spurious event), and a write
+//!   makes the next `select` report writable again, as on the poll(2) backend. A request in
+//!   flight that lacks a re-armed event is cancelled and asked again when the cancellation
+//!   completes.
 //! * **oneshot**: both slots are disarmed until `reregister`.
 //!
 //! `register` and `reregister` submit the requests of the armed slots at once, from the calling
 //! thread, so a registration made while another thread is blocked in `select` is seen by that
 //! wait: its completion arrives on the port the wait is blocked on. `deregister` cancels the
-//! requests in flight; their completions are recognised as stale and dropped.
+//! requests in flight; their completions are recognised as stale and dropped. A completion
+//! reporting `AFD_POLL_LOCAL_CLOSE` (the socket was closed while registered, possible only for
+//! a raw socket) drops the registration.
 //!
 //! # Memory of requests in flight
 //!
@@ -147,16 +151,35 @@ impl Mode {
     }
 }
 
+/// One direction of a registered socket.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    /// The AFD events to report (without `LOCAL_CLOSE`, which every request asks).
+    armed: u32,
+    /// The events the request in flight asks for, if one is.
+    pending: Option<u32>,
+    /// The request in flight was asked to cancel.
+    cancelled: bool,
+}
+
+impl Slot {
+    /// Whether the slot needs a request submitted (or the one in flight cancelled, because it
+    /// lacks an armed event).
+    fn needs_update(&self) -> bool {
+        match self.pending {
+            None => self.armed != 0,
+            Some(asked) => self.armed & !asked != 0 && !self.cancelled,
+        }
+    }
+}
+
 /// The selector's record of one registered socket.
 struct Entry {
     reg: Arc<Registration>,
     token: Token,
     interest: EventSet,
     mode: Mode,
-    /// Per slot: the direction is to be reported.
-    armed: [bool; 2],
-    /// Per slot: a request is in flight.
-    pending: [bool; 2],
+    slots: [Slot; 2],
     /// In the table's `due` list.
     due: bool,
     /// `(select number, index in Events)` of this socket's event in the current `select`, so
@@ -171,8 +194,7 @@ impl Entry {
             token,
             interest,
             mode: Mode::of(opts),
-            armed: [false; 2],
-            pending: [false; 2],
+            slots: [Slot::default(); 2],
             due: false,
             reported: (u64::MAX, 0),
         };
@@ -180,22 +202,26 @@ impl Entry {
         entry
     }
 
+    /// Arms every event of the directions in the interest, disarms the others.
     fn arm_interest(&mut self) {
-        self.armed = [self.interest.is_readable(), self.interest.is_writable()];
+        let wanted = [self.interest.is_readable(), self.interest.is_writable()];
+        for slot in [READ, WRITE] {
+            self.slots[slot].armed = if wanted[slot] { SLOT_EVENTS[slot] } else { 0 };
+        }
     }
 
-    /// Whether an armed slot has no request in flight.
-    fn needs_submit(&self) -> bool {
-        (0..2).any(|slot| self.armed[slot] && !self.pending[slot])
+    fn needs_update(&self) -> bool {
+        self.slots.iter().any(Slot::needs_update)
     }
 }
 
 #[derive(Default)]
 struct Table {
     entries: HashMap<RawSocket, Entry>,
-    /// Sockets with an armed slot to submit at the start of the next wait.
+    /// Sockets whose slots need an update at the start of the next wait.
     due: Vec<RawSocket>,
-    /// A `select` is waiting (or about to): changes submit at once instead of waiting in `due`.
+    /// A `select` is waiting (or about to): updates are made at once instead of waiting in
+    /// `due`.
     polling: bool,
     /// Requests in flight, stale ones included.
     in_flight: usize,
@@ -264,9 +290,8 @@ unsafe fn from_context(context: *const c_void) -> (Arc<Registration>, usize) {
     (reg, bits & 1)
 }
 
-/// AFD events of `slot` to ferrio's readiness bits, limited to `interest`.
-fn to_ready(afd_events: u32, slot: usize, interest: EventSet) -> u32 {
-    let afd_events = afd_events & SLOT_EVENTS[slot];
+/// AFD events to ferrio's readiness bits, limited to `interest`.
+fn to_ready(afd_events: u32, interest: EventSet) -> u32 {
     let mut bits = 0;
     if afd_events & (afd_ev::RECEIVE | afd_ev::ACCEPT) != 0 {
         bits |= ready::READABLE;
@@ -292,20 +317,33 @@ fn to_ready(afd_events: u32, slot: usize, interest: EventSet) -> u32 {
     bits
 }
 
+/// The events an edge-triggered slot disarms after `fired` was reported: what fired (data and
+/// a connection to accept count as one), or everything after a reset or a failed connect.
+fn edge_disarms(fired: u32) -> u32 {
+    if fired & (afd_ev::ABORT | afd_ev::CONNECT_FAIL) != 0 {
+        u32::MAX
+    } else if fired & (afd_ev::RECEIVE | afd_ev::ACCEPT) != 0 {
+        fired | afd_ev::RECEIVE | afd_ev::ACCEPT
+    } else {
+        fired
+    }
+}
+
 impl IocpSelector {
     fn lock_table(&self) -> MutexGuard<'_, Table> {
         // Every critical section leaves the table consistent before anything that can panic.
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Submits `slot`'s request of `entry` (which has none in flight).
+    /// Submits `slot`'s request for its armed events (it has none in flight).
     fn submit(&self, entry: &mut Entry, in_flight: &mut usize, slot: usize) -> io::Result<()> {
-        debug_assert!(!entry.pending[slot]);
+        debug_assert!(entry.slots[slot].pending.is_none());
+        let asked = entry.slots[slot].armed;
         let reg = &entry.reg;
         let request = &reg.requests[slot];
         // SAFETY: the slot has no request in flight (and the table's lock is held), so nothing
         // else reads or writes its cells.
-        unsafe { *request.info.get() = PollInfo::new(reg.base, SLOT_EVENTS[slot]) };
+        unsafe { *request.info.get() = PollInfo::new(reg.base, asked | afd_ev::LOCAL_CLOSE) };
         let context = into_context(reg, slot);
         // SAFETY: the cells live in the registration, kept alive by the reference `context`
         // holds until the completion is dequeued, and untouched by ferrio until then.
@@ -314,7 +352,8 @@ impl IocpSelector {
                 .poll(request.info.get(), request.iosb.get(), context)
         } {
             Ok(()) => {
-                entry.pending[slot] = true;
+                entry.slots[slot].pending = Some(asked);
+                entry.slots[slot].cancelled = false;
                 *in_flight += 1;
                 Ok(())
             }
@@ -326,11 +365,21 @@ impl IocpSelector {
         }
     }
 
-    /// Submits the request of every armed slot that has none in flight.
-    fn submit_armed(&self, entry: &mut Entry, in_flight: &mut usize) -> io::Result<()> {
+    /// Brings every slot of `entry` in line with what it is armed for: submits a request
+    /// where none is in flight, cancels one that lacks an armed event (it is asked again when
+    /// the cancellation completes).
+    fn update(&self, entry: &mut Entry, in_flight: &mut usize) -> io::Result<()> {
         for slot in [READ, WRITE] {
-            if entry.armed[slot] && !entry.pending[slot] {
+            let state = entry.slots[slot];
+            if !state.needs_update() {
+                continue;
+            }
+            if state.pending.is_none() {
                 self.submit(entry, in_flight, slot)?;
+            } else {
+                // SAFETY: the slot's request is in flight on this AFD handle.
+                unsafe { self.afd.cancel(entry.reg.requests[slot].iosb.get()) };
+                entry.slots[slot].cancelled = true;
             }
         }
         Ok(())
@@ -339,15 +388,15 @@ impl IocpSelector {
     /// Cancels the requests in flight of `entry` (their completions come back as stale).
     fn cancel_all(&self, entry: &Entry) {
         for slot in [READ, WRITE] {
-            if entry.pending[slot] {
+            if entry.slots[slot].pending.is_some() {
                 // SAFETY: the slot's request is in flight on this AFD handle.
                 unsafe { self.afd.cancel(entry.reg.requests[slot].iosb.get()) };
             }
         }
     }
 
-    /// `entry` has an armed slot without a request: submit at once if a `select` waits, else
-    /// at the start of the next one.
+    /// The slots of `socket` need an update: made at once if a `select` waits, else at the
+    /// start of the next one.
     fn schedule(&self, table: &mut Table, socket: RawSocket) {
         let Table {
             entries,
@@ -358,12 +407,8 @@ impl IocpSelector {
         let Some(entry) = entries.get_mut(&socket) else {
             return;
         };
-        if *polling {
-            if self.submit_armed(entry, in_flight).is_err() {
-                // Retried (and the failure handled) by the next select.
-                Self::mark_due(entry, due, socket);
-            }
-        } else {
+        if !*polling || self.update(entry, in_flight).is_err() {
+            // A failure is handled by the next select's flush.
             Self::mark_due(entry, due, socket);
         }
     }
@@ -375,7 +420,7 @@ impl IocpSelector {
         }
     }
 
-    /// Submits the requests that are due. A socket whose request cannot be submitted (it was
+    /// Makes the updates that are due. A socket whose request cannot be submitted (it was
     /// closed without being deregistered) is dropped from the table.
     fn flush_due(&self, table: &mut Table) {
         let Table {
@@ -389,15 +434,15 @@ impl IocpSelector {
                 continue;
             };
             entry.due = false;
-            if self.submit_armed(entry, in_flight).is_err() {
+            if self.update(entry, in_flight).is_err() {
                 self.cancel_all(entry);
                 entries.remove(&socket);
             }
         }
     }
 
-    /// Handles one dequeued request completion: reports the socket, or re-submits, or drops
-    /// a stale completion.
+    /// Handles one dequeued request completion: reports the socket, or asks again, or drops a
+    /// stale completion.
     fn complete(&self, table: &mut Table, events: &mut Events, seq: u64, context: *const c_void) {
         // SAFETY: every AFD completion's context was made by `into_context` for exactly one
         // request, and this is its only completion.
@@ -419,25 +464,19 @@ impl IocpSelector {
             // A request of an earlier registration of this socket value.
             return;
         }
-        entry.pending[slot] = false;
+        let asked = entry.slots[slot].pending.take().unwrap_or(0);
+        entry.slots[slot].cancelled = false;
         let after = if status == STATUS_CANCELLED {
-            // Cancelled by a reregister that dropped the direction, which may be armed again
-            // since.
-            if entry.armed[slot] {
-                After::Submit
-            } else {
-                After::Nothing
-            }
+            After::Update
         } else if status != STATUS_SUCCESS || afd_events & afd_ev::LOCAL_CLOSE != 0 {
             // The socket was closed without being deregistered: forget it.
             self.cancel_all(entry);
             After::Forget
-        } else if !entry.armed[slot] {
-            After::Nothing
         } else {
-            let bits = to_ready(afd_events, slot, entry.interest);
+            let fired = afd_events & asked & entry.slots[slot].armed;
+            let bits = to_ready(fired, entry.interest);
             if bits == 0 {
-                After::Submit
+                After::Update
             } else {
                 if entry.reported.0 == seq {
                     events.merge(entry.reported.1, bits);
@@ -454,11 +493,13 @@ impl IocpSelector {
                         After::Nothing
                     }
                     Mode::Edge => {
-                        entry.armed[slot] = false;
-                        After::Nothing
+                        entry.slots[slot].armed &= !edge_disarms(fired);
+                        After::Update
                     }
                     Mode::Oneshot => {
-                        entry.armed = [false; 2];
+                        for slot in &mut entry.slots {
+                            slot.armed = 0;
+                        }
                         After::Nothing
                     }
                 }
@@ -466,7 +507,7 @@ impl IocpSelector {
         };
         match after {
             After::Nothing => {}
-            After::Submit => self.schedule(table, socket),
+            After::Update => self.schedule(table, socket),
             After::Forget => {
                 table.entries.remove(&socket);
             }
@@ -477,8 +518,8 @@ impl IocpSelector {
 /// What a completion leads to once its entry is updated.
 enum After {
     Nothing,
-    /// Ask again (at once while a select waits).
-    Submit,
+    /// Bring the slots in line (at once while a select waits).
+    Update,
     /// Drop the entry.
     Forget,
 }
@@ -513,7 +554,7 @@ impl Selector for IocpSelector {
         let base = afd::base_socket(socket)?;
         let reg = Arc::new(Registration::new(socket, base));
         let mut entry = Entry::new(reg, token, interest, opts);
-        let res = self.submit_armed(&mut entry, &mut table.in_flight);
+        let res = self.update(&mut entry, &mut table.in_flight);
         if let Err(e) = res {
             // Leave nothing behind: a request already submitted comes back as stale.
             self.cancel_all(&entry);
@@ -536,20 +577,11 @@ impl Selector for IocpSelector {
         entry.token = token;
         entry.interest = interest;
         entry.mode = Mode::of(opts);
-        // Re-arms edge and oneshot slots: readiness is checked afresh, as epoll does.
+        // Re-arms edge and oneshot slots: readiness is checked afresh, as epoll does. A request
+        // still in flight for a direction no longer asked for reports nothing when it completes
+        // (the slot is not armed).
         entry.arm_interest();
-        // A request of a direction no longer asked for is cancelled; its completion is then
-        // ignored (the slot is not armed).
-        for slot in [READ, WRITE] {
-            if entry.pending[slot] && !entry.armed[slot] {
-                // SAFETY: the slot's request is in flight on this AFD handle.
-                unsafe { self.afd.cancel(entry.reg.requests[slot].iosb.get()) };
-            }
-        }
-        if entry.needs_submit() {
-            self.submit_armed(entry, &mut table.in_flight)?;
-        }
-        Ok(())
+        self.update(entry, &mut table.in_flight)
     }
 
     fn deregister(&self, socket: RawSocket) -> io::Result<()> {
@@ -657,11 +689,11 @@ impl Selector for IocpSelector {
         } else {
             entry.interest.is_writable()
         };
-        if entry.mode != Mode::Edge || !wanted || entry.armed[slot] {
+        if entry.mode != Mode::Edge || !wanted || entry.slots[slot].armed == SLOT_EVENTS[slot] {
             return;
         }
-        entry.armed[slot] = true;
-        if !entry.pending[slot] {
+        entry.slots[slot].armed = SLOT_EVENTS[slot];
+        if entry.needs_update() {
             self.schedule(&mut table, socket);
         }
     }
@@ -669,19 +701,15 @@ impl Selector for IocpSelector {
 
 impl Drop for IocpSelector {
     fn drop(&mut self) {
-        let table = self.table.get_mut().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.lock_table();
+        let table = &mut *guard;
         for entry in table.entries.values() {
-            for slot in [READ, WRITE] {
-                if entry.pending[slot] {
-                    // SAFETY: the slot's request is in flight on this AFD handle.
-                    unsafe { self.afd.cancel(entry.reg.requests[slot].iosb.get()) };
-                }
-            }
+            self.cancel_all(entry);
         }
         table.entries.clear();
         // Collect the cancelled requests' completions, which hold the registrations' memory
         // (bounded: a kernel that never completes them costs a leak, not a hang).
-        let wait = self.wait.get_mut().unwrap_or_else(|e| e.into_inner());
+        let mut wait = self.wait.lock().unwrap_or_else(|e| e.into_inner());
         let mut quiet_waits = 0;
         while table.in_flight > 0 && quiet_waits < 10 {
             let n = self.port.get_many(&mut wait.entries, 10).unwrap_or(0);
@@ -717,18 +745,36 @@ mod tests {
     #[test]
     fn readiness_follows_interest() {
         let both = EventSet::readable() | EventSet::writable();
-        assert_eq!(to_ready(afd_ev::RECEIVE, READ, both), ready::READABLE);
-        assert_eq!(
-            to_ready(afd_ev::SEND, READ, both),
-            0,
-            "not asked by the read slot"
-        );
-        assert_eq!(to_ready(afd_ev::SEND, WRITE, both), ready::WRITABLE);
-        let reset = to_ready(afd_ev::ABORT, WRITE, EventSet::writable());
+        assert_eq!(to_ready(afd_ev::RECEIVE, both), ready::READABLE);
+        assert_eq!(to_ready(afd_ev::SEND, both), ready::WRITABLE);
+        assert_eq!(to_ready(afd_ev::SEND, EventSet::readable()), 0);
+        let reset = to_ready(afd_ev::ABORT, EventSet::writable());
         assert_eq!(reset, ready::WRITABLE | ready::HUP | ready::ERROR);
         assert_eq!(
-            to_ready(afd_ev::DISCONNECT, READ, EventSet::readable()),
+            to_ready(afd_ev::DISCONNECT, EventSet::readable()),
             ready::READABLE | ready::READ_CLOSED
+        );
+    }
+
+    #[test]
+    fn edges_disarm_what_fired() {
+        let read = SLOT_EVENTS[READ];
+        let left = read & !edge_disarms(afd_ev::RECEIVE);
+        assert_eq!(left & (afd_ev::RECEIVE | afd_ev::ACCEPT), 0);
+        assert_ne!(
+            left & afd_ev::DISCONNECT,
+            0,
+            "a FIN after unread data is still reported"
+        );
+        assert_eq!(read & !edge_disarms(afd_ev::ABORT), 0);
+        let slot = Slot {
+            armed: read,
+            pending: Some(afd_ev::DISCONNECT),
+            cancelled: false,
+        };
+        assert!(
+            slot.needs_update(),
+            "a request lacking armed events is cancelled"
         );
     }
 }

@@ -3,6 +3,9 @@
 //! makes on each. The rest of the suite runs under every backend through `FERRIO_BACKEND`
 //! (see `.ci/run`).
 
+// Not built on Windows: it tests the Linux backends (epoll, poll(2), io_uring: fallbacks under seccomp, syscall counts under strace).
+#![cfg(unix)]
+
 mod util;
 
 use std::io::{Read, Write};

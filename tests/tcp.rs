@@ -16,8 +16,8 @@ use ferrio::{EventSet, Events, Poll, PollOpt, Token, TryAccept, TryRead, TryWrit
 use socket2::SockRef;
 use util::{
     accept_one, any_local_addr, any_local_ipv6_addr, assert_error_kind, assert_nonblocking_cloexec,
-    assert_would_block, expect_events, expect_no_events, ipv6_available, next_readiness,
-    poll_events, tcp_pair, tcp_pair_on, wait_connected,
+    assert_would_block, expect_events, expect_no_events, ipv6_available, next_readiness, tcp_pair,
+    tcp_pair_on, wait_connected,
 };
 
 const T: Token = Token(1);
@@ -301,7 +301,7 @@ fn builder_reuse_port_lets_two_listeners_share_a_port() {
 #[cfg(unix)]
 fn next_any(poll: &mut Poll, events: &mut Events) -> Token {
     for _ in 0..10 {
-        if let Some(&(token, _)) = poll_events(poll, events).first() {
+        if let Some(&(token, _)) = util::poll_events(poll, events).first() {
             return token;
         }
     }

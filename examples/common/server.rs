@@ -358,14 +358,10 @@ impl Running {
     }
 }
 
-/// Binds `options.loops` listeners on `addr` (one port: the first binds, possibly port 0,
-/// the others join it with `SO_REUSEPORT`) and runs one loop per listener on its own thread.
-pub fn start<P: Protocol>(
-    addr: SocketAddr,
-    options: Options,
-    shared: Arc<P::Shared>,
-) -> io::Result<Running> {
-    let loops = options.loops.max(1);
+/// `loops` listeners on one port: the first binds `addr` (possibly port 0), the others join it
+/// with `SO_REUSEPORT`.
+#[cfg(unix)]
+fn bind_listeners(addr: SocketAddr, loops: usize) -> io::Result<Vec<TcpListener>> {
     let mut listeners = Vec::with_capacity(loops);
     let mut bound = addr;
     for _ in 0..loops {
@@ -377,6 +373,32 @@ pub fn start<P: Protocol>(
         bound = listener.local_addr()?;
         listeners.push(listener);
     }
+    Ok(listeners)
+}
+
+/// Windows has no `SO_REUSEPORT`: one listener, and a duplicate of it (`try_clone`) for each
+/// further loop; every loop is told of each connection and one of them accepts it.
+#[cfg(windows)]
+fn bind_listeners(addr: SocketAddr, loops: usize) -> io::Result<Vec<TcpListener>> {
+    let first = TcpBuilder::for_addr(&addr)?.bind(&addr)?.listen(1024)?;
+    let mut listeners = Vec::with_capacity(loops);
+    for _ in 1..loops {
+        listeners.push(first.try_clone()?);
+    }
+    listeners.insert(0, first);
+    Ok(listeners)
+}
+
+/// Binds `options.loops` listeners on `addr` (one port: the first binds, possibly port 0,
+/// the others join it with `SO_REUSEPORT`) and runs one loop per listener on its own thread.
+pub fn start<P: Protocol>(
+    addr: SocketAddr,
+    options: Options,
+    shared: Arc<P::Shared>,
+) -> io::Result<Running> {
+    let loops = options.loops.max(1);
+    let listeners = bind_listeners(addr, loops)?;
+    let bound = listeners[0].local_addr()?;
     let mut senders = Vec::with_capacity(loops);
     let mut threads = Vec::with_capacity(loops);
     for (i, listener) in listeners.into_iter().enumerate() {

@@ -85,6 +85,8 @@ pub use sys::fault as __fault;
 mod bitset;
 #[macro_use]
 mod io_source;
+#[macro_use]
+mod convert;
 
 mod backend;
 mod event;
@@ -93,6 +95,7 @@ mod evented;
 mod evented_fd;
 #[macro_use]
 mod try_io;
+mod fd_source;
 mod loom;
 mod pipe;
 mod poll;
@@ -115,6 +118,7 @@ pub use event::{Events, IoEvent, Iter};
 pub use event_loop::{EventLoop, EventLoopConfig, Handler};
 pub use event_set::EventSet;
 pub use evented::Evented;
+pub use fd_source::Io;
 pub use net::{tcp, udp};
 pub use poll::{Poll, Registry};
 pub use poll_opt::PollOpt;

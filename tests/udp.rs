@@ -217,7 +217,7 @@ fn broadcast_and_ttl_options_roundtrip() {
     // Linux doubles the requested size.
     assert!(sock.recv_buffer_size().unwrap() >= 64 * 1024);
     assert!(sock.send_buffer_size().unwrap() >= 64 * 1024);
-    assert!(s.take_socket_error().unwrap().is_none());
+    assert!(s.take_error().unwrap().is_none());
 }
 
 #[test]

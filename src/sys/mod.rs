@@ -70,11 +70,16 @@ mod epoll;
 mod poll;
 mod uring;
 
+pub(crate) mod detach;
 #[cfg(feature = "fault-injection")]
 pub mod fault;
 pub(crate) mod fd;
+mod fd_conversions;
 pub(crate) mod mmsg;
 pub(crate) mod unix_msg;
+
+#[cfg(test)]
+mod readiness_tests;
 
 use std::io;
 use std::os::fd::RawFd;
@@ -441,14 +446,26 @@ fn epoll_to_readiness(bits: u32) -> EventSet {
     if bits & (libc::EPOLLIN | libc::EPOLLPRI) != 0 {
         set.insert(EventSet::readable());
     }
+    if bits & libc::EPOLLPRI != 0 {
+        set.insert(EventSet::priority());
+    }
     if bits & libc::EPOLLOUT != 0 {
         set.insert(EventSet::writable());
     }
     if bits & libc::EPOLLERR != 0 {
         set.insert(EventSet::error());
+        if bits & libc::EPOLLOUT != 0 {
+            // Writable with an error: the write end is gone (a pipe without readers, a reset).
+            set.insert(EventSet::write_closed());
+        }
     }
-    if bits & (libc::EPOLLHUP | libc::EPOLLRDHUP) != 0 {
-        set.insert(EventSet::hup());
+    if bits & libc::EPOLLRDHUP != 0 {
+        // The peer shut down its writing side (or we shut down our reading side).
+        set.insert(EventSet::read_closed() | EventSet::hup());
+    }
+    if bits & libc::EPOLLHUP != 0 {
+        // Both directions are shut down (or the connection was reset).
+        set.insert(EventSet::read_closed() | EventSet::write_closed() | EventSet::hup());
     }
     set
 }

@@ -178,6 +178,40 @@ fn our_write_shutdown_gives_peer_readable_hup_and_we_can_still_read() {
 }
 
 #[test]
+fn accept_shapes_match_mio_0_5() {
+    // The inherent accept gives the peer's address too; TryAccept gives the stream alone.
+    fn stream_of<L: TryAccept<Output = TcpStream>>(listener: &L) -> Option<TcpStream> {
+        listener.accept().unwrap()
+    }
+    let listener = TcpListener::bind(&any_local_addr()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let first = std::net::TcpStream::connect(addr).unwrap();
+    let second = std::net::TcpStream::connect(addr).unwrap();
+    let mut poll = Poll::new().unwrap();
+    poll.register(&listener, T, EventSet::readable(), PollOpt::level())
+        .unwrap();
+    let mut events = Events::with_capacity(4);
+    let mut peers = Vec::new();
+    let mut streams = Vec::new();
+    while peers.len() + streams.len() < 2 {
+        expect_events(&mut poll, &mut events, vec![(T, EventSet::readable())]);
+        if peers.is_empty() {
+            if let Some((stream, peer)) = listener.accept().unwrap() {
+                peers.push((stream, peer));
+            }
+        } else if let Some(stream) = stream_of(&listener) {
+            streams.push(stream);
+        }
+    }
+    let (accepted, peer) = &peers[0];
+    assert_eq!(*peer, accepted.peer_addr().unwrap());
+    let locals = [first.local_addr().unwrap(), second.local_addr().unwrap()];
+    assert!(locals.contains(peer));
+    assert!(locals.contains(&streams[0].peer_addr().unwrap()));
+    assert!(stream_of(&listener).is_none());
+}
+
+#[test]
 fn try_read_try_write_and_try_accept_semantics() {
     let listener = TcpListener::bind(&any_local_addr()).unwrap();
     // TryAccept: None while nothing is pending.

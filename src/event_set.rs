@@ -1,4 +1,5 @@
-//! [`EventSet`]: readiness interest and readiness reported.
+//! [`EventSet`]: readiness interest and readiness reported, and the readiness predicates of
+//! [`IoEvent`].
 
 use std::fmt;
 
@@ -42,8 +43,10 @@ use crate::event::IoEvent;
 /// shutting down this side's writing (`shutdown(Write)`) or the peer shutting down its reading
 /// (`shutdown(Read)`) is not reported at all (there is no such notification; the next write
 /// fails with `BrokenPipe` or resets). An error on a datagram socket (a queued ICMP error)
-/// registered for writable also reads as write-closed. Priority needs `EventSet::priority()`
-/// in the interest: epoll reports `EPOLLPRI` only when asked for.
+/// registered for writable also reads as write-closed. Priority is reported when the kernel
+/// reports `EPOLLPRI`, which epoll and poll(2) do only when the registration asks for it;
+/// ferrio's backends do not yet add `EPOLLPRI` for `EventSet::priority()` in the interest, so
+/// for now priority readiness is not reported.
 ///
 /// # Examples
 ///
@@ -128,10 +131,11 @@ impl EventSet {
         EventSet(WRITE_CLOSED)
     }
 
-    /// Priority: out-of-band or other priority data is waiting (`EPOLLPRI`, `POLLPRI`).
+    /// Priority: out-of-band or other priority data is waiting (`EPOLLPRI`, `POLLPRI`),
+    /// reported together with readable. Not in [`all`](Self::all).
     ///
-    /// As an interest, asks for priority readiness too; it is reported together with
-    /// readable. Not in [`all`](Self::all).
+    /// As an interest it is meant to ask for priority readiness; the backends do not request
+    /// `EPOLLPRI` for it yet (see the type's Portability notes).
     #[inline]
     pub const fn priority() -> EventSet {
         EventSet(PRIORITY)

@@ -75,7 +75,7 @@
 //! `unix::{UnixSocket, UnixStream, UnixListener, pipe, PipeReader, PipeWriter, EventedFd}`
 //! (`UnixListener::accept` returning the stream alone, `read_recv_fd`/`write_send_fd` and
 //! their `try_` forms with raw fds); `Io`; `IpAddr`, `Ipv4Addr`, `Ipv6Addr`; `FromRawFd` (and
-//! `AsRawFd`, `IntoRawFd`) on every source; `prelude`.
+//! `AsRawFd`, `IntoRawFd`) on every source, `From<Io>` for the pipe ends; `prelude`.
 //!
 //! **What differs, why, and the change a mio 0.5 program makes:**
 //!
@@ -103,6 +103,10 @@
 //!   `bytes::Buf` (bytes 1), not bytes 0.3's `MutBuf`/`Buf`, whose types (`ByteBuf`,
 //!   `MutByteBuf`, `flip`) no maintained crate implements. Change: use `BytesMut`, `Vec<u8>` or
 //!   [`buf::RingBuf`] where the program used bytes 0.3's buffers.
+//! * **`TryRead::try_read_buf` is for ferrio's stream sources** (the [`UninitRead`] types),
+//!   not for every `Read`: it reads into the buffer's uninitialised memory, which is sound only
+//!   through the fd (a generic `Read` may read what it is given). Change, for a `Read` type of
+//!   your own: `try_read` into a slice.
 //! * **`PollOpt::is_edge`/`is_level` answer what the selector applies.** For
 //!   `edge() | level()` mio 0.5 said both; ferrio says level (which wins). Only programs that
 //!   set both flags see it; the bits are the original's.
@@ -116,6 +120,9 @@
 //!   `write_closed` and `priority` (bits `0x200`, `0x400`, `0x100`), not in `all()` and never
 //!   produced by `!`, so mio 0.5's arithmetic on `bits()` is unchanged; `hup` keeps its
 //!   meaning. No change needed.
+//! * **`Debug` output** of `EventSet` and `PollOpt` reads `EventSet(Readable | Hup)` and
+//!   `PollOpt(Edge | Oneshot)`, where mio 0.5 printed `Readable | Hup` and
+//!   `Edge-Triggered | OneShot`. Only code that parses `Debug` text notices.
 //! * **`util::Slab`** is ferrio's own slab keyed by `Token` (slot generations, so a stale
 //!   token never reaches a new entry), not slab 0.1's `Slab<T, I: Index>`: it takes `Token`
 //!   keys only and has no `has_remaining` (use `remaining() > 0`).

@@ -92,6 +92,20 @@ impl PipeWriter {
     }
 }
 
+/// mio 0.5's conversion: an [`Io`](crate::Io) that is the read end of a pipe.
+impl From<crate::fd_source::Io> for PipeReader {
+    fn from(io: crate::fd_source::Io) -> PipeReader {
+        PipeReader::from(OwnedFd::from(io))
+    }
+}
+
+/// mio 0.5's conversion: an [`Io`](crate::Io) that is the write end of a pipe.
+impl From<crate::fd_source::Io> for PipeWriter {
+    fn from(io: crate::fd_source::Io) -> PipeWriter {
+        PipeWriter::from(OwnedFd::from(io))
+    }
+}
+
 fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     socket2::SockRef::from(fd).set_nonblocking(true)
 }

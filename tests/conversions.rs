@@ -366,6 +366,14 @@ fn pipe_ends_convert_through_owned_fd() {
     let writer = PipeWriter::from(OwnedFd::from(file));
     drop(writer);
     assert_eq!(reader.try_read(&mut buf).unwrap(), Some(0));
+
+    // mio 0.5's From<Io> for the pipe ends.
+    let (reader, writer) = pipe().unwrap();
+    let mut writer = PipeWriter::from(Io::from(OwnedFd::from(writer)));
+    let mut reader = PipeReader::from(Io::from(OwnedFd::from(reader)));
+    writer.write_all(b"io").unwrap();
+    let mut two = [0u8; 2];
+    assert_eq!(reader.try_read(&mut two).unwrap(), Some(2));
 }
 
 #[test]

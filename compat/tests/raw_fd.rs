@@ -61,6 +61,15 @@ fn from_raw_fd_on_every_source() {
     w.write_all(b"p").unwrap();
     let mut r = r;
     assert_eq!(r.read(&mut buf).unwrap(), 1);
+
+    // mio 0.5: pipe ends from an Io.
+    let (r, w) = mio::unix::pipe().unwrap();
+    let r_io = unsafe { Io::from_raw_fd(r.into_raw_fd()) };
+    let w_io = unsafe { Io::from_raw_fd(w.into_raw_fd()) };
+    let mut r = PipeReader::from(r_io);
+    let mut w = PipeWriter::from(w_io);
+    w.write_all(b"q").unwrap();
+    assert_eq!(r.read(&mut buf).unwrap(), 1);
 }
 
 #[test]

@@ -452,8 +452,7 @@ impl TcpListener {
     }
 
     /// Takes the pending socket error (`SO_ERROR`), clearing it: `Ok(None)` if there is none
-    /// (std's `take_error`). After a writable event on a connecting socket, `Ok(None)` means
-    /// the connect succeeded.
+    /// (std's `take_error`).
     ///
     /// # Errors
     ///

@@ -454,8 +454,7 @@ impl UdpSocket {
     }
 
     /// Takes the pending socket error (`SO_ERROR`), clearing it: `Ok(None)` if there is none
-    /// (std's `take_error`). After a writable event on a connecting socket, `Ok(None)` means
-    /// the connect succeeded.
+    /// (std's `take_error`).
     ///
     /// # Errors
     ///

@@ -440,34 +440,46 @@ impl std::fmt::Debug for Events {
 }
 
 /// epoll (and, on Linux, poll(2)) readiness bits to an `EventSet`.
+///
+/// On the hot path (every dispatched event), so it is a small leaf function that rustc can
+/// inline into callers in other crates: readable and/or writable alone (the common case) take
+/// two masks and a shift; the other flags a mask and a shift each. The bit positions this
+/// relies on are checked at compile time.
 fn epoll_to_readiness(bits: u32) -> EventSet {
-    let bits = bits as libc::c_int;
-    let mut set = EventSet::none();
-    if bits & (libc::EPOLLIN | libc::EPOLLPRI) != 0 {
-        set.insert(EventSet::readable());
+    const IN: u32 = libc::EPOLLIN as u32;
+    const PRI: u32 = libc::EPOLLPRI as u32;
+    const OUT: u32 = libc::EPOLLOUT as u32;
+    const ERR: u32 = libc::EPOLLERR as u32;
+    const HUP: u32 = libc::EPOLLHUP as u32;
+    const RDHUP: u32 = libc::EPOLLRDHUP as u32;
+    const _: () = assert!(
+        IN as usize == EventSet::readable().bits()
+            && (OUT >> 1) as usize == EventSet::writable().bits()
+            && (ERR >> 1) as usize == EventSet::error().bits()
+            && (PRI << 7) as usize == EventSet::priority().bits()
+    );
+    let b = bits;
+    if b & (PRI | ERR | HUP | RDHUP) == 0 {
+        return EventSet::from_bits_truncate(((b & IN) | ((b & OUT) >> 1)) as usize);
     }
-    if bits & libc::EPOLLPRI != 0 {
-        set.insert(EventSet::priority());
-    }
-    if bits & libc::EPOLLOUT != 0 {
-        set.insert(EventSet::writable());
-    }
-    if bits & libc::EPOLLERR != 0 {
-        set.insert(EventSet::error());
-        if bits & libc::EPOLLOUT != 0 {
-            // Writable with an error: the write end is gone (a pipe without readers, a reset).
-            set.insert(EventSet::write_closed());
-        }
-    }
-    if bits & libc::EPOLLRDHUP != 0 {
-        // The peer shut down its writing side (or we shut down our reading side).
-        set.insert(EventSet::read_closed() | EventSet::hup());
-    }
-    if bits & libc::EPOLLHUP != 0 {
-        // Both directions are shut down (or the connection was reset).
-        set.insert(EventSet::read_closed() | EventSet::write_closed() | EventSet::hup());
-    }
-    set
+    // Priority data is readable too (as before the finer flags existed).
+    let readable = (b & (IN | PRI) != 0) as usize;
+    let writable = ((b & OUT) >> 1) as usize;
+    let error = ((b & ERR) >> 1) as usize;
+    let priority = ((b & PRI) << 7) as usize;
+    // EPOLLRDHUP: the peer shut down writing (or we shut down reading). EPOLLHUP: both
+    // directions are shut down, or the connection was reset. Either is mio 0.5's hup.
+    let read_closed = (b & (HUP | RDHUP) != 0) as usize;
+    // Writable with an error means the write end is gone (a pipe without readers, a reset).
+    let write_closed = ((b & HUP != 0) | (b & ERR != 0 && b & OUT != 0)) as usize;
+    EventSet::from_bits_truncate(
+        readable
+            | writable
+            | error
+            | priority
+            | (read_closed * (EventSet::read_closed().bits() | EventSet::hup().bits()))
+            | (write_closed * EventSet::write_closed().bits()),
+    )
 }
 
 /// The `poll(2)` bits asked for an interest (readable adds `POLLRDHUP` on Linux, like epoll's

@@ -51,6 +51,28 @@ fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
 /// stream.take_socket_error()?; // Err(e) if the connect failed
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// # Conversions
+///
+/// Every source converts to and from `OwnedFd` (and raw fds) and, for sockets, std's type.
+/// Adopting an fd switches it to non-blocking mode; converting away deregisters the source if
+/// it is registered, and leaves the fd open.
+///
+/// ```
+/// use ferrio::tcp::{TcpListener, TcpStream};
+/// use ferrio::{Poll, EventSet, PollOpt, Token};
+/// use std::os::fd::{AsRawFd, OwnedFd};
+///
+/// let listener = TcpListener::bind(&"127.0.0.1:0".parse().unwrap())?;
+/// let blocking = std::net::TcpStream::connect(listener.local_addr()?)?;
+/// let fd = blocking.as_raw_fd();
+/// let stream = TcpStream::from(OwnedFd::from(blocking)); // now non-blocking
+/// let poll = Poll::new()?;
+/// poll.register(&stream, Token(1), EventSet::readable(), PollOpt::edge())?;
+/// let back: std::net::TcpStream = stream.into_std(); // deregistered, still open
+/// assert_eq!(back.as_raw_fd(), fd);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct TcpStream {
     io: SourceIo<net::TcpStream>,
 }

@@ -19,8 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use super::event::Events;
 use super::wake_fd::WakeFd;
-use super::{Events, Selector, WakeState};
+use super::waker::WakeState;
+use super::Selector;
 use crate::event_set::EventSet;
 use crate::poll_opt::PollOpt;
 use crate::token::Token;

@@ -55,11 +55,13 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::event::ready;
+use super::event::Events;
 use super::pollable::{
     already_registered, check_pollable, interest_to_poll, not_registered, poll_to_ready, POLLRDHUP,
 };
 use super::wake_fd::WakeFd;
-use super::{Events, Selector, WakeState};
+use super::waker::WakeState;
+use super::Selector;
 use crate::event_set::EventSet;
 use crate::poll_opt::PollOpt;
 use crate::token::Token;

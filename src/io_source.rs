@@ -18,27 +18,10 @@ use crate::token::Token;
 
 /// The registration state of a source: where it is registered, and the handles that share its
 /// file (made by `try_clone`), if any.
-///
-/// Dropping it removes the registration: it is the first field of [`IoSource`], so this runs
-/// before the fd closes (with epoll an fd that was duplicated, by `try_clone` or `dup`, would
-/// otherwise keep reporting events for the old token).
 #[derive(Debug, Default)]
 struct State {
     selector: Option<Arc<sys::Shared>>,
     family: Option<Arc<Family>>,
-    /// The source's fd, set while `selector` is.
-    fd: RawSource,
-}
-
-impl Drop for State {
-    fn drop(&mut self) {
-        if let Some(selector) = self.selector.take() {
-            let _ = selector.deregister(self.fd);
-            if let Some(family) = &self.family {
-                family.remove(&selector, self.fd);
-            }
-        }
-    }
 }
 
 /// The handles of one file (a source and its `try_clone`s) on a backend that re-arms emulated
@@ -72,7 +55,6 @@ impl Family {
 /// A source's IO object plus its registration state.
 #[derive(Debug)]
 pub(crate) struct IoSource<T: AsRawSource> {
-    /// Declared before `inner`: dropped (so deregistered) before the fd closes.
     state: Mutex<State>,
     /// Whether IO must take the re-arm path: the source is registered with a selector that
     /// emulates edge-triggering (poll(2)), or it shares its file with clones. Read without the
@@ -95,16 +77,8 @@ impl<T: AsRawSource> IoSource<T> {
         &self.inner
     }
 
-    /// Deregisters the source (if it is registered) and gives up its IO object.
-    #[cfg_attr(not(windows), allow(dead_code))]
-    pub(crate) fn into_inner(self) -> T {
-        let IoSource { state, inner, .. } = self;
-        drop(state);
-        inner
-    }
-
-    /// The fd (Unix) or socket (Windows) the selector knows the source by.
     #[inline]
+    /// The fd (Unix) or socket (Windows) the selector knows the source by.
     pub(crate) fn raw_fd(&self) -> RawSource {
         self.inner.as_raw_source()
     }
@@ -117,7 +91,8 @@ impl<T: AsRawSource> IoSource<T> {
     pub(crate) fn do_read<R>(&self, f: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
         let res = f(&self.inner);
         if self.rearm.load(Ordering::Relaxed) {
-            self.rearm_after_io(EventSet::readable());
+            // Reading (also out-of-band data) re-arms readable and priority.
+            self.rearm_after_io(EventSet::readable() | EventSet::priority());
         }
         res
     }
@@ -178,7 +153,6 @@ impl<T: AsRawSource> IoSource<T> {
             state: Mutex::new(State {
                 selector: None,
                 family: Some(family),
-                fd: RawSource::default(),
             }),
             rearm: AtomicBool::new(true),
             inner,
@@ -212,7 +186,6 @@ impl<T: AsRawSource> IoSource<T> {
                 .store(registry.selector.needs_rearm(), Ordering::Relaxed);
         }
         state.selector = Some(Arc::clone(&registry.selector));
-        state.fd = self.raw_fd();
         Ok(())
     }
 
@@ -255,6 +228,20 @@ impl<T: AsRawSource> IoSource<T> {
                 "source is not registered with this Poll (it is registered with another one)",
             )),
             Some(selector) => Ok(selector),
+        }
+    }
+}
+
+impl<T: AsRawSource> Drop for IoSource<T> {
+    fn drop(&mut self) {
+        let fd = self.inner.as_raw_source();
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(selector) = state.selector.take() {
+            // Needed when the fd was duplicated: closing ours would not remove it from epoll.
+            let _ = selector.deregister(fd);
+            if let Some(family) = &state.family {
+                family.remove(&selector, fd);
+            }
         }
     }
 }
@@ -313,40 +300,6 @@ macro_rules! impl_evented_via_io_source {
         impl std::os::windows::io::AsSocket for $ty {
             fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
                 self.io.inner().as_socket()
-            }
-        }
-    };
-}
-
-/// Windows: `FromRawSocket` and `IntoRawSocket` for a source `$ty { io: IoSource<$inner> }`.
-macro_rules! impl_raw_socket_conversions {
-    ($ty:ident, $inner:ty) => {
-        #[cfg(windows)]
-        #[allow(unsafe_code)]
-        impl std::os::windows::io::FromRawSocket for $ty {
-            /// Wraps an open socket of the right kind, taking ownership of it. The socket must
-            /// be in non-blocking mode (or the source's IO blocks).
-            ///
-            /// # Safety
-            ///
-            /// `socket` must be an open socket that nothing else owns (it is closed when the
-            /// source is dropped).
-            unsafe fn from_raw_socket(socket: std::os::windows::io::RawSocket) -> $ty {
-                $ty {
-                    // SAFETY: the caller gives us ownership of an open socket.
-                    io: $crate::io_source::IoSource::new(unsafe {
-                        <$inner as std::os::windows::io::FromRawSocket>::from_raw_socket(socket)
-                    }),
-                }
-            }
-        }
-
-        #[cfg(windows)]
-        impl std::os::windows::io::IntoRawSocket for $ty {
-            /// Deregisters the source if it is registered, and gives up ownership of its
-            /// socket (which stays open and non-blocking).
-            fn into_raw_socket(self) -> std::os::windows::io::RawSocket {
-                std::os::windows::io::IntoRawSocket::into_raw_socket(self.io.into_inner())
             }
         }
     };

@@ -33,6 +33,8 @@ mod event;
 #[cfg(unix)]
 mod pollable;
 #[cfg(unix)]
+mod timeout;
+#[cfg(unix)]
 mod wake_fd;
 pub(crate) mod waker;
 
@@ -57,14 +59,22 @@ pub(crate) use fd::read_buf;
 #[cfg(windows)]
 pub(crate) use windows::read_buf;
 
+pub(crate) mod detach;
 #[cfg(all(unix, feature = "fault-injection"))]
 pub mod fault;
 #[cfg(unix)]
 pub(crate) mod fd;
 #[cfg(unix)]
+mod fd_conversions;
+#[cfg(unix)]
 pub(crate) mod mmsg;
+#[cfg(windows)]
+mod socket_conversions;
 #[cfg(unix)]
 pub(crate) mod unix_msg;
+
+#[cfg(all(test, unix))]
+mod readiness_tests;
 
 pub(crate) use deregister_log::DeregisterLog;
 pub(crate) use event::Events;
@@ -87,6 +97,13 @@ pub(crate) type RawSource = std::os::fd::RawFd;
 /// The OS handle a selector registers: a socket on Windows.
 #[cfg(windows)]
 pub(crate) type RawSource = std::os::windows::io::RawSocket;
+
+/// The std trait [`AsRawSource`] is implemented through: `AsRawFd` on Unix, `AsRawSocket` on
+/// Windows (for bounds that must hold of wrappers such as `Detachable`).
+#[cfg(unix)]
+pub(crate) use std::os::fd::AsRawFd as AsRawOs;
+#[cfg(windows)]
+pub(crate) use std::os::windows::io::AsRawSocket as AsRawOs;
 
 /// The raw handle of a source's IO object (`AsRawFd` on Unix, `AsRawSocket` on Windows): the
 /// bound of `IoSource`.

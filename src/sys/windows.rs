@@ -9,15 +9,14 @@ use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::os::windows::io::RawSocket;
 use std::sync::atomic::{AtomicU64, Ordering};
-
 use std::time::Duration;
 
 use socket2::SockAddr;
 use windows_sys::Win32::Foundation::{SetHandleInformation, HANDLE, HANDLE_FLAG_INHERIT};
 use windows_sys::Win32::Networking::WinSock::{
-    getsockopt, recv as ws_recv, recvfrom, send as ws_send, WSAGetLastError, WSASend, IPPROTO_TCP,
-    MSG_PEEK, SOCKET, SOCKET_ERROR, TCP_KEEPIDLE, WSABUF, WSAECONNRESET, WSAEMFILE, WSAEMSGSIZE,
-    WSAENOBUFS,
+    getsockopt, recv as ws_recv, recvfrom, send as ws_send, WSAGetLastError, WSASend, AF_INET,
+    IPPROTO_TCP, MSG_PEEK, SOCKET, SOCKET_ERROR, SOL_SOCKET, SO_PROTOCOL_INFOW, TCP_KEEPIDLE,
+    WSABUF, WSAECONNRESET, WSAEMFILE, WSAEMSGSIZE, WSAENOBUFS, WSAPROTOCOL_INFOW,
 };
 use windows_sys::Win32::System::Performance::{QueryPerformanceCounter, QueryPerformanceFrequency};
 
@@ -197,7 +196,7 @@ pub(crate) fn tcp_keepalive_idle(socket: RawSocket) -> io::Result<Duration> {
 /// Makes `socket` non-inheritable (`HANDLE_FLAG_INHERIT` cleared): accepted sockets are not
 /// made so by every Winsock (Wine's are inheritable), while sockets ferrio creates are, at
 /// creation (`WSA_FLAG_NO_HANDLE_INHERIT`).
-pub(crate) fn set_no_inherit(socket: RawSocket) -> io::Result<()> {
+fn set_no_inherit(socket: RawSocket) -> io::Result<()> {
     // SAFETY: a socket is a kernel handle; an invalid one is reported as an error.
     if unsafe { SetHandleInformation(socket as HANDLE, HANDLE_FLAG_INHERIT, 0) } == 0 {
         return Err(io::Error::last_os_error());
@@ -211,10 +210,49 @@ pub(crate) fn is_out_of_sockets(err: &io::Error) -> bool {
     matches!(err.raw_os_error(), Some(WSAEMFILE) | Some(WSAENOBUFS))
 }
 
-/// Whether an accept error means the pending connection was reset before it was accepted
-/// (skipped, as `ECONNABORTED` is on Unix).
-pub(crate) fn is_reset_before_accept(err: &io::Error) -> bool {
-    err.raw_os_error() == Some(WSAECONNRESET)
+/// Whether `socket` is an IPv4 socket, bound or not (`SO_PROTOCOL_INFOW`: Winsock has no
+/// `SO_DOMAIN`).
+pub(crate) fn is_ipv4(socket: RawSocket) -> io::Result<bool> {
+    // SAFETY: WSAPROTOCOL_INFOW is plain data; all zeroes is a valid value.
+    let mut info: WSAPROTOCOL_INFOW = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<WSAPROTOCOL_INFOW>() as i32;
+    // SAFETY: `info` is a live buffer of `len` bytes.
+    let rc = unsafe {
+        getsockopt(
+            socket as SOCKET,
+            SOL_SOCKET,
+            SO_PROTOCOL_INFOW,
+            (&mut info as *mut WSAPROTOCOL_INFOW).cast(),
+            &mut len,
+        )
+    };
+    if rc == SOCKET_ERROR {
+        return Err(last_error());
+    }
+    Ok(info.iAddressFamily == i32::from(AF_INET))
+}
+
+/// Accepts one pending connection, `Ok(None)` if none is pending; a connection reset before it
+/// was accepted (`WSAECONNRESET`, what `ECONNABORTED` is on Unix) is skipped. The accepted
+/// socket is made non-inheritable (not every Winsock makes it so: Wine's are inheritable) and
+/// non-blocking.
+pub(crate) fn accept_pending(
+    listener: &std::net::TcpListener,
+) -> io::Result<Option<(std::net::TcpStream, SocketAddr)>> {
+    use std::os::windows::io::AsRawSocket;
+    loop {
+        match listener.accept() {
+            Ok((stream, addr)) => {
+                set_no_inherit(stream.as_raw_socket())?;
+                stream.set_nonblocking(true)?;
+                return Ok(Some((stream, addr)));
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.raw_os_error() == Some(WSAECONNRESET) => continue,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Ticks per second of the performance counter, read once (it is fixed at boot).

@@ -69,7 +69,7 @@ impl Handler for Timers {
                         n: n + 1,
                         set_at: now,
                     };
-                    event_loop.timeout(next, PERIOD).expect("timer full");
+                    let _ = event_loop.timeout(next, PERIOD).expect("timer full");
                 } else {
                     event_loop.shutdown();
                 }
@@ -88,7 +88,7 @@ impl Handler for Timers {
 
     fn notify(&mut self, event_loop: &mut EventLoop<Timers>, _: ()) {
         let set_at = Instant::now();
-        event_loop
+        let _ = event_loop
             .timeout(Tm::OneShot { set_at }, DELAY)
             .expect("timer full");
     }
@@ -142,7 +142,7 @@ fn main() -> std::io::Result<()> {
         n: 1,
         set_at: Instant::now(),
     };
-    event_loop.timeout(first, PERIOD).expect("timer full");
+    let _ = event_loop.timeout(first, PERIOD).expect("timer full");
     event_loop.run(&mut handler)?;
 
     // 2. 1,000 staggered timeouts.
@@ -172,7 +172,7 @@ fn main() -> std::io::Result<()> {
     handler.iterations = 0;
     for _ in 0..TIMEOUTS {
         let set_at = Instant::now();
-        event_loop
+        let _ = event_loop
             .timeout(Tm::OneShot { set_at }, DELAY)
             .expect("timer full");
     }

@@ -12,7 +12,7 @@
 //! }
 //!
 //! let mut event_loop: EventLoop<Quiet> = EventLoop::new()?;
-//! event_loop.run_once(&mut Quiet, Some(std::time::Duration::ZERO))?;
+//! event_loop.run_once(&mut Quiet, Some(0))?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
 

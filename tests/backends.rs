@@ -104,7 +104,8 @@ fn env_child_scenario() {
             Poll::with_backend(Backend::Poll).unwrap().backend(),
             Backend::Poll
         );
-        let config = EventLoopConfig::new().backend(Backend::Poll);
+        let mut config = EventLoopConfig::new();
+        config.backend(Backend::Poll);
         let event_loop = EventLoop::<Nothing>::configured(config).unwrap();
         assert_eq!(event_loop.registry().backend(), Backend::Poll);
     } else {
@@ -113,7 +114,8 @@ fn env_child_scenario() {
         let event_loop = EventLoop::<Nothing>::new().unwrap();
         assert_eq!(event_loop.registry().backend(), wanted);
         // The explicit choice wins over the environment.
-        let config = EventLoopConfig::new().backend(Backend::Epoll);
+        let mut config = EventLoopConfig::new();
+        config.backend(Backend::Epoll);
         let event_loop = EventLoop::<Nothing>::configured(config).unwrap();
         assert_eq!(event_loop.registry().backend(), Backend::Epoll);
     }

@@ -129,7 +129,7 @@ fn event_loop_survives_eintr_and_recomputes_the_timer_wait() {
         let mut event_loop: EventLoop<Interrupts> = EventLoop::new().unwrap();
         let mut handler = Interrupts::default();
         let started = Instant::now();
-        event_loop.timeout_ms((), DEADLINE_MS).unwrap();
+        let _ = event_loop.timeout_ms((), DEADLINE_MS).unwrap();
         // Each interrupted wait returns EINTR after 100 ms, like a signal arriving mid-wait.
         __fault::inject(
             Fault::new("epoll_wait", libc::EINTR)

@@ -364,7 +364,7 @@ impl<const EXTRAS: u8> OnePoller for EventLoopOnePoller<EXTRAS> {
         let mut sender = None;
         match EXTRAS {
             TIMER => {
-                event_loop
+                let _ = event_loop
                     .timeout_ms((), 3_600_000)
                     .map_err(|e| io::Error::other(e.to_string()))?;
             }

@@ -140,7 +140,7 @@ fn phase<R>(ops: usize, f: impl FnOnce() -> R) -> (Sample, R) {
 fn run_ferrio(input: &Input) -> Vec<Sample> {
     let mut timer: Timer<usize> = Timer::with_capacity(PENDING + EXTRA);
     for (i, &d) in input.pending.iter().enumerate() {
-        timer.insert(d, i).expect("timer capacity");
+        let _ = timer.insert(d, i).expect("timer capacity");
     }
     let mut handles = Vec::with_capacity(EXTRA);
     let (insert, ()) = phase(EXTRA, || {
@@ -177,11 +177,12 @@ impl ferrio::Handler for TimeoutsOnly {
 
 /// Insert and cancel through `EventLoop::timeout_ms` / `clear_timeout` (no expiry: real time).
 fn run_eventloop(input: &Input) -> Vec<Sample> {
-    let config = ferrio::EventLoopConfig::new().timer_capacity(PENDING + EXTRA);
+    let mut config = ferrio::EventLoopConfig::new();
+    config.timer_capacity(PENDING + EXTRA);
     let mut event_loop: ferrio::EventLoop<TimeoutsOnly> =
         ferrio::EventLoop::configured(config).expect("event loop");
     for (i, &d) in input.pending.iter().enumerate() {
-        event_loop.timeout_ms(i, d).expect("timer capacity");
+        let _ = event_loop.timeout_ms(i, d).expect("timer capacity");
     }
     let mut handles = Vec::with_capacity(EXTRA);
     let (insert, ()) = phase(EXTRA, || {

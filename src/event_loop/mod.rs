@@ -1,25 +1,7 @@
 //! [`EventLoop`]: a single-threaded loop dispatching IO readiness, messages and timeouts to a
 //! [`Handler`].
 //!
-//! # One iteration
-//!
-//! 1. If messages are queued, poll without sleeping. Otherwise sleep until the earliest of:
-//!    IO readiness, a message, the caller's timeout, the **earliest timer deadline**. The
-//!    loop never wakes up per tick: an idle loop with no timers sleeps in one syscall.
-//! 2. If a signal interrupted the wait, call [`Handler::interrupted`].
-//! 3. Call [`Handler::ready`] once per ready source. A source deregistered (or dropped)
-//!    during this step is skipped for the rest of the batch.
-//! 4. Deliver up to `messages_per_tick` messages in FIFO order ([`Handler::notify`]), out of
-//!    those queued when this step starts: a message sent meanwhile (even by a `notify` to
-//!    its own loop) waits for the next iteration, which then polls without sleeping.
-//! 5. Fire every due timeout in deadline order ([`Handler::timeout`]).
-//! 6. Call [`Handler::tick`].
-//!
-//! # What it costs
-//!
-//! A feature costs only when used: the clock is read only while timeouts are pending, the
-//! channel (an eventfd and a queue) exists only after the first [`EventLoop::channel`], the
-//! timer wheel is allocated on the first timeout. After warm-up nothing allocates.
+//! The loop's behaviour is documented on [`EventLoop`] itself.
 
 mod config;
 mod handler;
@@ -27,20 +9,61 @@ mod handler;
 pub use config::EventLoopConfig;
 pub use handler::Handler;
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::io;
 use std::time::Duration;
 
 use crate::channel::{self, Receiver, Sender};
+use crate::event::Events;
+use crate::event_set::EventSet;
+use crate::evented::Evented;
 use crate::io_source::DeregisterLog;
+use crate::poll::{Poll, Registry};
+use crate::poll_opt::PollOpt;
 use crate::timer::{Timeout, Timer, TimerError, TimerResult};
-use crate::{EventSet, Evented, Events, Poll, PollOpt, Registry, Token};
+use crate::token::Token;
 
 /// The loop's channel: a sender to clone out and the receiving end.
 type Channel<M> = (Sender<M>, Receiver<M>);
 
 /// A single-threaded event loop: IO readiness, cross-thread messages and timeouts,
 /// dispatched to a [`Handler`].
+///
+/// # One iteration
+///
+/// 1. If messages are queued, poll without sleeping. Otherwise sleep until the earliest of:
+///    IO readiness, a message, the caller's timeout, the **earliest timer deadline**. The
+///    loop never wakes up per tick: an idle loop with no timers sleeps in one syscall.
+/// 2. If a signal interrupted the wait, call [`Handler::interrupted`].
+/// 3. Call [`Handler::ready`] once per ready source. A source deregistered (or dropped)
+///    during this step is skipped for the rest of the batch.
+/// 4. Deliver up to `messages_per_tick` messages in FIFO order ([`Handler::notify`]), out of
+///    those queued when this step starts: a message sent meanwhile (even by a `notify` to
+///    its own loop) waits for the next iteration, which then polls without sleeping.
+/// 5. Fire every due timeout in deadline order ([`Handler::timeout`]).
+/// 6. Call [`Handler::tick`].
+///
+/// # Calling `run_once` from a callback
+///
+/// A callback may run the loop itself (`event_loop.run_once(handler, Some(0))` inside
+/// `ready`, say). Nothing is lost: the nested call first delivers the rest of the batch the
+/// outer call was delivering (the loop keeps its place in the batch), then runs a whole
+/// iteration of its own: poll, readiness, messages, timeouts, tick. When it returns, the outer
+/// call finds its batch finished and carries on with its own messages, timeouts and tick.
+/// Every event is delivered exactly once, and never for a source deregistered before.
+///
+/// # What it costs
+///
+/// A feature costs only when used: the clock is read only while timeouts are pending, the
+/// channel (an eventfd and a queue) exists only after the first [`EventLoop::channel`], the
+/// timer's storage grows on demand from the first timeout. After warm-up nothing allocates.
+///
+/// Timeouts set (or reset) from a callback do not read the clock themselves: their delay
+/// counts from the moment the callback returns, when the loop reads the clock once for all
+/// the timeouts that callback set. Such a timeout still never fires early, and fires later
+/// only by the rest of the callback that set it. Outside callbacks, `timeout_ms` reads the
+/// clock.
 ///
 /// # Examples
 ///
@@ -80,19 +103,31 @@ type Channel<M> = (Sender<M>, Receiver<M>);
 pub struct EventLoop<H: Handler> {
     poll: Poll,
     events: Events,
+    /// The next event of the batch in `events` to deliver; `events.len()` once all are.
+    cursor: usize,
+    /// Sources deregistered while a batch of several events is delivered.
+    log: Option<DeregisterLog>,
     running: bool,
+    /// Inside `run_once`: timeouts set now take their deadline from the end of the callback.
+    dispatching: bool,
     config: EventLoopConfig,
-    /// Allocated on the first timeout.
+    /// Created on the first timeout; its storage grows on demand.
     timer: Option<Timer<H::Timeout>>,
+    /// Timeouts set or reset during the current callback, with their delays in ns: filed
+    /// at the loop's last clock reading (a lower bound), moved to "callback end + delay" once
+    /// the callback returns.
+    deferred: Vec<(Timeout, u64)>,
     /// Tick 0 of the timer, in `sys::monotonic_ns` time.
     epoch_ns: u64,
+    /// The loop's latest clock reading, in ns since the epoch.
+    clock_ns: u64,
     tick_nanos: u64,
     /// Earliest pending deadline in ns since the epoch, `u64::MAX` if none. Never later
     /// than the true earliest deadline (a cleared timeout may leave it earlier: one
     /// spurious wake-up, after which it is recomputed).
     next_deadline_ns: u64,
     /// Created on the first `channel()`.
-    notify: Option<Channel<H::Message>>,
+    notify: OnceCell<Channel<H::Message>>,
 }
 
 impl<H: Handler> EventLoop<H> {
@@ -105,24 +140,49 @@ impl<H: Handler> EventLoop<H> {
         EventLoop::configured(EventLoopConfig::default())
     }
 
-    /// A loop with the given configuration.
+    /// A loop with the given configuration: an `EventLoopConfig`, or the `&mut
+    /// EventLoopConfig` a chain of its setters returns.
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for an invalid configuration (a zero capacity, a zero tick), or the OS
-    /// error of creating the selector.
-    pub fn configured(config: EventLoopConfig) -> io::Result<EventLoop<H>> {
-        config.validate()?;
-        let tick_nanos = config.timer_tick.as_nanos().min(u64::MAX as u128) as u64;
+    /// `InvalidInput`, naming the setting, for a value outside what the
+    /// [`EventLoopConfig`] table accepts; or the OS error of creating the selector.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::{EventLoop, EventLoopConfig, Handler};
+    /// use std::io::ErrorKind;
+    ///
+    /// struct H;
+    /// impl Handler for H { type Timeout = (); type Message = (); }
+    ///
+    /// let mut config = EventLoopConfig::new();
+    /// config.notify_capacity(8).timer_tick_ms(1);
+    /// let _ok: EventLoop<H> = EventLoop::configured(config)?;
+    ///
+    /// let err = EventLoop::<H>::configured(EventLoopConfig::new().timer_capacity(0)).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn configured(config: impl Into<EventLoopConfig>) -> io::Result<EventLoop<H>> {
+        let config = config.into();
+        config.validate(std::mem::size_of::<H::Message>())?;
+        let tick_nanos = config.timer_tick.as_nanos() as u64;
         Ok(EventLoop {
             poll: Poll::with_backend_or_env(config.backend)?,
             events: Events::with_capacity(config.events_capacity),
+            cursor: 0,
+            log: None,
             running: false,
+            dispatching: false,
             timer: None,
+            deferred: Vec::new(),
             epoch_ns: crate::sys::monotonic_ns(),
+            clock_ns: 0,
             tick_nanos,
             next_deadline_ns: u64::MAX,
-            notify: None,
+            notify: OnceCell::new(),
             config,
         })
     }
@@ -187,7 +247,7 @@ impl<H: Handler> EventLoop<H> {
     pub fn run(&mut self, handler: &mut H) -> io::Result<()> {
         self.running = true;
         while self.running {
-            if let Err(e) = self.run_once(handler, None) {
+            if let Err(e) = self.run_once_timeout(handler, None) {
                 // `run` has returned: `is_running` must say so.
                 self.running = false;
                 return Err(e);
@@ -196,14 +256,77 @@ impl<H: Handler> EventLoop<H> {
         Ok(())
     }
 
-    /// Runs one iteration, sleeping at most `timeout` (and less if a timer is due sooner).
+    /// Runs one iteration, sleeping at most `timeout_ms` milliseconds (and less if a timer is
+    /// due sooner); `None` sleeps until something happens. The original mio 0.5 signature;
+    /// [`run_once_timeout`](Self::run_once_timeout) takes a `Duration`.
+    ///
+    /// May be called from inside a callback (see [Calling `run_once` from a callback](EventLoop#calling-run_once-from-a-callback)).
     ///
     /// # Errors
     ///
     /// As [`run`](Self::run).
-    pub fn run_once(&mut self, handler: &mut H, timeout: Option<Duration>) -> io::Result<()> {
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::{EventLoop, Handler};
+    ///
+    /// struct Ticks(u32);
+    /// impl Handler for Ticks {
+    ///     type Timeout = ();
+    ///     type Message = ();
+    ///     fn tick(&mut self, _: &mut EventLoop<Ticks>) {
+    ///         self.0 += 1;
+    ///     }
+    /// }
+    ///
+    /// let mut event_loop = EventLoop::new()?;
+    /// let mut handler = Ticks(0);
+    /// event_loop.run_once(&mut handler, Some(0))?; // poll without sleeping
+    /// event_loop.run_once(&mut handler, Some(5))?; // sleep up to 5 ms
+    /// assert_eq!(handler.0, 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn run_once(&mut self, handler: &mut H, timeout_ms: Option<usize>) -> io::Result<()> {
+        let timeout = timeout_ms.map(|ms| Duration::from_millis(ms as u64));
+        self.run_once_timeout(handler, timeout)
+    }
+
+    /// Runs one iteration, sleeping at most `timeout` (and less if a timer is due sooner);
+    /// `None` sleeps until something happens.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Self::run).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::{EventLoop, Handler};
+    /// use std::time::Duration;
+    ///
+    /// struct Nothing;
+    /// impl Handler for Nothing { type Timeout = (); type Message = (); }
+    ///
+    /// let mut event_loop = EventLoop::new()?;
+    /// event_loop.run_once_timeout(&mut Nothing, Some(Duration::from_micros(200)))?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn run_once_timeout(
+        &mut self,
+        handler: &mut H,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        let was_dispatching = std::mem::replace(&mut self.dispatching, true);
+        self.after_callback();
+        if self.cursor < self.events.len() {
+            // Called from a callback in the middle of a batch: deliver the rest of it first,
+            // before the poll below overwrites it.
+            self.dispatch_batch(handler);
+        }
+
         let mut sleep = timeout;
-        let messages_pending = match &self.notify {
+        let messages_pending = match self.notify.get() {
             Some((_, rx)) => !rx.prepare_sleep(),
             None => false,
         };
@@ -211,54 +334,76 @@ impl<H: Handler> EventLoop<H> {
             sleep = Some(Duration::ZERO);
         } else if self.next_deadline_ns != u64::MAX {
             let until_timer =
-                Duration::from_nanos(self.next_deadline_ns.saturating_sub(self.elapsed_ns()));
+                Duration::from_nanos(self.next_deadline_ns.saturating_sub(self.read_clock()));
             sleep = Some(sleep.map_or(until_timer, |t| t.min(until_timer)));
         }
 
         let res = self.poll.poll(&mut self.events, sleep);
-        if let Some((_, rx)) = &self.notify {
+        if let Some((_, rx)) = self.notify.get() {
             rx.after_wake();
         }
         match res {
             Ok(_) => self.dispatch_io(handler),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => handler.interrupted(self),
-            Err(e) => return Err(e),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                handler.interrupted(self);
+                self.after_callback();
+            }
+            Err(e) => {
+                self.dispatching = was_dispatching;
+                return Err(e);
+            }
         }
         self.dispatch_messages(handler);
         self.dispatch_timeouts(handler);
         handler.tick(self);
+        self.after_callback();
+        self.dispatching = was_dispatching;
         Ok(())
     }
 
+    #[inline]
     fn dispatch_io(&mut self, handler: &mut H) {
-        if self.events.len() <= 1 {
-            // No later event in the batch can go stale: skip the deregistration log.
+        let n = self.events.len();
+        if n <= 1 {
+            // No later event in the batch can go stale: no deregistration log.
+            self.cursor = n;
             if let Some(event) = self.events.get(0) {
-                self.events.clear();
                 if event.token != Token::RESERVED {
                     handler.ready(self, event.token, event.kind);
+                    self.after_callback();
                 }
             }
             return;
         }
-        let selector = self.poll.registry().selector.id();
-        let log = DeregisterLog::start(selector);
-        for i in 0..self.events.len() {
-            let Some(event) = self.events.get(i) else {
-                break;
-            };
-            if event.token == Token::RESERVED || log.was_deregistered(event.token) {
+        self.cursor = 0;
+        self.log = Some(DeregisterLog::start(self.poll.registry().selector.id()));
+        self.dispatch_batch(handler);
+    }
+
+    /// Delivers the events of the current batch from `cursor` on. The cursor moves before
+    /// each callback, so a `run_once` nested in the callback continues after it.
+    fn dispatch_batch(&mut self, handler: &mut H) {
+        while let Some(event) = self.events.get(self.cursor) {
+            self.cursor += 1;
+            if event.token == Token::RESERVED
+                || self
+                    .log
+                    .as_ref()
+                    .is_some_and(|log| log.was_deregistered(event.token))
+            {
                 continue;
             }
             handler.ready(self, event.token, event.kind);
+            self.after_callback();
         }
-        drop(log);
-        // Forget the batch: a later run_once must not see stale events if poll fails.
-        self.events.clear();
+        // The batch is done (here or in a nested call): forget its deregistrations.
+        self.log = None;
     }
 
     fn dispatch_messages(&mut self, handler: &mut H) {
-        let Some((_, rx)) = &self.notify else { return };
+        let Some((_, rx)) = self.notify.get() else {
+            return;
+        };
         if rx.is_empty() {
             return;
         }
@@ -267,9 +412,14 @@ impl<H: Handler> EventLoop<H> {
         // starve IO and timers within `messages_per_tick`.
         let batch = rx.len().min(self.config.messages_per_tick);
         for _ in 0..batch {
-            let Some((_, rx)) = &self.notify else { return };
+            let Some((_, rx)) = self.notify.get() else {
+                return;
+            };
             match rx.try_recv() {
-                Some(msg) => handler.notify(self, msg),
+                Some(msg) => {
+                    handler.notify(self, msg);
+                    self.after_callback();
+                }
                 None => return,
             }
         }
@@ -279,7 +429,7 @@ impl<H: Handler> EventLoop<H> {
         if self.next_deadline_ns == u64::MAX {
             return;
         }
-        let now_ns = self.elapsed_ns();
+        let now_ns = self.read_clock();
         if now_ns < self.next_deadline_ns {
             return;
         }
@@ -287,6 +437,7 @@ impl<H: Handler> EventLoop<H> {
         // A handler may set or clear timeouts while we fire; re-borrow the timer each time.
         while let Some((_, value)) = self.timer.as_mut().and_then(|t| t.poll(now)) {
             handler.timeout(self, value);
+            self.after_callback();
         }
         self.next_deadline_ns = match self.timer.as_ref().and_then(|t| t.next_deadline()) {
             Some(tick) => tick.saturating_mul(self.tick_nanos),
@@ -294,10 +445,43 @@ impl<H: Handler> EventLoop<H> {
         };
     }
 
-    /// Nanoseconds since the epoch.
+    /// After a callback: timeouts it set get their deadlines from now.
     #[inline]
-    fn elapsed_ns(&self) -> u64 {
-        crate::sys::monotonic_ns().saturating_sub(self.epoch_ns)
+    fn after_callback(&mut self) {
+        if !self.deferred.is_empty() {
+            self.fix_deferred();
+        }
+    }
+
+    /// Moves each timeout set during the callback that just returned to "now + its delay".
+    /// They were filed at an earlier clock reading, so this only moves them later: for the
+    /// timer, a reset that touches each timeout's entry and nothing else.
+    #[cold]
+    #[inline(never)]
+    fn fix_deferred(&mut self) {
+        let now_ns = self.read_clock();
+        let tick_nanos = self.tick_nanos;
+        let mut earliest = u64::MAX;
+        if let Some(timer) = self.timer.as_mut() {
+            for (timeout, delay_ns) in self.deferred.drain(..) {
+                let tick = now_ns.saturating_add(delay_ns).div_ceil(tick_nanos);
+                if timer.reset(timeout, tick) {
+                    earliest = earliest.min(tick);
+                }
+            }
+        }
+        self.deferred.clear();
+        self.next_deadline_ns = self
+            .next_deadline_ns
+            .min(earliest.saturating_mul(tick_nanos));
+    }
+
+    /// Reads the clock: nanoseconds since the epoch.
+    #[inline]
+    fn read_clock(&mut self) -> u64 {
+        let now = crate::sys::monotonic_ns().saturating_sub(self.epoch_ns);
+        self.clock_ns = now;
+        now
     }
 
     /// Asks the loop to stop: the current iteration finishes, then [`run`](Self::run) returns.
@@ -321,7 +505,38 @@ impl<H: Handler> EventLoop<H> {
     /// If the channel cannot be created the first time (the eventfd could not be made, for
     /// example when out of file descriptors). Use [`try_channel`](Self::try_channel) to get
     /// that as an error.
-    pub fn channel(&mut self) -> Sender<H::Message> {
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::{EventLoop, Handler};
+    /// use std::thread;
+    ///
+    /// struct Sum(u64);
+    /// impl Handler for Sum {
+    ///     type Timeout = ();
+    ///     type Message = u64;
+    ///     fn notify(&mut self, event_loop: &mut EventLoop<Sum>, n: u64) {
+    ///         self.0 += n;
+    ///         if n == 0 {
+    ///             event_loop.shutdown();
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let mut event_loop = EventLoop::new()?;
+    /// let sender = event_loop.channel();
+    /// thread::spawn(move || {
+    ///     for n in [3, 4, 0] {
+    ///         sender.send(n).unwrap();
+    ///     }
+    /// });
+    /// let mut sum = Sum(0);
+    /// event_loop.run(&mut sum)?;
+    /// assert_eq!(sum.0, 7);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn channel(&self) -> Sender<H::Message> {
         self.try_channel()
             .expect("ferrio: could not create the event loop's channel")
     }
@@ -331,24 +546,50 @@ impl<H: Handler> EventLoop<H> {
     /// # Errors
     ///
     /// The OS error of creating the channel's eventfd the first time.
-    pub fn try_channel(&mut self) -> io::Result<Sender<H::Message>> {
-        if self.notify.is_none() {
-            let pair =
-                channel::reserved_channel(self.poll.registry(), self.config.notify_capacity)?;
-            self.notify = Some(pair);
+    pub fn try_channel(&self) -> io::Result<Sender<H::Message>> {
+        if let Some((tx, _)) = self.notify.get() {
+            return Ok(tx.clone());
         }
-        Ok(self.notify.as_ref().map(|(tx, _)| tx.clone()).unwrap())
+        let pair = channel::reserved_channel(self.poll.registry(), self.config.notify_capacity)?;
+        let tx = pair.0.clone();
+        // Not yet set: `OnceCell` is not `Sync`, and nothing above can call back in here.
+        let _ = self.notify.set(pair);
+        Ok(tx)
     }
 
     /// Sets a timeout that fires `delay_ms` milliseconds from now, delivering `token` to
     /// [`Handler::timeout`]. It never fires early, fires at most once, and fires less than
     /// one timer tick plus 1 ms late (the OS wait counts whole milliseconds), plus the time
-    /// the iteration takes: under 1 ms with the default 1 µs tick.
+    /// the iteration takes: under 1 ms with the default 1 µs tick. (Set from a callback, its
+    /// delay counts from the callback's return; see [What it costs](EventLoop#what-it-costs).)
     ///
     /// # Errors
     ///
     /// [`TimerError`] when `timer_capacity` timeouts are already pending; `token` is dropped
     /// (use [`try_timeout`](Self::try_timeout) to get it back).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::{EventLoop, Handler};
+    ///
+    /// struct Once(Option<&'static str>);
+    /// impl Handler for Once {
+    ///     type Timeout = &'static str;
+    ///     type Message = ();
+    ///     fn timeout(&mut self, event_loop: &mut EventLoop<Once>, what: &'static str) {
+    ///         self.0 = Some(what);
+    ///         event_loop.shutdown();
+    ///     }
+    /// }
+    ///
+    /// let mut event_loop = EventLoop::new()?;
+    /// let _timeout = event_loop.timeout_ms("ding", 2)?; // a TimerError converts to io::Error
+    /// let mut handler = Once(None);
+    /// event_loop.run(&mut handler)?;
+    /// assert_eq!(handler.0, Some("ding"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn timeout_ms(&mut self, token: H::Timeout, delay_ms: u64) -> TimerResult<Timeout> {
         self.timeout(token, Duration::from_millis(delay_ms))
     }
@@ -368,34 +609,139 @@ impl<H: Handler> EventLoop<H> {
     /// # Errors
     ///
     /// `(TimerError, token)` when `timer_capacity` timeouts are already pending.
+    #[inline]
     pub fn try_timeout(
         &mut self,
         token: H::Timeout,
         delay: Duration,
     ) -> Result<Timeout, (TimerError, H::Timeout)> {
-        let delay_ns = delay.as_nanos().min(u64::MAX as u128) as u64;
-        let deadline_ns = self.elapsed_ns().saturating_add(delay_ns);
-        // Round up: the deadline tick starts at or after the requested instant.
-        let tick = deadline_ns.div_ceil(self.tick_nanos);
+        let delay_ns = duration_ns(delay);
+        let base = self.base_clock();
+        let tick = base.saturating_add(delay_ns).div_ceil(self.tick_nanos);
         let capacity = self.config.timer_capacity;
         let timer = self
             .timer
             .get_or_insert_with(|| Timer::with_capacity(capacity));
         let timeout = timer.try_insert(tick, token)?;
-        self.next_deadline_ns = self
-            .next_deadline_ns
-            .min(tick.saturating_mul(self.tick_nanos));
+        self.filed(timeout, delay_ns, tick);
         Ok(timeout)
     }
 
+    /// Moves a pending timeout to fire `delay` from now instead, keeping its handle and
+    /// value. Returns `false`, and changes nothing, if the handle is stale (the timeout fired
+    /// or was cleared) or comes from another loop.
+    ///
+    /// This is the operation for an idle timeout that every event pushes back: moving a
+    /// deadline later costs about as much as reading the clock (nothing, from a callback),
+    /// and the timer files the timeout at its new deadline lazily, when its old one comes
+    /// due. It never fires early, at most once, at its latest deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::{EventLoop, Handler};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// struct Idle(Option<Instant>);
+    /// impl Handler for Idle {
+    ///     type Timeout = ();
+    ///     type Message = ();
+    ///     fn timeout(&mut self, event_loop: &mut EventLoop<Idle>, _: ()) {
+    ///         self.0 = Some(Instant::now());
+    ///         event_loop.shutdown();
+    ///     }
+    /// }
+    ///
+    /// let mut event_loop = EventLoop::new()?;
+    /// let idle = event_loop.timeout_ms((), 1)?;
+    /// let pushed_back = Instant::now();
+    /// assert!(event_loop.reset_timeout(idle, Duration::from_millis(20)));
+    /// let mut handler = Idle(None);
+    /// event_loop.run(&mut handler)?;
+    /// assert!(handler.0.unwrap() - pushed_back >= Duration::from_millis(20));
+    /// assert!(!event_loop.reset_timeout(idle, Duration::from_millis(20))); // fired
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[inline]
+    #[must_use = "false means the timeout had fired or been cleared: set a new one"]
+    pub fn reset_timeout(&mut self, timeout: Timeout, delay: Duration) -> bool {
+        let delay_ns = duration_ns(delay);
+        let base = self.base_clock();
+        let tick = base.saturating_add(delay_ns).div_ceil(self.tick_nanos);
+        let Some(timer) = self.timer.as_mut() else {
+            return false;
+        };
+        if !timer.reset(timeout, tick) {
+            return false;
+        }
+        self.filed(timeout, delay_ns, tick);
+        true
+    }
+
+    /// [`reset_timeout`](Self::reset_timeout) with the delay in milliseconds.
+    #[must_use = "false means the timeout had fired or been cleared: set a new one"]
+    pub fn reset_timeout_ms(&mut self, timeout: Timeout, delay_ms: u64) -> bool {
+        self.reset_timeout(timeout, Duration::from_millis(delay_ms))
+    }
+
+    /// The clock reading a new deadline counts from: the loop's last reading inside a
+    /// callback (moved to the callback's end afterwards), a fresh one outside.
+    #[inline]
+    fn base_clock(&mut self) -> u64 {
+        if self.dispatching {
+            self.clock_ns
+        } else {
+            self.read_clock()
+        }
+    }
+
+    /// Bookkeeping after a timeout was filed at `tick`.
+    #[inline]
+    fn filed(&mut self, timeout: Timeout, delay_ns: u64, tick: u64) {
+        if self.dispatching {
+            self.deferred.push((timeout, delay_ns));
+        } else {
+            self.next_deadline_ns = self
+                .next_deadline_ns
+                .min(tick.saturating_mul(self.tick_nanos));
+        }
+    }
+
     /// Cancels a pending timeout. Returns `true` only if it was pending and is now
-    /// cancelled; a stale handle (fired, cleared, or its slot reused) returns `false` and
-    /// cancels nothing.
+    /// cancelled; a stale handle (fired, cleared, or its slot reused) or one from another
+    /// loop returns `false` and cancels nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::{EventLoop, Handler};
+    ///
+    /// struct H;
+    /// impl Handler for H { type Timeout = (); type Message = (); }
+    ///
+    /// let mut a: EventLoop<H> = EventLoop::new()?;
+    /// let mut b: EventLoop<H> = EventLoop::new()?;
+    /// let t = a.timeout_ms((), 1_000)?;
+    /// let _other = b.timeout_ms((), 1_000)?;
+    /// assert!(!b.clear_timeout(t)); // a's handle means nothing to b
+    /// assert!(a.clear_timeout(t));
+    /// assert!(!a.clear_timeout(t)); // already cleared
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use = "false means the timeout had already fired or been cleared"]
     pub fn clear_timeout(&mut self, timeout: Timeout) -> bool {
         self.timer
             .as_mut()
             .is_some_and(|t| t.cancel(timeout).is_some())
     }
+}
+
+/// A duration in whole nanoseconds, saturating at `u64::MAX` (584 years).
+#[inline]
+fn duration_ns(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()))
 }
 
 impl<H: Handler> fmt::Debug for EventLoop<H> {
@@ -408,7 +754,7 @@ impl<H: Handler> fmt::Debug for EventLoop<H> {
                 "pending_timeouts",
                 &self.timer.as_ref().map_or(0, |t| t.len()),
             )
-            .field("channel", &self.notify.is_some())
+            .field("channel", &self.notify.get().is_some())
             .finish()
     }
 }

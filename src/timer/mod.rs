@@ -31,45 +31,51 @@
 //!
 //! **Records and chunks.** A slot does not link the timeouts themselves: it holds a list of
 //! 16-byte *records* (the deadline the timeout was filed under, its entry index and a version),
-//! stored in chunks of 15 that come from one pool shared by all slots. Moving a slot down
-//! (cascading) reads its records in order from contiguous memory and appends them to other
-//! slots, and looks at each timeout's entry only to check that the record is still valid. The
-//! entry loads are independent of one another, so the processor overlaps their cache misses;
-//! an intrusive linked list would make each load wait for the previous one.
+//! stored in chunks of 15 that come from one pool shared by all slots. The timeouts' values live
+//! in *entries*, one per pending timeout; free entries are kept on a stack.
 //!
 //! **Cascading.** When time reaches the start of the next occupied slot at level `L`, the
 //! slot's records are filed again relative to that start: each lands in a lower level, or in the
-//! expired list if its deadline is exactly the slot's start. [`Timer::poll`] jumps from occupied
-//! slot to occupied slot like this until the next one starts after the new time, so a jump of
-//! any length costs one step per occupied slot, never one per tick. A timeout moves down at most
-//! once per level, so the work per timeout is bounded by [`LEVELS`].
+//! expired list if its deadline is exactly the slot's start. This reads the records in order from
+//! contiguous memory and does not look at the timeouts' entries (see *Cancel* for the exception).
+//! A level-0 slot (one tick, now due) joins the expired list whole, and a level-1 slot that a
+//! jump passes entirely is sorted onto it when it holds a few records, instead of being spread
+//! over level 0 first. [`Timer::poll`] jumps from occupied slot to occupied slot like this until
+//! the next one starts after the new time, so a jump of any length costs one step per occupied
+//! slot, never one per tick. A timeout moves down at most once per level, so the work per
+//! timeout is bounded by [`LEVELS`]; its entry is read once, when it fires.
 //!
 //! **Cancel, lazily.** [`Timer::cancel`] frees the timeout's entry at once (its value is
 //! dropped and the entry can be reused) and bumps the entry's version, which makes its record
-//! *stale*; the record itself is dropped when its slot is next visited. A list counts its stale
-//! records (the record's slot follows from the entry's filed deadline and the current time, by
-//! the invariant above) and is compacted when more than half of them are stale, so records never
-//! exceed twice the pending timeouts and the compaction costs O(1) amortised per cancel.
+//! *stale*: a record is valid only while its version equals its entry's. The stale record is
+//! dropped when it reaches the expired list (where the entry is read anyway) or when its list is
+//! compacted. Each list counts the stale records it holds (the record of a pending timeout is
+//! in the list its filed deadline and the current time name, by the invariant above) and is
+//! compacted once more than half of them are stale. A cascade moves stale records along
+//! unchecked, uncounted by any list, only while such untracked records stay under half the
+//! pending timeouts; otherwise it reads the entries and drops them. So records never exceed
+//! three times the pending timeouts, at O(1) amortised cost per cancel.
 //!
 //! **Reset.** [`Timer::reset`] moves a deadline. Later, the usual case of an idle timeout that
 //! every event pushes back: only the entry's deadline changes; the record stays where it is,
-//! and when its slot comes due the cascade files the timeout at its new deadline, once.
-//! Earlier: the timeout is filed anew and the old record goes stale (unless both deadlines
-//! fall in the same slot, which then only lowers the slot's lower bound).
+//! and when it reaches the expired list (or a cascade that reads entries) the timeout is filed
+//! at its new deadline, once. Earlier: the timeout is filed anew and the old record goes stale.
 //!
 //! **Order.** Time advances slot by slot in deadline order and lists keep their order when they
 //! are moved, so timeouts fire in order of deadline, and timeouts with the same deadline fire in
-//! the order they were filed (insertion order, unless a reset filed one anew). A deadline
-//! already in the past when inserted counts as `now` (the time of the insert): such a timeout
-//! fires after those already expired; it is never reported as due earlier than that.
+//! insertion order. A deadline already in the past when inserted counts as `now` (the time of
+//! the insert): such a timeout fires after those already expired; it is never reported as due
+//! earlier than that. One exception: a timeout moved *later* by a reset may, when one poll finds
+//! it and others due together, come after timeouts with later deadlines (it is filed at its new
+//! deadline only when its old one is reached). It never fires before its deadline.
 //!
 //! **Next deadline.** [`Timer::next_deadline`] returns the minimum deadline filed in the
 //! earliest occupied slot, which each slot keeps up to date on insert. It is exact, except after
 //! a timeout of that slot was cancelled or moved later: the stored minimum is then a lower
 //! bound, still `<=` the earliest pending deadline and `>` [`Timer::now`]. Polling at that lower
-//! bound always makes progress: the slot's start has been reached, so its records move down into
-//! slots with exact minimums. A loop that sleeps until `next_deadline()` and then polls thus
-//! wakes early at most once per such slot and level, and never busy-loops at one tick.
+//! bound always makes progress: the slot's start has been reached, so its records move on. A
+//! loop that sleeps until `next_deadline()` and then polls thus wakes early at most once per
+//! cancel or reset, and never busy-loops at one tick.
 //!
 //! **Memory.** The capacity given to [`Timer::with_capacity`] is a bound on pending timeouts,
 //! not an up-front allocation: entries and chunks grow on demand (amortised doubling) and are
@@ -83,7 +89,10 @@
 //! from its entry's, refers to a timeout that is not there, so [`Timer::cancel`] returns `None`
 //! for it and leaves the timeouts of this timer alone. A generation would only wrap after 2^64
 //! reuses of one entry; timer identities are 32-bit and would repeat only after 2^32 timers were
-//! created in one process (and the index and generation would then have to match too).
+//! created in one process (and the index and generation would then have to match too). Record
+//! versions are 32-bit: should one wrap while an old record of its entry is still filed, that
+//! record is treated as valid, which at worst files the timeout once more; it still fires at
+//! most once and never early.
 //!
 //! # Examples
 //!

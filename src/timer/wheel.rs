@@ -30,6 +30,8 @@ const LISTS: usize = WHEEL_SLOTS + 1;
 const NIL: u32 = u32::MAX;
 /// Records per chunk: 15 records of 16 bytes and the chunk's header fill 248 bytes.
 const CHUNK: usize = 15;
+/// A wholly due level-1 slot with at most this many records is sorted onto the expired list.
+const SORT_MAX: usize = 32;
 
 /// Identities of timers, so a handle from one timer never acts on another.
 static NEXT_TIMER_ID: AtomicU32 = AtomicU32::new(1);
@@ -41,7 +43,7 @@ struct Entry<T> {
     /// The deadline: raised to the time of insertion if it was in the past.
     deadline: u64,
     /// The deadline the entry's one valid record was filed under (`<= deadline`: a later
-    /// reset leaves the record where it is). While the entry is free: the next free entry.
+    /// reset leaves the record where it is).
     filed: u64,
     /// Bumped each time the entry is freed, so old handles stop matching.
     generation: u64,
@@ -125,8 +127,9 @@ const EMPTY_LIST: List = List {
 /// ```
 pub struct Timer<T> {
     entries: Vec<Entry<T>>,
-    /// Head of the free entries, linked through `Entry::filed`.
-    free_entry: u32,
+    /// The free entries, most recently freed last. A stack rather than a list threaded
+    /// through the entries: popping it reads contiguous memory, not the previous entry.
+    free: Vec<u32>,
     chunks: Vec<Chunk>,
     /// Head of the free chunks, linked through `Chunk::next`.
     free_chunk: u32,
@@ -135,6 +138,8 @@ pub struct Timer<T> {
     lists: Vec<List>,
     /// Per level, bit `s` is set iff slot `s` of that level holds records.
     occupied: [u64; LEVELS],
+    /// Stale records no list counts: those moved by a cascade that did not look at them.
+    untracked: usize,
     len: usize,
     capacity: usize,
     now: u64,
@@ -198,11 +203,12 @@ impl<T> Timer<T> {
     pub fn starting_at(now: u64, capacity: usize) -> Timer<T> {
         Timer {
             entries: Vec::new(),
-            free_entry: NIL,
+            free: Vec::new(),
             chunks: Vec::new(),
             free_chunk: NIL,
             lists: Vec::new(),
             occupied: [0; LEVELS],
+            untracked: 0,
             len: 0,
             capacity: capacity.min(Self::MAX_CAPACITY),
             now,
@@ -231,6 +237,8 @@ impl<T> Timer<T> {
         let target = self.len.saturating_add(additional).min(self.capacity);
         self.entries
             .try_reserve_exact(target.saturating_sub(self.entries.len()))?;
+        self.free
+            .try_reserve_exact(target.saturating_sub(self.free.len()))?;
         let chunks = chunks_needed(target);
         self.chunks
             .try_reserve_exact(chunks.saturating_sub(self.chunks.len()))?;
@@ -282,9 +290,7 @@ impl<T> Timer<T> {
         if self.len >= self.capacity {
             return Err((TimerError, value));
         }
-        let index = if self.free_entry != NIL {
-            let index = self.free_entry;
-            self.free_entry = self.entries[index as usize].filed as u32;
+        let index = if let Some(index) = self.free.pop() {
             index
         } else {
             match self.grow() {
@@ -320,6 +326,11 @@ impl<T> Timer<T> {
     fn grow(&mut self) -> Result<u32, ()> {
         self.allocate_lists().map_err(drop)?;
         self.entries.try_reserve(1).map_err(drop)?;
+        // Room to free every entry without allocating.
+        let entries = self.entries.len() + 1;
+        self.free
+            .try_reserve(entries.saturating_sub(self.free.len()))
+            .map_err(drop)?;
         let index = self.entries.len() as u32;
         self.entries.push(Entry {
             value: None,
@@ -405,20 +416,13 @@ impl<T> Timer<T> {
         entry.deadline = deadline;
         if filed > self.now {
             // In the wheel.
-            if deadline >= filed {
-                // Later: re-filed when its current slot comes due.
-                return true;
+            if deadline < filed {
+                // Earlier: file it anew (its record's deadline must never be later than the
+                // timeout's).
+                self.refile(index, deadline, self.list_of(filed));
             }
-            let (old, new) = (self.list_of(filed), self.list_of(deadline));
-            if old == new {
-                // Earlier, but within the same slot: the slot's start is still the time to
-                // look at it again.
-                self.entries[index as usize].filed = deadline;
-                let list = &mut self.lists[new];
-                list.min_deadline = list.min_deadline.min(deadline);
-                return true;
-            }
-            self.refile(index, deadline, old);
+            // Later: nothing to do now; it is filed at its new deadline when its record
+            // comes due.
         } else if deadline != filed {
             // Due and on the expired list, which must stay in deadline order: file it anew.
             self.refile(index, deadline, EXPIRED);
@@ -497,19 +501,19 @@ impl<T> Timer<T> {
         if now > self.now {
             self.advance(now);
         }
-        if self.len == 0 {
+        if self.lists.is_empty() {
             return None;
         }
+        // Even with no timeout pending, stale records may have reached the expired list:
+        // drained here like the others.
         while let Some(record) = self.pop_expired() {
             let entry = &self.entries[record.index as usize];
             if entry.version != record.version {
-                let list = &mut self.lists[EXPIRED];
-                list.stale = list.stale.saturating_sub(1);
+                self.forget_stale(EXPIRED, 1);
                 continue;
             }
             if entry.deadline > self.now {
-                // Only after a record version wrapped around (2^32 re-filings of one entry
-                // while an old record of it waited): file it where its deadline belongs.
+                // Moved later since it was filed: file it at its new deadline.
                 let deadline = entry.deadline;
                 self.entries[record.index as usize].filed = deadline;
                 self.push(self.list_of(deadline), Record { deadline, ..record });
@@ -617,6 +621,7 @@ impl<T> Timer<T> {
             *list = EMPTY_LIST;
         }
         self.occupied = [0; LEVELS];
+        self.untracked = 0;
         self.free_chunk = NIL;
         for index in (0..self.chunks.len() as u32).rev() {
             self.chunks[index as usize].next = self.free_chunk;
@@ -639,32 +644,39 @@ impl<T> Timer<T> {
     }
 
     /// Appends a record to a list.
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, list: usize, record: Record) {
-        let mut tail = self.lists[list].tail;
-        if tail == NIL || self.chunks[tail as usize].end as usize == CHUNK {
-            let chunk = self.alloc_chunk();
-            if tail == NIL {
-                self.lists[list].head = chunk;
-            } else {
-                self.chunks[tail as usize].next = chunk;
-            }
-            self.lists[list].tail = chunk;
-            tail = chunk;
-        }
+        let tail = self.lists[list].tail;
+        let tail = match self.chunks.get(tail as usize) {
+            Some(chunk) if (chunk.end as usize) < CHUNK => tail,
+            _ => self.append_chunk(list, tail),
+        };
         let chunk = &mut self.chunks[tail as usize];
-        chunk.records[chunk.end as usize] = record;
-        chunk.end += 1;
-        let header = &mut self.lists[list];
-        if header.count == 0 {
-            header.min_deadline = record.deadline;
-        } else {
-            header.min_deadline = header.min_deadline.min(record.deadline);
+        if let Some(slot) = chunk.records.get_mut(chunk.end as usize) {
+            *slot = record;
+            chunk.end += 1;
         }
+        let header = &mut self.lists[list];
+        // An empty list's minimum is `u64::MAX`.
+        header.min_deadline = header.min_deadline.min(record.deadline);
         header.count += 1;
         if list < WHEEL_SLOTS {
             self.occupied[list / SLOTS] |= 1 << (list % SLOTS);
         }
+    }
+
+    /// Links a fresh chunk at the end of `list`, whose tail is `tail` (full, or `NIL`).
+    #[cold]
+    #[inline(never)]
+    fn append_chunk(&mut self, list: usize, tail: u32) -> u32 {
+        let chunk = self.alloc_chunk();
+        if tail == NIL {
+            self.lists[list].head = chunk;
+        } else {
+            self.chunks[tail as usize].next = chunk;
+        }
+        self.lists[list].tail = chunk;
+        chunk
     }
 
     /// A chunk from the free chunks, or a new one.
@@ -719,7 +731,11 @@ impl<T> Timer<T> {
             }
             self.free_chunk(head);
         }
-        self.lists[EXPIRED].count -= 1;
+        let list = &mut self.lists[EXPIRED];
+        list.count -= 1;
+        if list.count == 0 {
+            list.min_deadline = u64::MAX;
+        }
         Some(record)
     }
 
@@ -752,6 +768,8 @@ impl<T> Timer<T> {
     /// Drops the stale records of a list, keeping the others in order.
     #[cold]
     fn compact(&mut self, list: usize) {
+        let tracked = self.lists[list].stale;
+        let mut dropped = 0;
         let mut chunk = self.detach(list);
         while chunk != NIL {
             let (start, end, next) = {
@@ -764,11 +782,26 @@ impl<T> Timer<T> {
                 if entry.version == record.version {
                     let deadline = entry.filed;
                     self.push(list, Record { deadline, ..record });
+                } else {
+                    dropped += 1;
                 }
             }
             self.free_chunk(chunk);
             chunk = next;
         }
+        self.untracked = self
+            .untracked
+            .saturating_sub(dropped - tracked.min(dropped));
+    }
+
+    /// `n` stale records of `list` were dropped: uncount them (from the list, or else from
+    /// the untracked ones).
+    #[inline]
+    fn forget_stale(&mut self, list: usize, n: usize) {
+        let header = &mut self.lists[list];
+        let tracked = header.stale.min(n);
+        header.stale -= tracked;
+        self.untracked = self.untracked.saturating_sub(n - tracked);
     }
 
     /// Moves time forward to `now`, cascading every occupied slot whose start is `<= now`, in
@@ -782,15 +815,73 @@ impl<T> Timer<T> {
             // Lower levels are empty (this is the lowest occupied one), so jumping to the slot's
             // start passes no timeout.
             self.now = start;
-            self.cascade(level * SLOTS + slot);
+            let list = level * SLOTS + slot;
+            if level == 1 && start + DIGIT_MASK <= now && self.lists[list].count <= SORT_MAX {
+                // The whole 64-tick slot is due: sort its few records instead of moving each
+                // down to a level-0 slot and from there to the expired list.
+                self.sort_into_expired(list);
+            } else {
+                self.cascade(list);
+            }
         }
         self.now = now;
     }
 
-    /// Empties the slot whose start is the current time and files its pending timeouts again
-    /// (each lands in a lower level or on the expired list), in order. Stale records are
-    /// dropped; a timeout moved later since it was filed here is filed at its new deadline.
+    /// Appends the records of a level-1 slot that is wholly due (`count <= SORT_MAX`) to the
+    /// expired list in deadline order (ties in list order).
+    fn sort_into_expired(&mut self, list: usize) {
+        let header = self.lists[list];
+        let mut sorted = [EMPTY_RECORD; SORT_MAX];
+        let mut n = 0;
+        let mut chunk = self.detach(list);
+        while chunk != NIL {
+            let c = &self.chunks[chunk as usize];
+            let next = c.next;
+            for &record in c
+                .records
+                .get(c.start as usize..c.end as usize)
+                .unwrap_or_default()
+            {
+                // Insertion sort: stable, and the slot holds few records.
+                let mut at = n;
+                while at > 0 && sorted[at - 1].deadline > record.deadline {
+                    sorted[at] = sorted[at - 1];
+                    at -= 1;
+                }
+                sorted[at] = record;
+                n += 1;
+            }
+            self.free_chunk(chunk);
+            chunk = next;
+        }
+        for &record in &sorted[..n] {
+            self.push(EXPIRED, record);
+        }
+        self.lists[EXPIRED].stale += header.stale;
+    }
+
+    /// Empties the slot whose start is the current time and files its records again, each in
+    /// a lower level or on the expired list, in order.
+    ///
+    /// A level-0 slot holds one tick, now: its whole chain joins the expired list as it is.
+    /// A slot without stale records is moved record by record without looking at the
+    /// timeouts' entries (a timeout moved later since is filed anew when its record comes due).
+    /// Otherwise each record's entry is checked: stale records are dropped, and a timeout
+    /// moved later is filed at its new deadline right away.
     fn cascade(&mut self, list: usize) {
+        let header = self.lists[list];
+        if list < SLOTS {
+            self.splice_into_expired(list);
+            return;
+        }
+        // Moving stale records along unchecked is cheaper (they are dropped on the expired
+        // list, where the timeout's entry is read anyway), but while they travel no list
+        // counts them: allow that for at most half as many records as timeouts are pending.
+        let checked = header.stale > 0 && self.untracked + header.stale > self.len / 2;
+        if !checked {
+            self.untracked += header.stale;
+        }
+        let mut dropped = 0;
         let mut chunk = self.detach(list);
         while chunk != NIL {
             let (start, end, next) = {
@@ -799,20 +890,51 @@ impl<T> Timer<T> {
             };
             for i in start..end {
                 let record = self.chunks[chunk as usize].records[i];
-                let entry = &mut self.entries[record.index as usize];
-                if entry.version != record.version {
-                    continue;
+                if checked {
+                    let entry = &mut self.entries[record.index as usize];
+                    if entry.version != record.version {
+                        dropped += 1;
+                        continue;
+                    }
+                    if entry.deadline != record.deadline {
+                        let deadline = entry.deadline;
+                        entry.filed = deadline;
+                        self.push(self.list_of(deadline), Record { deadline, ..record });
+                        continue;
+                    }
                 }
-                let deadline = entry.deadline;
-                if deadline != record.deadline {
-                    entry.filed = deadline;
-                }
-                let target = self.list_of(deadline);
-                self.push(target, Record { deadline, ..record });
+                self.push(self.list_of(record.deadline), record);
             }
             self.free_chunk(chunk);
             chunk = next;
         }
+        if checked {
+            // Stale records beyond those the list counted had travelled untracked.
+            self.untracked = self
+                .untracked
+                .saturating_sub(dropped - header.stale.min(dropped));
+        }
+    }
+
+    /// Appends a level-0 slot's whole chain (its records are due now) to the expired list.
+    fn splice_into_expired(&mut self, list: usize) {
+        let header = self.lists[list];
+        self.detach(list);
+        if header.head == NIL {
+            return;
+        }
+        let expired = &mut self.lists[EXPIRED];
+        if expired.tail == NIL {
+            expired.head = header.head;
+            expired.min_deadline = header.min_deadline;
+        } else {
+            self.chunks[expired.tail as usize].next = header.head;
+            expired.min_deadline = expired.min_deadline.min(header.min_deadline);
+        }
+        let expired = &mut self.lists[EXPIRED];
+        expired.tail = header.tail;
+        expired.count += header.count;
+        expired.stale += header.stale;
     }
 
     /// The lowest occupied level and its first occupied slot, which hold the earliest timeouts.
@@ -832,8 +954,8 @@ impl<T> Timer<T> {
         let entry = &mut self.entries[index as usize];
         entry.generation = entry.generation.wrapping_add(1);
         entry.version = entry.version.wrapping_add(1);
-        entry.filed = u64::from(self.free_entry);
-        self.free_entry = index;
+        // Never allocates: `grow` keeps room for every entry.
+        self.free.push(index);
         self.len -= 1;
         entry.value.take()
     }
@@ -863,12 +985,13 @@ impl<T> fmt::Debug for Timer<T> {
 }
 
 /// Chunks that can be in use at once while at most `pending` timeouts are pending: records
-/// are at most twice the pending timeouts (a list is compacted once more than half its records
-/// are stale), each chain of chunks has at most one partly filled chunk at each end, and a
+/// are at most three times the pending timeouts (a list is compacted once more than half the
+/// records it counts are stale, and cascades move at most `pending / 2` stale records
+/// unchecked), each chain of chunks has at most one partly filled chunk at each end, and a
 /// cascade or compaction holds one chunk it is emptying (plus one record of slack: a re-filing
 /// adds its new record before the old one is counted stale).
 pub(crate) fn chunks_needed(pending: usize) -> usize {
-    let records = pending.saturating_mul(2).saturating_add(1);
+    let records = pending.saturating_mul(3).saturating_add(1);
     (records / CHUNK)
         .saturating_add(records.min(LISTS + 1))
         .saturating_add(4)

@@ -9,7 +9,7 @@ mod handler;
 pub use config::EventLoopConfig;
 pub use handler::Handler;
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -26,6 +26,13 @@ use crate::token::Token;
 
 /// The loop's channel: a sender to clone out and the receiving end.
 type Channel<M> = (Sender<M>, Receiver<M>);
+
+/// `in_use` bit: a timeout is pending (`next_deadline_ns != u64::MAX`).
+const TIMERS: u8 = 1;
+/// `in_use` bit: the channel exists.
+const CHANNEL: u8 = 2;
+/// `in_use` bit: a batch of several events is being delivered.
+const BATCH: u8 = 4;
 
 /// A single-threaded event loop: IO readiness, cross-thread messages and timeouts,
 /// dispatched to a [`Handler`].
@@ -110,6 +117,9 @@ pub struct EventLoop<H: Handler> {
     running: bool,
     /// Inside `run_once`: timeouts set now take their deadline from the end of the callback.
     dispatching: bool,
+    /// Which features need the full iteration: `TIMERS | CHANNEL | BATCH` bits. (A `Cell`:
+    /// `channel(&self)` sets `CHANNEL`.)
+    in_use: Cell<u8>,
     config: EventLoopConfig,
     /// Created on the first timeout; its storage grows on demand.
     timer: Option<Timer<H::Timeout>>,
@@ -176,6 +186,7 @@ impl<H: Handler> EventLoop<H> {
             log: None,
             running: false,
             dispatching: false,
+            in_use: Cell::new(0),
             timer: None,
             deferred: Vec::new(),
             epoch_ns: crate::sys::monotonic_ns(),
@@ -287,6 +298,7 @@ impl<H: Handler> EventLoop<H> {
     /// assert_eq!(handler.0, 2);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[inline(always)]
     pub fn run_once(&mut self, handler: &mut H, timeout_ms: Option<usize>) -> io::Result<()> {
         let timeout = timeout_ms.map(|ms| Duration::from_millis(ms as u64));
         self.run_once_timeout(handler, timeout)
@@ -312,17 +324,46 @@ impl<H: Handler> EventLoop<H> {
     /// event_loop.run_once_timeout(&mut Nothing, Some(Duration::from_micros(200)))?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[inline(always)]
     pub fn run_once_timeout(
         &mut self,
         handler: &mut H,
         timeout: Option<Duration>,
     ) -> io::Result<()> {
+        if self.in_use.get() != 0 {
+            return self.run_once_full(handler, timeout);
+        }
+        self.run_once_io_only(handler, timeout)
+    }
+
+    /// An iteration with nothing but IO in use; inlined into the caller.
+    #[inline(always)]
+    fn run_once_io_only(&mut self, handler: &mut H, timeout: Option<Duration>) -> io::Result<()> {
+        // Nothing but IO in use (no timeout pending, no channel, no batch being delivered):
+        // poll, deliver, tick.
+        if let Err(e) = self.poll.poll(&mut self.events, timeout) {
+            return self.after_failed_poll(handler, e, false);
+        }
+        self.dispatch_io::<false>(handler);
+        if self.in_use.get() != 0 {
+            // A callback set a timeout or created the channel.
+            self.dispatch_messages(handler);
+            self.dispatch_timeouts(handler);
+        }
+        handler.tick(self);
+        self.after_callback();
+        Ok(())
+    }
+
+    /// An iteration with timers, the channel, or a batch to finish in use.
+    #[inline(never)]
+    fn run_once_full(&mut self, handler: &mut H, timeout: Option<Duration>) -> io::Result<()> {
         let was_dispatching = std::mem::replace(&mut self.dispatching, true);
         self.after_callback();
-        if self.cursor < self.events.len() {
+        if self.in_use.get() & BATCH != 0 {
             // Called from a callback in the middle of a batch: deliver the rest of it first,
             // before the poll below overwrites it.
-            self.dispatch_batch(handler);
+            self.dispatch_batch::<true>(handler);
         }
 
         let mut sleep = timeout;
@@ -330,59 +371,112 @@ impl<H: Handler> EventLoop<H> {
             Some((_, rx)) => !rx.prepare_sleep(),
             None => false,
         };
+        // With a timeout pending, the clock is read here, once: if a deadline has passed,
+        // the timeouts fire after this poll (at this reading: never early); if the poll then
+        // sleeps until a deadline and returns without events, the clock is read again to fire
+        // them. After a poll that returned events, timeouts that came due during the wait
+        // fire in the next iteration, whose reading here finds them due: an iteration with IO
+        // and a timeout pending reads the clock once, not twice.
+        let mut due_at = None;
+        if self.next_deadline_ns != u64::MAX {
+            let now = self.read_clock();
+            if self.next_deadline_ns <= now {
+                due_at = Some(now);
+                sleep = Some(Duration::ZERO);
+            } else {
+                let until_timer = Duration::from_nanos(self.next_deadline_ns - now);
+                sleep = Some(sleep.map_or(until_timer, |t| t.min(until_timer)));
+            }
+        }
         if messages_pending {
             sleep = Some(Duration::ZERO);
-        } else if self.next_deadline_ns != u64::MAX {
-            let until_timer =
-                Duration::from_nanos(self.next_deadline_ns.saturating_sub(self.read_clock()));
-            sleep = Some(sleep.map_or(until_timer, |t| t.min(until_timer)));
         }
 
         let res = self.poll.poll(&mut self.events, sleep);
         if let Some((_, rx)) = self.notify.get() {
             rx.after_wake();
         }
-        match res {
-            Ok(_) => self.dispatch_io(handler),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                handler.interrupted(self);
+        let res = match res {
+            Ok(n) => {
+                self.dispatch_io::<true>(handler);
+                self.dispatch_messages(handler);
+                if self.next_deadline_ns != u64::MAX {
+                    let now = match due_at {
+                        Some(now) => Some(now),
+                        None if n == 0 => Some(self.read_clock()),
+                        None => None,
+                    };
+                    match now {
+                        Some(now) if now >= self.next_deadline_ns => {
+                            self.fire_timeouts(handler, now);
+                        }
+                        _ => {}
+                    }
+                }
+                handler.tick(self);
                 self.after_callback();
+                Ok(())
             }
-            Err(e) => {
-                self.dispatching = was_dispatching;
-                return Err(e);
-            }
+            Err(e) => self.after_failed_poll(handler, e, true),
+        };
+        self.dispatching = was_dispatching;
+        res
+    }
+
+    /// The rest of an iteration whose poll failed: `Interrupted` goes to
+    /// [`Handler::interrupted`] and the iteration goes on without IO; other errors return.
+    #[cold]
+    #[inline(never)]
+    fn after_failed_poll(&mut self, handler: &mut H, e: io::Error, full: bool) -> io::Result<()> {
+        // A failed poll leaves no events (the backends clear the buffer before waiting).
+        self.cursor = self.events.len();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
         }
-        self.dispatch_messages(handler);
-        self.dispatch_timeouts(handler);
+        handler.interrupted(self);
+        self.after_callback();
+        if full || self.in_use.get() != 0 {
+            self.dispatch_messages(handler);
+            self.dispatch_timeouts(handler);
+        }
         handler.tick(self);
         self.after_callback();
-        self.dispatching = was_dispatching;
         Ok(())
     }
 
+    /// Delivers the batch just polled. `FULL`: the channel may exist (its wake-up token is
+    /// skipped) and timeouts set by the callbacks may need their deadlines fixed.
     #[inline]
-    fn dispatch_io(&mut self, handler: &mut H) {
+    fn dispatch_io<const FULL: bool>(&mut self, handler: &mut H) {
         let n = self.events.len();
         if n <= 1 {
             // No later event in the batch can go stale: no deregistration log.
             self.cursor = n;
             if let Some(event) = self.events.get(0) {
-                if event.token != Token::RESERVED {
+                if !FULL || event.token != Token::RESERVED {
                     handler.ready(self, event.token, event.kind);
-                    self.after_callback();
+                    if FULL {
+                        self.after_callback();
+                    }
                 }
             }
             return;
         }
+        self.start_batch();
+        self.dispatch_batch::<FULL>(handler);
+    }
+
+    #[inline(never)]
+    fn start_batch(&mut self) {
         self.cursor = 0;
         self.log = Some(DeregisterLog::start(self.poll.registry().selector.id()));
-        self.dispatch_batch(handler);
+        self.in_use.set(self.in_use.get() | BATCH);
     }
 
     /// Delivers the events of the current batch from `cursor` on. The cursor moves before
     /// each callback, so a `run_once` nested in the callback continues after it.
-    fn dispatch_batch(&mut self, handler: &mut H) {
+    #[inline(never)]
+    fn dispatch_batch<const FULL: bool>(&mut self, handler: &mut H) {
         while let Some(event) = self.events.get(self.cursor) {
             self.cursor += 1;
             if event.token == Token::RESERVED
@@ -398,8 +492,10 @@ impl<H: Handler> EventLoop<H> {
         }
         // The batch is done (here or in a nested call): forget its deregistrations.
         self.log = None;
+        self.in_use.set(self.in_use.get() & !BATCH);
     }
 
+    #[inline]
     fn dispatch_messages(&mut self, handler: &mut H) {
         let Some((_, rx)) = self.notify.get() else {
             return;
@@ -407,6 +503,14 @@ impl<H: Handler> EventLoop<H> {
         if rx.is_empty() {
             return;
         }
+        self.deliver_messages(handler);
+    }
+
+    #[inline(never)]
+    fn deliver_messages(&mut self, handler: &mut H) {
+        let Some((_, rx)) = self.notify.get() else {
+            return;
+        };
         // Only messages queued when delivery starts: one that a `notify` sends to its own
         // loop arrives in a later iteration, so a handler echoing messages to itself cannot
         // starve IO and timers within `messages_per_tick`.
@@ -425,6 +529,7 @@ impl<H: Handler> EventLoop<H> {
         }
     }
 
+    #[inline]
     fn dispatch_timeouts(&mut self, handler: &mut H) {
         if self.next_deadline_ns == u64::MAX {
             return;
@@ -433,16 +538,35 @@ impl<H: Handler> EventLoop<H> {
         if now_ns < self.next_deadline_ns {
             return;
         }
+        self.fire_timeouts(handler, now_ns);
+    }
+
+    /// Fires every timeout due at `now_ns` and finds the next deadline.
+    #[inline(never)]
+    fn fire_timeouts(&mut self, handler: &mut H, now_ns: u64) {
         let now = now_ns / self.tick_nanos;
         // A handler may set or clear timeouts while we fire; re-borrow the timer each time.
         while let Some((_, value)) = self.timer.as_mut().and_then(|t| t.poll(now)) {
             handler.timeout(self, value);
             self.after_callback();
         }
-        self.next_deadline_ns = match self.timer.as_ref().and_then(|t| t.next_deadline()) {
+        let next = match self.timer.as_ref().and_then(|t| t.next_deadline()) {
             Some(tick) => tick.saturating_mul(self.tick_nanos),
             None => u64::MAX,
         };
+        self.set_next_deadline(next);
+    }
+
+    /// Sets the earliest deadline, keeping the `TIMERS` flag in step.
+    #[inline]
+    fn set_next_deadline(&mut self, ns: u64) {
+        self.next_deadline_ns = ns;
+        let flags = self.in_use.get();
+        self.in_use.set(if ns == u64::MAX {
+            flags & !TIMERS
+        } else {
+            flags | TIMERS
+        });
     }
 
     /// After a callback: timeouts it set get their deadlines from now.
@@ -471,9 +595,10 @@ impl<H: Handler> EventLoop<H> {
             }
         }
         self.deferred.clear();
-        self.next_deadline_ns = self
+        let next = self
             .next_deadline_ns
             .min(earliest.saturating_mul(tick_nanos));
+        self.set_next_deadline(next);
     }
 
     /// Reads the clock: nanoseconds since the epoch.
@@ -554,14 +679,16 @@ impl<H: Handler> EventLoop<H> {
         let tx = pair.0.clone();
         // Not yet set: `OnceCell` is not `Sync`, and nothing above can call back in here.
         let _ = self.notify.set(pair);
+        self.in_use.set(self.in_use.get() | CHANNEL);
         Ok(tx)
     }
 
     /// Sets a timeout that fires `delay_ms` milliseconds from now, delivering `token` to
     /// [`Handler::timeout`]. It never fires early, fires at most once, and fires less than
     /// one timer tick plus 1 ms late (the OS wait counts whole milliseconds), plus the time
-    /// the iteration takes: under 1 ms with the default 1 µs tick. (Set from a callback, its
-    /// delay counts from the callback's return; see [What it costs](EventLoop#what-it-costs).)
+    /// the loop is busy: a timeout that comes due while an iteration handles IO fires at the
+    /// start of the next one. (Set from a callback, its delay counts from the callback's
+    /// return; see [What it costs](EventLoop#what-it-costs).)
     ///
     /// # Errors
     ///
@@ -701,9 +828,10 @@ impl<H: Handler> EventLoop<H> {
         if self.dispatching {
             self.deferred.push((timeout, delay_ns));
         } else {
-            self.next_deadline_ns = self
+            let next = self
                 .next_deadline_ns
                 .min(tick.saturating_mul(self.tick_nanos));
+            self.set_next_deadline(next);
         }
     }
 

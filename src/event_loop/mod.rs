@@ -132,6 +132,8 @@ pub struct EventLoop<H: Handler> {
     /// The loop's latest clock reading, in ns since the epoch.
     clock_ns: u64,
     tick_nanos: u64,
+    /// `floor(2^64 / tick_nanos)`: divides by the tick with a multiply (see `ticks_ceil`).
+    tick_inverse: u64,
     /// Earliest pending deadline in ns since the epoch, `u64::MAX` if none. Never later
     /// than the true earliest deadline (a cleared timeout may leave it earlier: one
     /// spurious wake-up, after which it is recomputed).
@@ -192,6 +194,7 @@ impl<H: Handler> EventLoop<H> {
             epoch_ns: crate::sys::monotonic_ns(),
             clock_ns: 0,
             tick_nanos,
+            tick_inverse: (u128::from(u64::MAX) / u128::from(tick_nanos)) as u64,
             next_deadline_ns: u64::MAX,
             notify: OnceCell::new(),
             config,
@@ -544,7 +547,7 @@ impl<H: Handler> EventLoop<H> {
     /// Fires every timeout due at `now_ns` and finds the next deadline.
     #[inline(never)]
     fn fire_timeouts(&mut self, handler: &mut H, now_ns: u64) {
-        let now = now_ns / self.tick_nanos;
+        let now = self.ticks_floor(now_ns);
         // A handler may set or clear timeouts while we fire; re-borrow the timer each time.
         while let Some((_, value)) = self.timer.as_mut().and_then(|t| t.poll(now)) {
             handler.timeout(self, value);
@@ -584,11 +587,11 @@ impl<H: Handler> EventLoop<H> {
     #[inline(never)]
     fn fix_deferred(&mut self) {
         let now_ns = self.read_clock();
-        let tick_nanos = self.tick_nanos;
+        let (tick_nanos, inverse) = (self.tick_nanos, self.tick_inverse);
         let mut earliest = u64::MAX;
         if let Some(timer) = self.timer.as_mut() {
             for (timeout, delay_ns) in self.deferred.drain(..) {
-                let tick = now_ns.saturating_add(delay_ns).div_ceil(tick_nanos);
+                let tick = ticks_ceil(now_ns.saturating_add(delay_ns), tick_nanos, inverse);
                 if timer.reset(timeout, tick) {
                     earliest = earliest.min(tick);
                 }
@@ -744,7 +747,11 @@ impl<H: Handler> EventLoop<H> {
     ) -> Result<Timeout, (TimerError, H::Timeout)> {
         let delay_ns = duration_ns(delay);
         let base = self.base_clock();
-        let tick = base.saturating_add(delay_ns).div_ceil(self.tick_nanos);
+        let tick = ticks_ceil(
+            base.saturating_add(delay_ns),
+            self.tick_nanos,
+            self.tick_inverse,
+        );
         let capacity = self.config.timer_capacity;
         let timer = self
             .timer
@@ -794,7 +801,11 @@ impl<H: Handler> EventLoop<H> {
     pub fn reset_timeout(&mut self, timeout: Timeout, delay: Duration) -> bool {
         let delay_ns = duration_ns(delay);
         let base = self.base_clock();
-        let tick = base.saturating_add(delay_ns).div_ceil(self.tick_nanos);
+        let tick = ticks_ceil(
+            base.saturating_add(delay_ns),
+            self.tick_nanos,
+            self.tick_inverse,
+        );
         let Some(timer) = self.timer.as_mut() else {
             return false;
         };
@@ -864,6 +875,29 @@ impl<H: Handler> EventLoop<H> {
     }
 }
 
+/// `ceil(ns / tick)` without a division instruction, given `inverse = floor(2^64 / tick)`
+/// (`tick >= 1000`, so `inverse < 2^55`).
+///
+/// `q = floor(ns * inverse / 2^64)` is `floor(ns / tick)` or one less, because `inverse` is at
+/// most `2^64 / tick` and more than `2^64 / tick - 1`, and `ns < 2^64`. The remainder
+/// `ns - q * tick` is then below `2 * tick`; it says which of `q`, `q + 1`, `q + 2` the
+/// ceiling is.
+#[inline]
+fn ticks_ceil(ns: u64, tick: u64, inverse: u64) -> u64 {
+    let q = ((u128::from(ns) * u128::from(inverse)) >> 64) as u64;
+    let r = ns - q * tick;
+    q + u64::from(r > 0) + u64::from(r > tick)
+}
+
+impl<H: Handler> EventLoop<H> {
+    /// `floor(ns / tick)`, as `ticks_ceil` does it.
+    #[inline]
+    fn ticks_floor(&self, ns: u64) -> u64 {
+        let q = ((u128::from(ns) * u128::from(self.tick_inverse)) >> 64) as u64;
+        q + u64::from(ns - q * self.tick_nanos >= self.tick_nanos)
+    }
+}
+
 /// A duration in whole nanoseconds, saturating at `u64::MAX` (584 years).
 #[inline]
 fn duration_ns(d: Duration) -> u64 {
@@ -884,5 +918,60 @@ impl<H: Handler> fmt::Debug for EventLoop<H> {
             )
             .field("channel", &self.notify.get().is_some())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ticks_ceil;
+
+    #[test]
+    fn tick_division_by_multiplication_is_exact() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for tick in [
+            1_000u64,
+            1_001,
+            4_096,
+            999_999,
+            1_000_000,
+            7_777_777,
+            60_000_000_000,
+        ] {
+            let inverse = (u128::from(u64::MAX) / u128::from(tick)) as u64;
+            let check = |ns: u64| {
+                assert_eq!(
+                    ticks_ceil(ns, tick, inverse),
+                    ns.div_ceil(tick),
+                    "{ns} / {tick}"
+                );
+                let q = ((u128::from(ns) * u128::from(inverse)) >> 64) as u64;
+                let floor = q + u64::from(ns - q * tick >= tick);
+                assert_eq!(floor, ns / tick, "{ns} / {tick}");
+            };
+            for ns in [
+                0,
+                1,
+                tick - 1,
+                tick,
+                tick + 1,
+                2 * tick,
+                u64::MAX - 1,
+                u64::MAX,
+            ] {
+                check(ns);
+            }
+            for k in [1u64, 2, 3, 1 << 20, u64::MAX / tick] {
+                check(k * tick);
+                check(k * tick - 1);
+                check((k * tick).saturating_add(1));
+            }
+            for _ in 0..100_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                check(x);
+                check(x >> (x % 64));
+            }
+        }
     }
 }

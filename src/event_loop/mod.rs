@@ -799,6 +799,10 @@ impl<H: Handler> EventLoop<H> {
     #[inline]
     #[must_use = "false means the timeout had fired or been cleared: set a new one"]
     pub fn reset_timeout(&mut self, timeout: Timeout, delay: Duration) -> bool {
+        if !self.timer.as_ref().is_some_and(|t| t.contains(timeout)) {
+            // Stale or foreign: no clock reading needed to say so.
+            return false;
+        }
         let delay_ns = duration_ns(delay);
         let base = self.base_clock();
         let tick = ticks_ceil(

@@ -104,7 +104,8 @@ fn env_child_scenario() {
             Poll::with_backend(Backend::Poll).unwrap().backend(),
             Backend::Poll
         );
-        let config = EventLoopConfig::new().backend(Backend::Poll);
+        let mut config = EventLoopConfig::new();
+        config.backend(Backend::Poll);
         let event_loop = EventLoop::<Nothing>::configured(config).unwrap();
         assert_eq!(event_loop.registry().backend(), Backend::Poll);
     } else {
@@ -113,7 +114,8 @@ fn env_child_scenario() {
         let event_loop = EventLoop::<Nothing>::new().unwrap();
         assert_eq!(event_loop.registry().backend(), wanted);
         // The explicit choice wins over the environment.
-        let config = EventLoopConfig::new().backend(Backend::Epoll);
+        let mut config = EventLoopConfig::new();
+        config.backend(Backend::Epoll);
         let event_loop = EventLoop::<Nothing>::configured(config).unwrap();
         assert_eq!(event_loop.registry().backend(), Backend::Epoll);
     }
@@ -236,8 +238,8 @@ fn child_io_uring_refused() {
     let mut events = Events::with_capacity(4);
     expect_events(&mut poll, &mut events, vec![(T, EventSet::writable())]);
     // The event loop falls back the same way.
-    let config = EventLoopConfig::new().backend(Backend::Uring);
-    let event_loop = EventLoop::<Nothing>::configured(config).unwrap();
+    let event_loop =
+        EventLoop::<Nothing>::configured(EventLoopConfig::new().backend(Backend::Uring)).unwrap();
     assert_eq!(event_loop.registry().backend(), Backend::Epoll);
     // Other backends never fall back.
     assert!(Poll::with_backend(Backend::Poll)

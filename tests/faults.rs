@@ -129,7 +129,7 @@ fn event_loop_survives_eintr_and_recomputes_the_timer_wait() {
         let mut event_loop: EventLoop<Interrupts> = EventLoop::new().unwrap();
         let mut handler = Interrupts::default();
         let started = Instant::now();
-        event_loop.timeout_ms((), DEADLINE_MS).unwrap();
+        let _ = event_loop.timeout_ms((), DEADLINE_MS).unwrap();
         // A kernel without epoll_pwait2 (Linux < 5.11): timed waits fall back to epoll_wait,
         // whose millisecond timeout /proc shows (and whose EINTR is injected below).
         __fault::inject(Fault::new("epoll_pwait2", libc::ENOSYS));

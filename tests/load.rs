@@ -227,7 +227,8 @@ fn ten_thousand_connections_echo_on_one_event_loop() {
         return; // in the client child, this test is not the one to run
     }
     raise_fd_limit(CONNECTIONS as u64 + 100);
-    let config = ferrio::EventLoopConfig::new().events_capacity(1024);
+    let mut config = ferrio::EventLoopConfig::new();
+    config.events_capacity(1024);
     let mut event_loop: EventLoop<Server> = EventLoop::configured(config).unwrap();
     let listener = ferrio::tcp::TcpBuilder::for_addr(&"127.0.0.1:0".parse().unwrap())
         .unwrap()

@@ -3,7 +3,9 @@
 //!
 //! `#[ignore]`d in the normal run: it needs about 20,000 fds (an `RLIMIT_NOFILE` hard limit
 //! of at least 10,100 in each of two processes) and 10,000 ephemeral ports. CI runs it as
-//! its own step: `cargo test --release --test load -- --ignored --nocapture`.
+//! its own step: `cargo test --release --test load -- --ignored --exact
+//! ten_thousand_connections_echo_on_one_event_loop --nocapture` (the other `#[ignore]`d test,
+//! `load_client_child`, is the client side it runs in a child process).
 //!
 //! The server (the `EventLoop` under test) runs in the test process; the clients run in a
 //! child process (this binary again), so each process holds about 10,000 fds.
@@ -12,12 +14,13 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
 use ferrio::tcp::{TcpListener, TcpStream};
 use ferrio::util::Slab;
 use ferrio::{EventLoop, EventSet, Events, Handler, Poll, PollOpt, Token};
+
+mod util;
 
 const CONNECTIONS: usize = 10_000;
 const MESSAGE: usize = 64;
@@ -223,9 +226,6 @@ impl Handler for Server {
 #[test]
 #[ignore = "needs ~20,000 fds and 10,000 ports; run by its own CI step with --ignored"]
 fn ten_thousand_connections_echo_on_one_event_loop() {
-    if std::env::var_os(ADDR_ENV).is_some() {
-        return; // in the client child, this test is not the one to run
-    }
     raise_fd_limit(CONNECTIONS as u64 + 100);
     let config = ferrio::EventLoopConfig::new().events_capacity(1024);
     let mut event_loop: EventLoop<Server> = EventLoop::configured(config).unwrap();
@@ -254,17 +254,10 @@ fn ten_thousand_connections_echo_on_one_event_loop() {
         at_peak: None,
     };
 
-    let exe = std::env::current_exe().unwrap();
-    let mut child = std::process::Command::new(exe)
-        .args([
-            "load_client_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let child = util::child_test_command("load_client_child")
         .env(ADDR_ENV, addr.to_string())
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
 
@@ -273,17 +266,10 @@ fn ten_thousand_connections_echo_on_one_event_loop() {
     event_loop.run(&mut server).unwrap();
     let live_after = LIVE.with(|c| c.replace(None)).unwrap();
 
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.signal(), None, "client child killed:\n{out}");
-    assert!(status.success(), "client child failed:\n{out}");
-    assert!(out.contains("load client: ok"), "client output:\n{out}");
+    // The server is done; the child's output is small, so reading it all now cannot block on
+    // a full pipe.
+    let output = child.wait_with_output().unwrap();
+    let out = util::check_child_output("load_client_child", &output, "load client: ok");
 
     assert_eq!(server.accepted, CONNECTIONS);
     assert_eq!(
@@ -330,10 +316,9 @@ fn ten_thousand_connections_echo_on_one_event_loop() {
 #[test]
 #[ignore = "the client child of ten_thousand_connections_echo_on_one_event_loop"]
 fn load_client_child() {
-    let Some(addr) = std::env::var_os(ADDR_ENV) else {
-        return;
-    };
-    let addr: SocketAddr = addr.to_str().unwrap().parse().unwrap();
+    util::child_scenario("load_client_child");
+    let addr = std::env::var(ADDR_ENV).expect("the parent sets the server's address");
+    let addr: SocketAddr = addr.parse().unwrap();
     raise_fd_limit(CONNECTIONS as u64 + 100);
 
     struct Client {

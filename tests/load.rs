@@ -80,7 +80,7 @@ fn raise_fd_limit(need: u64) {
     assert!(
         lim.rlim_max >= need,
         "this test needs an RLIMIT_NOFILE hard limit of at least {need} (it is {}); \
-         raise it (ulimit -Hn) or skip the load step",
+         raise it (ulimit -Hn)",
         lim.rlim_max
     );
     lim.rlim_cur = lim.rlim_max;

@@ -1,6 +1,7 @@
 //! The epoll backend (Linux).
 //!
-//! * Interest maps to `EPOLLIN | EPOLLRDHUP` (readable) and `EPOLLOUT` (writable); `EPOLLET`
+//! * Interest maps to `EPOLLIN | EPOLLRDHUP` (readable), `EPOLLOUT` (writable) and `EPOLLPRI`
+//!   (priority); `EPOLLET`
 //!   unless level is asked for; `EPOLLONESHOT` for oneshot. The kernel emulates nothing, and
 //!   `epoll_wait` writes ferrio's [`Events`] buffer in place (its layout is `epoll_event`'s).
 //! * Timeouts: `epoll_pwait2` (Linux 5.11+) takes a `timespec`, so a timed wait ends on time to
@@ -245,6 +246,9 @@ fn interest_to_epoll(interest: EventSet, opts: PollOpt) -> u32 {
     }
     if interest.is_writable() {
         bits |= libc::EPOLLOUT;
+    }
+    if interest.is_priority() {
+        bits |= libc::EPOLLPRI;
     }
     if opts.is_edge() && !opts.is_level() {
         bits |= libc::EPOLLET;

@@ -37,11 +37,16 @@ mod epoll;
 mod poll;
 mod uring;
 
+pub(crate) mod detach;
 #[cfg(feature = "fault-injection")]
 pub mod fault;
 pub(crate) mod fd;
+mod fd_conversions;
 pub(crate) mod mmsg;
 pub(crate) mod unix_msg;
+
+#[cfg(test)]
+mod readiness_tests;
 
 pub(crate) use deregister_log::DeregisterLog;
 pub(crate) use event::Events;

@@ -482,9 +482,11 @@ fn report(table: &mut Table, pfd: libc::pollfd, events: &mut Events) {
         return;
     }
     if bits & ERR_HUP != 0 {
-        // As epoll does: with an error or hang-up, the interest's operations no longer block,
-        // even if their directions were disarmed by an earlier edge.
-        bits |= interest_to_poll(entry.interest) & (libc::POLLIN | libc::POLLOUT);
+        // With an error or hang-up, the directions disarmed by an earlier edge are reported as
+        // ready again (their operations no longer block), as epoll, which asks for them all
+        // the time, would see them. Directions that were asked and not reported stay out (an
+        // empty pipe without writers is hang-up only, as on epoll).
+        bits |= interest_to_poll(entry.interest) & !entry.armed & (libc::POLLIN | libc::POLLOUT);
     }
     if bits & POLLRDHUP != 0 && entry.interest.is_readable() {
         // epoll reports a half-close as readable (the read returns EOF) too.

@@ -30,6 +30,7 @@ mod syscall;
 mod deregister_log;
 mod event;
 mod pollable;
+mod timeout;
 mod wake_fd;
 pub(crate) mod waker;
 

@@ -436,6 +436,8 @@ fn a_timeout_value_owning_a_tcp_stream_moves_through_the_timer() {
 
 /// The scenario traced by `an_idle_loop_waits_once_per_deadline`: a loop with no IO, no
 /// channel and one 300 ms timeout.
+// Unix: the syscalls are counted with strace.
+#[cfg(unix)]
 #[test]
 #[ignore = "a child scenario: traced by an_idle_loop_waits_once_per_deadline"]
 fn strace_child_idle_timer() {
@@ -452,6 +454,8 @@ fn strace_child_idle_timer() {
     println!("child: the idle loop fired its one timer");
 }
 
+// Unix: the syscalls are counted with strace.
+#[cfg(unix)]
 #[test]
 fn an_idle_loop_waits_once_per_deadline() {
     let Some(text) = util::strace_child_test(

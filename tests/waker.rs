@@ -136,6 +136,8 @@ fn wake_with_no_poll_running_is_seen_by_the_next_poll() {
 }
 
 /// The scenario traced by `wakes_make_at_most_one_write_per_poll`.
+// Unix: the syscalls are counted with strace.
+#[cfg(unix)]
 #[test]
 #[ignore = "a child scenario: traced by wakes_make_at_most_one_write_per_poll"]
 fn strace_child_scenario() {
@@ -167,6 +169,8 @@ fn strace_child_scenario() {
     println!("child: two rounds of 100 wakes");
 }
 
+// Unix: the syscalls are counted with strace.
+#[cfg(unix)]
 #[test]
 fn wakes_make_at_most_one_write_per_poll() {
     let Some(text) = util::strace_child_test(

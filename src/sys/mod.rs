@@ -50,7 +50,7 @@ pub(crate) mod unix_msg;
 mod readiness_tests;
 
 pub(crate) use deregister_log::DeregisterLog;
-pub(crate) use event::Events;
+pub(crate) use event::{Events, RawEvent};
 pub(crate) use waker::WakeState;
 
 use std::fmt;
@@ -210,7 +210,7 @@ impl AnySelector {
         dispatch!(self, s => s.deregister(fd))
     }
 
-    #[inline]
+    #[inline(always)]
     fn select(
         &self,
         events: &mut Events,
@@ -324,7 +324,7 @@ impl Shared {
         res
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         self.selector.select(events, timeout, &self.waker)
     }

@@ -9,7 +9,8 @@
 //!   to wake a blocked poll.
 //! * [`Backend`]: the selector, chosen at run time: epoll (default), `poll(2)` or io_uring.
 //! * Sources: [`tcp`], [`udp`], [`unix`] (Unix stream/datagram sockets with fd passing, pipes,
-//!   raw fds), all non-blocking and close-on-exec.
+//!   raw fds), all non-blocking and close-on-exec; [`signal::Signals`] (Unix signals) and
+//!   [`process::ChildExit`] (a child process's exit) as sources too.
 //! * [`TryRead`], [`TryWrite`], [`TryAccept`]: IO where "would block" is `Ok(None)`;
 //!   [`TryReadStream`]: stream-socket reads that say whether the queue was drained, saving the
 //!   read that only returns `WouldBlock` under edge-triggering.
@@ -107,6 +108,8 @@ pub mod channel;
 mod event_loop;
 pub mod net;
 pub mod prelude;
+pub mod process;
+pub mod signal;
 pub mod timer;
 pub mod unix;
 pub mod util;

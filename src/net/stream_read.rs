@@ -65,9 +65,9 @@ use std::io::{self, Read};
 
 use bytes::BufMut;
 
-use crate::try_io::UninitRead;
 use crate::net::tcp::TcpStream;
 use crate::net::unix::UnixStream;
+use crate::try_io::UninitRead;
 
 /// What one read from a stream socket returned, and what it proves about the socket's receive
 /// queue. Returned by [`TryReadStream`]'s methods.

@@ -11,6 +11,10 @@
 //! ferrio's `sigaction` handler stays installed (`sys::signal`) so that a watched signal does
 //! not take its default action, and chains to the handler it replaced.
 
+// The kevent fields and flag constants have different integer types on each BSD (NetBSD's
+// filter and flags are u32, macOS's i16/u16): the casts are needed somewhere, not everywhere.
+#![allow(clippy::unnecessary_cast)]
+
 use std::io;
 use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};

@@ -24,7 +24,7 @@
 //! time a watch is created or polled anywhere in the process ([`reap_orphans`]).
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -282,7 +282,7 @@ pub(crate) fn reap_orphans() {
     orphans.retain(|orphan| {
         let res = match &orphan.pidfd {
             #[cfg(all(target_os = "linux", not(ferrio_portable)))]
-            Some(fd) => reap_pidfd(fd.as_raw_fd(), orphan.pid),
+            Some(fd) => reap_pidfd(std::os::fd::AsRawFd::as_raw_fd(fd), orphan.pid),
             _ => waitpid(orphan.pid),
         };
         matches!(res, Ok(None))

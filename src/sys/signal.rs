@@ -50,7 +50,6 @@
 
 use std::io;
 use std::mem;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -243,13 +242,25 @@ fn install(disposition: &mut Disposition, signo: i32) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether ferrio's handler, which was displaced earlier, may still run for `signo`: the
+/// installed disposition is a handler function (ours, or one that may chain to ours). When it
+/// is `SIG_DFL` or `SIG_IGN` nobody chains to ferrio's handler any more, and it is installed
+/// anew.
+fn reachable(signo: i32) -> bool {
+    let mut current = empty_action();
+    if sigaction(signo, None, Some(&mut current)).is_err() {
+        return true;
+    }
+    current.sa_sigaction != libc::SIG_DFL && current.sa_sigaction != libc::SIG_IGN
+}
+
 /// Adds a watcher to each signal of `set`, installing ferrio's handler for the first. On an
 /// error nothing changed.
 fn hook(table: &mut Table, set: u64) -> io::Result<()> {
     let mut done = 0u64;
     for signo in signals_of(set) {
         let disposition = &mut table.signals[signo as usize];
-        if disposition.watchers == 0 && !disposition.installed {
+        if disposition.watchers == 0 && (!disposition.installed || !reachable(signo)) {
             if let Err(e) = install(disposition, signo) {
                 unhook(table, done);
                 return Err(e);
@@ -299,18 +310,13 @@ pub(crate) fn handler_is_installed(signo: i32) -> io::Result<bool> {
 
 // --- the handler ----------------------------------------------------------------------------
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "dragonfly"))]
 fn errno_location() -> *mut libc::c_int {
     // SAFETY: always valid for the calling thread.
     unsafe { libc::__errno_location() }
 }
 
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "dragonfly"
-))]
+#[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
 fn errno_location() -> *mut libc::c_int {
     // SAFETY: always valid for the calling thread.
     unsafe { libc::__error() }
@@ -440,6 +446,7 @@ pub(crate) fn release_hooks(set: u64) {
 )))]
 mod self_pipe {
     use super::*;
+    use std::os::fd::{AsRawFd, OwnedFd, RawFd};
     use std::sync::atomic::{AtomicPtr, AtomicU64};
 
     /// One receiver's place in the handler's list.

@@ -439,9 +439,20 @@ fn kill(pid: libc::pid_t, signo: i32) -> io::Result<()> {
     unsafe { syscall!(kill(pid, signo)) }.map(drop)
 }
 
-/// A fd that is readable (end of file) from the start and forever: what a source polls for a
-/// child that exited before the source existed. A pipe whose write end is closed.
+/// A fd that is readable from the start and forever: what a source polls for a child that
+/// had been reaped before the source existed. A pipe holding one byte that nobody reads,
+/// whose write end is closed (readable and hup; an empty pipe without writers would be hup
+/// only).
 pub(crate) fn always_readable() -> io::Result<OwnedFd> {
-    let (read, _write) = super::fd::pipe()?;
+    let (read, write) = super::fd::pipe()?;
+    let byte = 1u8;
+    // SAFETY: writes one byte from a live u8 into the fresh, empty pipe (cannot block).
+    unsafe {
+        syscall!(write(
+            std::os::fd::AsRawFd::as_raw_fd(&write),
+            (&byte as *const u8).cast(),
+            1
+        ))
+    }?;
     Ok(read)
 }

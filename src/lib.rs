@@ -108,7 +108,9 @@ pub mod channel;
 mod event_loop;
 pub mod net;
 pub mod prelude;
+#[cfg(unix)]
 pub mod process;
+#[cfg(unix)]
 pub mod signal;
 pub mod timer;
 pub mod unix;

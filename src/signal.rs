@@ -90,8 +90,12 @@
 //!   (kqueue systems keep seeing it). When the last source drops, ferrio finds that its handler
 //!   is no longer installed (it looks with `sigaction` first) and leaves the newer handler in
 //!   place instead of restoring an older one over it; ferrio's handler then stays in that
-//!   chain, notifying nobody and chaining on. [`Signals::is_handler_installed`] tells whether
-//!   ferrio's handler is the one installed right now.
+//!   chain, notifying nobody and chaining on. If the disposition is later set back to
+//!   `SIG_DFL` or `SIG_IGN` (so nobody can be chaining to ferrio any more), the next source for
+//!   the signal installs ferrio's handler anew; while another function is installed, ferrio
+//!   never installs itself a second time (that could make two handlers call each other
+//!   forever). [`Signals::is_handler_installed`] tells whether ferrio's handler is the one
+//!   installed right now.
 //!
 //! # Interrupted system calls
 //!

@@ -711,3 +711,9 @@ mod faults {
         println!("child: reaped with waitpid");
     }
 }
+
+#[test]
+fn child_exit_is_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<ChildExit>();
+}

@@ -1005,3 +1005,13 @@ mod faults {
         __fault::clear();
     }
 }
+
+// --- type promises ---
+
+#[test]
+fn signals_and_signal_sets_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Signals>();
+    send_sync::<SignalSet>();
+    assert_eq!(std::mem::size_of::<SignalSet>(), 8);
+}

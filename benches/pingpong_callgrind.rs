@@ -1,8 +1,8 @@
 //! Single-threaded, one-poller TCP ping-pong for counting instructions under callgrind.
 //!
 //! ```sh
-//! cargo bench --bench pingpong_callgrind -- ferrio 10000   # or epoll, mio, polling
-//! scripts/callgrind.sh                                      # instructions per round trip
+//! cargo bench -p ferrio-benches --bench pingpong_callgrind -- ferrio 10000   # or epoll, mio, polling
+//! scripts/callgrind.sh                                                        # instructions per round trip
 //! ```
 //!
 //! Implementations: `ferrio` (`Poll`), `epoll` (hand-written), `mio`, `polling`, and ferrio's

@@ -33,7 +33,7 @@ IMPLS=("$@")
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
 
 # Build (bench profile = release + debug info) and find the executable.
-exe=$(cargo bench --bench pingpong_callgrind --no-run --message-format=json 2>/dev/null \
+exe=$(cargo bench -p ferrio-benches --bench pingpong_callgrind --no-run --message-format=json 2>/dev/null \
     | grep -o '"executable":"[^"]*pingpong_callgrind[^"]*"' | tail -n1 | cut -d'"' -f4)
 [ -x "$exe" ] || { echo "could not build benches/pingpong_callgrind.rs" >&2; exit 1; }
 

@@ -39,32 +39,38 @@ pub const BACKEND_ENV: &str = "FERRIO_BACKEND";
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
-    /// Linux epoll: the default. Native edge, level and oneshot.
+    /// Linux epoll: the default. Native edge, level and oneshot. Timed waits use
+    /// `epoll_pwait2` (Linux 5.11+), so they end on time to the nanosecond; on older kernels
+    /// `epoll_wait`, with the timeout rounded up to whole milliseconds.
     Epoll,
     /// POSIX `poll(2)`, for systems without epoll.
     ///
     /// Level-triggered interest is native. Edge and oneshot are emulated: after reporting
-    /// a source, ferrio stops asking the OS about the reported directions (edge) or about the
-    /// whole source (oneshot). Edge re-arms after each of ferrio's own IO calls on the source
-    /// (a read, write, accept, ... whatever its result) and on `reregister`; oneshot only on
-    /// `reregister`. Registering from another thread while `poll` blocks wakes it through an
-    /// internal eventfd, and the blocked `poll` waits again on the new set.
+    /// a source, ferrio stops asking the OS about the bits that fired (edge: only those, so a
+    /// half-close after an unread readable event is still reported) or about the whole source
+    /// (oneshot). An edge bit is re-armed by ferrio's own IO of that direction on the source or
+    /// on one of its `try_clone`s (a read re-arms readable, a write writable), by `reregister`,
+    /// and, for IO ferrio cannot see, by a probe: a disarmed bit that is no longer ready is
+    /// re-armed. Oneshot re-arms only on `reregister`. Registering from another thread while
+    /// `poll` blocks wakes it through the selector's wake fd, and the blocked `poll` waits again
+    /// on the new set.
     ///
     /// What it cannot do like epoll:
-    /// * Edge events follow IO, not data: after an event, the next one for that source comes
-    ///   only once the program did IO on it (which the edge contract asks for anyway: drain on
-    ///   every event), and a partial read with data left is reported again (a spurious
-    ///   event). A read re-arms writable interest too, so an edge source that is readable and
-    ///   writable may get an extra writable event after a read.
-    /// * A raw fd registered edge-triggered through [`EventedFd`](crate::unix::EventedFd):
-    ///   ferrio cannot see its IO, so it is polled level-triggered instead (spurious events,
-    ///   which the contract allows, never a missed one). Prefer level for raw fds.
+    /// * Edge events follow IO, not only data: a partial read with data left is reported again
+    ///   (a spurious event, which the contract allows), and new data that arrives before the
+    ///   program's IO on the source is not a separate edge (draining, as the edge contract
+    ///   asks, finds it).
+    /// * A raw fd ([`EventedFd`](crate::unix::EventedFd)) is re-armed only by the probe, which
+    ///   sees a drain only if the fd stays quiet until the next `poll`: a raw fd drained and
+    ///   refilled between two polls gets no new edge. While some edge bit is disarmed, a
+    ///   `poll` first polls every fd without blocking (when events are ready, that is its only
+    ///   syscall; a `poll` that then sleeps makes a second, blocking one).
     /// * A raw fd must be deregistered before it is closed: a closed fd is dropped from the
     ///   set when the next poll sees it invalid (`POLLNVAL`), but if its number is reused
     ///   first, the new file is polled under the old registration. ferrio's own sources
     ///   deregister themselves on drop.
     /// * Each poll costs O(K) in the number K of registered sources, and one more syscall
-    ///   (an eventfd read) when a `Waker` or another thread woke it.
+    ///   (a wake-fd read) when a `Waker` or another thread woke it.
     Poll,
     /// Linux io_uring: readiness through `IORING_OP_POLL_ADD` (needs Linux 5.13 or later).
     ///

@@ -91,7 +91,8 @@ impl<T: AsRawFd> IoSource<T> {
     pub(crate) fn do_read<R>(&self, f: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
         let res = f(&self.inner);
         if self.rearm.load(Ordering::Relaxed) {
-            self.rearm_after_io(EventSet::readable());
+            // Reading (also out-of-band data) re-arms readable and priority.
+            self.rearm_after_io(EventSet::readable() | EventSet::priority());
         }
         res
     }

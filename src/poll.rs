@@ -62,10 +62,11 @@ use crate::token::Token;
 /// * **Misuse** is an error, never undefined behaviour: registering a source twice or with
 ///   two different `Poll`s gives `AlreadyExists`, reregistering or deregistering a source that
 ///   is not registered gives `NotFound`, `Token(usize::MAX)` gives `InvalidInput`.
-/// * **Timeouts** are rounded up to the selector's resolution (1 ms for epoll, 1 ns for
-///   poll(2) and io_uring), never down;
-///   `Duration::ZERO` returns at once. A signal interrupting the wait returns
-///   `ErrorKind::Interrupted`.
+/// * **Timeouts** are rounded up to the selector's resolution, never down (1 ns for epoll on
+///   Linux 5.11+ through `epoll_pwait2`, 1 ms on older kernels; 1 ns for poll(2) through
+///   `ppoll` and for io_uring), and a timed poll never returns early with nothing to report
+///   because of the backend's own work; `Duration::ZERO` returns at once. A signal
+///   interrupting the wait returns `ErrorKind::Interrupted`.
 ///
 /// # Backends
 ///
@@ -196,8 +197,9 @@ impl Poll {
     /// wakes it, or `timeout` elapses; fills `events` and returns how many it holds.
     ///
     /// `None` waits indefinitely; `Some(Duration::ZERO)` checks without blocking; other
-    /// timeouts are rounded up to the backend's resolution (whole milliseconds for epoll). Returning `Ok(0)` means the timeout
-    /// elapsed (or a wake-up without events, which may happen).
+    /// timeouts are rounded up to the backend's resolution (see "The contract" above).
+    /// Returning `Ok(0)` means the timeout elapsed (or a wake-up without events, which may
+    /// happen).
     ///
     /// # Errors
     ///

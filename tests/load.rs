@@ -384,7 +384,7 @@ fn load_client_child() {
                 if !event.kind().is_writable() && !event.kind().is_error() {
                     continue;
                 }
-                if let Some(e) = c.stream.take_socket_error().unwrap() {
+                if let Some(e) = c.stream.take_error().unwrap() {
                     panic!("connection {i} failed: {e}");
                 }
                 c.connected = true;

@@ -246,3 +246,24 @@ fn a_wake_followed_by_dropping_the_waker_still_ends_the_poll() {
         );
     }
 }
+
+/// An empty pipe whose writer is gone is a hang-up, reported the same way by every backend
+/// (poll(2) once added readable to it).
+#[test]
+fn an_empty_pipe_without_writers_reads_the_same_on_every_backend() {
+    let mut kinds = Vec::new();
+    for (backend, mut poll) in backends() {
+        let (reader, writer) = pipe().unwrap();
+        poll.register(&reader, T, EventSet::readable(), PollOpt::edge())
+            .unwrap();
+        drop(writer);
+        let mut events = Events::with_capacity(4);
+        let kind = next_readiness(&mut poll, &mut events, T);
+        assert!(kind.is_hup(), "{backend}: {kind:?}");
+        kinds.push((backend, kind));
+    }
+    let (first, kind) = kinds[0];
+    for &(backend, other) in &kinds[1..] {
+        assert_eq!(other, kind, "{backend} differs from {first}");
+    }
+}

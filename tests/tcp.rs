@@ -38,7 +38,8 @@ fn connect_completion_is_reported_as_writable() {
         next_readiness(&mut poll, &mut events, T),
         EventSet::writable()
     );
-    assert!(stream.take_socket_error().unwrap().is_none());
+    assert!(stream.take_error().unwrap().is_none());
+    stream.take_socket_error().unwrap();
     assert_eq!(stream.peer_addr().unwrap(), addr);
     let accepted = accept_one(&listener);
     assert_eq!(accepted.peer_addr().unwrap(), stream.local_addr().unwrap());
@@ -70,13 +71,12 @@ fn connect_refused_is_reported_as_error_or_hup_with_socket_error() {
     assert!(kind.is_error() || kind.is_hup(), "{kind:?}");
     // Linux epoll reports a refused connect as EPOLLERR | EPOLLHUP (plus in/out).
     assert!(kind.is_error() && kind.is_hup(), "{kind:?}");
-    let err = stream
-        .take_socket_error()
-        .unwrap()
-        .expect("no socket error");
+    // mio 0.5's form: the pending error as Err.
+    let err = stream.take_socket_error().unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
     // Taking it cleared it.
-    assert!(stream.take_socket_error().unwrap().is_none());
+    assert!(stream.take_error().unwrap().is_none());
+    stream.take_socket_error().unwrap();
     assert_error_kind(stream.peer_addr(), io::ErrorKind::NotConnected);
 }
 
@@ -91,7 +91,7 @@ fn peer_close_is_exactly_readable_and_hup() {
     drop(client);
     assert_eq!(
         next_readiness(&mut poll, &mut events, T),
-        EventSet::readable() | EventSet::hup()
+        EventSet::readable() | EventSet::hup() | EventSet::read_closed()
     );
     let mut buf = [0u8; 8];
     assert_eq!(server.try_read(&mut buf).unwrap(), Some(0));
@@ -124,7 +124,7 @@ fn peer_write_shutdown_gives_readable_hup_then_eof_and_we_can_still_write() {
     client.shutdown(Shutdown::Write).unwrap();
     assert_eq!(
         next_readiness(&mut poll, &mut events, T),
-        EventSet::readable() | EventSet::hup()
+        EventSet::readable() | EventSet::hup() | EventSet::read_closed()
     );
     let mut buf = [0u8; 8];
     assert_eq!(server.try_read(&mut buf).unwrap(), Some(4));
@@ -162,7 +162,7 @@ fn our_write_shutdown_gives_peer_readable_hup_and_we_can_still_read() {
     server.shutdown(Shutdown::Write).unwrap();
     assert_eq!(
         next_readiness(&mut poll, &mut events, Token(10)),
-        EventSet::readable() | EventSet::hup()
+        EventSet::readable() | EventSet::hup() | EventSet::read_closed()
     );
     let mut buf = [0u8; 8];
     assert_eq!(client.try_read(&mut buf).unwrap(), Some(0));
@@ -175,6 +175,40 @@ fn our_write_shutdown_gives_peer_readable_hup_and_we_can_still_read() {
     assert_eq!(kind, EventSet::readable());
     assert_eq!(server.try_read(&mut buf).unwrap(), Some(5));
     assert_eq!(&buf[..5], b"still");
+}
+
+#[test]
+fn accept_shapes_match_mio_0_5() {
+    // The inherent accept gives the peer's address too; TryAccept gives the stream alone.
+    fn stream_of<L: TryAccept<Output = TcpStream>>(listener: &L) -> Option<TcpStream> {
+        listener.accept().unwrap()
+    }
+    let listener = TcpListener::bind(&any_local_addr()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let first = std::net::TcpStream::connect(addr).unwrap();
+    let second = std::net::TcpStream::connect(addr).unwrap();
+    let mut poll = Poll::new().unwrap();
+    poll.register(&listener, T, EventSet::readable(), PollOpt::level())
+        .unwrap();
+    let mut events = Events::with_capacity(4);
+    let mut peers = Vec::new();
+    let mut streams = Vec::new();
+    while peers.len() + streams.len() < 2 {
+        expect_events(&mut poll, &mut events, vec![(T, EventSet::readable())]);
+        if peers.is_empty() {
+            if let Some((stream, peer)) = listener.accept().unwrap() {
+                peers.push((stream, peer));
+            }
+        } else if let Some(stream) = stream_of(&listener) {
+            streams.push(stream);
+        }
+    }
+    let (accepted, peer) = &peers[0];
+    assert_eq!(*peer, accepted.peer_addr().unwrap());
+    let locals = [first.local_addr().unwrap(), second.local_addr().unwrap()];
+    assert!(locals.contains(peer));
+    assert!(locals.contains(&streams[0].peer_addr().unwrap()));
+    assert!(stream_of(&listener).is_none());
 }
 
 #[test]
@@ -416,10 +450,21 @@ fn socket_options_roundtrip() {
     client.set_nodelay(false).unwrap();
     assert!(!client.nodelay().unwrap());
 
-    client.set_keepalive(Some(Duration::from_secs(60))).unwrap();
+    client.set_keepalive(Some(60)).unwrap();
     assert_eq!(client.keepalive().unwrap(), Some(Duration::from_secs(60)));
     client.set_keepalive(None).unwrap();
     assert_eq!(client.keepalive().unwrap(), None);
+    client
+        .set_keepalive_time(Some(Duration::from_secs(90)))
+        .unwrap();
+    assert_eq!(client.keepalive().unwrap(), Some(Duration::from_secs(90)));
+    for bad in [
+        client.set_keepalive(Some(0)),
+        client.set_keepalive_time(Some(Duration::from_millis(500))),
+        client.set_keepalive(Some(u32::MAX)),
+    ] {
+        assert_eq!(bad.unwrap_err().kind(), io::ErrorKind::InvalidInput);
+    }
 
     client.set_ttl(42).unwrap();
     assert_eq!(client.ttl().unwrap(), 42);
@@ -427,7 +472,8 @@ fn socket_options_roundtrip() {
     let listener = TcpListener::bind(&any_local_addr()).unwrap();
     listener.set_ttl(17).unwrap();
     assert_eq!(listener.ttl().unwrap(), 17);
-    assert!(listener.take_socket_error().unwrap().is_none());
+    assert!(listener.take_error().unwrap().is_none());
+    listener.take_socket_error().unwrap();
 
     client.set_linger(Some(Duration::from_secs(1))).unwrap();
     assert_eq!(

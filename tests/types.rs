@@ -85,9 +85,27 @@ fn event_set_constructors_and_predicates() {
     assert_eq!(EventSet::from_bits_truncate(0xff), EventSet::all());
     assert_eq!(EventSet::from_bits_truncate(0x10), EventSet::none());
 
-    // All four are distinct.
-    let set: HashSet<EventSet> = [r, w, e, h].into_iter().collect();
-    assert_eq!(set.len(), 4);
+    // The flags mio 0.5 did not have: above mio 0.5's bits (and PollOpt's 0x20..0x80), and
+    // not in all().
+    let p = EventSet::priority();
+    let rc = EventSet::read_closed();
+    let wc = EventSet::write_closed();
+    assert_eq!((p.bits(), rc.bits(), wc.bits()), (0x100, 0x200, 0x400));
+    assert!(p.is_priority() && !p.is_readable() && !p.is_read_closed());
+    assert!(rc.is_read_closed() && !rc.is_hup() && !rc.is_write_closed());
+    assert!(wc.is_write_closed() && !wc.is_error() && !wc.is_read_closed());
+    for extra in [p, rc, wc] {
+        assert!(!EventSet::all().contains(extra));
+        assert_eq!(EventSet::from_bits_truncate(extra.bits()), extra);
+    }
+    assert_eq!(
+        EventSet::from_bits_truncate(0x7ff),
+        EventSet::all() | p | rc | wc
+    );
+
+    // All seven are distinct.
+    let set: HashSet<EventSet> = [r, w, e, h, p, rc, wc].into_iter().collect();
+    assert_eq!(set.len(), 7);
 }
 
 #[test]
@@ -111,6 +129,9 @@ fn event_set_operators() {
     assert_eq!(!r, w | EventSet::error() | h);
     assert_eq!((!r).bits() & !EventSet::all().bits(), 0);
     assert_eq!(!!rw, rw);
+    // `!` never produces the flags outside all(), and drops them.
+    assert_eq!(!EventSet::read_closed(), EventSet::all());
+    assert_eq!(!(r | EventSet::priority()), w | EventSet::error() | h);
 
     let mut s = EventSet::none();
     s.insert(r);
@@ -133,6 +154,16 @@ fn event_set_debug_lists_flags() {
     assert_eq!(
         format!("{:?}", EventSet::all()),
         "EventSet(Readable | Writable | Error | Hup)"
+    );
+    assert_eq!(
+        format!(
+            "{:?}",
+            EventSet::hup()
+                | EventSet::read_closed()
+                | EventSet::write_closed()
+                | EventSet::priority()
+        ),
+        "EventSet(Hup | ReadClosed | WriteClosed | Priority)"
     );
 }
 
@@ -164,7 +195,12 @@ fn poll_opt_semantics() {
     assert_eq!((edge | oneshot) & oneshot, oneshot);
     assert_eq!((edge | oneshot) ^ edge, oneshot);
     assert!((edge | oneshot).contains(edge) && !(edge | oneshot).contains(level));
-    assert_eq!((edge.bits(), level.bits(), oneshot.bits()), (1, 2, 4));
+    // mio 0.5's values.
+    assert_eq!(
+        (edge.bits(), level.bits(), oneshot.bits()),
+        (0x20, 0x40, 0x80)
+    );
+    assert_eq!(PollOpt::all().bits(), 0xe0);
 
     let mut opts = PollOpt::empty();
     opts.insert(edge);
@@ -193,6 +229,7 @@ fn token_and_io_event_basics() {
     assert!(Token(1) < Token(2));
     assert_eq!(Token::from(7), Token(7));
     assert_eq!(usize::from(Token(9)), 9);
+    assert_eq!(Token(9).as_usize(), 9);
     assert_eq!(format!("{:?}", Token(3)), "Token(3)");
     let set: HashSet<Token> = [Token(1), Token(1), Token(2)].into_iter().collect();
     assert_eq!(set.len(), 2);
@@ -209,6 +246,14 @@ fn token_and_io_event_basics() {
             token: Token(4)
         }
     );
+    assert!(ev.is_writable() && !ev.is_readable() && !ev.is_error() && !ev.is_hup());
+    let all =
+        EventSet::all() | EventSet::priority() | EventSet::read_closed() | EventSet::write_closed();
+    let ev = IoEvent::new(all, Token(5));
+    assert!(ev.is_readable() && ev.is_writable() && ev.is_error() && ev.is_hup());
+    assert!(ev.is_priority() && ev.is_read_closed() && ev.is_write_closed());
+    let ev = IoEvent::new(EventSet::none(), Token(5));
+    assert!(!ev.is_priority() && !ev.is_read_closed() && !ev.is_write_closed());
 }
 
 #[test]

@@ -4,10 +4,10 @@
 mod util;
 
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 
-use ferrio::udp::UdpSocket;
+use ferrio::udp::{UdpBuilder, UdpSocket};
 use ferrio::{EventSet, Events, Poll, PollOpt, Token};
 use util::{
     any_local_addr, any_local_ipv6_addr, assert_nonblocking_cloexec, expect_events,
@@ -217,7 +217,7 @@ fn broadcast_and_ttl_options_roundtrip() {
     // Linux doubles the requested size.
     assert!(sock.recv_buffer_size().unwrap() >= 64 * 1024);
     assert!(sock.send_buffer_size().unwrap() >= 64 * 1024);
-    assert!(s.take_socket_error().unwrap().is_none());
+    assert!(s.take_error().unwrap().is_none());
 }
 
 #[test]
@@ -314,4 +314,115 @@ fn multicast_v6_join_leave_and_options() {
     assert!(s.leave_multicast_v6(&group, 0).is_err());
     // A unicast address is not a group.
     assert!(s.join_multicast_v6(&Ipv6Addr::LOCALHOST, 0).is_err());
+}
+
+#[test]
+fn bound_refuses_a_port_in_use_as_std_does() {
+    // No SO_REUSEADDR behind the caller's back: a second bind to a used port fails, with
+    // ferrio's socket first or second.
+    let first = UdpSocket::bound(&any_local_addr()).unwrap();
+    let addr = first.local_addr().unwrap();
+    let err = UdpSocket::bound(&addr).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err:?}");
+    let err = std::net::UdpSocket::bind(addr).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err:?}");
+    let std_first = std::net::UdpSocket::bind(any_local_addr()).unwrap();
+    let err = UdpSocket::bound(&std_first.local_addr().unwrap()).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err:?}");
+    // The option is really off.
+    assert!(!socket2::SockRef::from(&first).reuse_address().unwrap());
+}
+
+#[test]
+fn the_builder_shares_a_port_when_asked() {
+    let addr = any_local_addr();
+    let first = UdpBuilder::for_addr(&addr)
+        .unwrap()
+        .reuse_address(true)
+        .unwrap()
+        .bind(&addr)
+        .unwrap();
+    let port = first.local_addr().unwrap();
+    assert!(socket2::SockRef::from(&first).reuse_address().unwrap());
+    let second = UdpBuilder::v4()
+        .unwrap()
+        .reuse_address(true)
+        .unwrap()
+        .bind(&port)
+        .unwrap();
+    assert_eq!(second.local_addr().unwrap(), port);
+    assert_nonblocking_cloexec(second.as_raw_fd());
+    // Without the option on the newcomer, the port is still refused.
+    let err = UdpBuilder::v4().unwrap().bind(&port).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err:?}");
+
+    // SO_REUSEPORT, broadcast and buffer options.
+    let a = UdpBuilder::for_addr(&addr)
+        .unwrap()
+        .reuse_port(true)
+        .unwrap()
+        .broadcast(true)
+        .unwrap()
+        .recv_buffer_size(1 << 16)
+        .unwrap()
+        .send_buffer_size(1 << 16)
+        .unwrap()
+        .bind(&addr)
+        .unwrap();
+    assert!(a.broadcast().unwrap());
+    let b = UdpBuilder::for_addr(&addr)
+        .unwrap()
+        .reuse_port(true)
+        .unwrap()
+        .bind(&a.local_addr().unwrap())
+        .unwrap();
+    assert_eq!(b.local_addr().unwrap(), a.local_addr().unwrap());
+    // IPV6_V6ONLY is an IPv6 option.
+    assert!(UdpBuilder::v4().unwrap().only_v6(true).is_err());
+    let _v6_only = UdpBuilder::v6().unwrap().only_v6(true).unwrap();
+}
+
+#[test]
+fn mio_0_5_multicast_calls() {
+    // join_multicast/leave_multicast take an IpAddr and let the kernel choose the interface.
+    let s = UdpSocket::bound(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))).unwrap();
+    let group = IpAddr::V4(Ipv4Addr::new(239, 255, 42, 99));
+    s.join_multicast(&group).unwrap();
+    // Joining twice is refused by the kernel (EADDRINUSE).
+    assert!(s.join_multicast(&group).is_err());
+    s.leave_multicast(&group).unwrap();
+    // Not a member any more.
+    assert!(s.leave_multicast(&group).is_err());
+    // Not a multicast address.
+    let err = s
+        .join_multicast(&IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)))
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err:?}");
+    // An IPv6 group on an IPv4 socket is an error, not a silent success.
+    let v6_group: IpAddr = "ff15::7a17".parse().unwrap();
+    assert!(s.join_multicast(&v6_group).is_err());
+
+    // The family-generic options.
+    s.set_multicast_loop(false).unwrap();
+    assert!(!s.multicast_loop_v4().unwrap());
+    s.set_multicast_loop(true).unwrap();
+    assert!(s.multicast_loop_v4().unwrap());
+    s.set_multicast_time_to_live(5).unwrap();
+    assert_eq!(s.multicast_ttl_v4().unwrap(), 5);
+    for bad in [-1, 256, i32::MIN, i32::MAX] {
+        let err = s.set_multicast_time_to_live(bad).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{bad}: {err:?}");
+    }
+    assert_eq!(
+        s.multicast_ttl_v4().unwrap(),
+        5,
+        "a refused value changes nothing"
+    );
+
+    // On an IPv6 socket they set the IPv6 options.
+    let s6 = UdpSocket::v6().unwrap();
+    s6.set_multicast_loop(false).unwrap();
+    assert!(!s6.multicast_loop_v6().unwrap());
+    s6.set_multicast_time_to_live(7).unwrap();
+    assert_eq!(s6.multicast_hops_v6().unwrap(), 7);
 }

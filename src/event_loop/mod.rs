@@ -251,14 +251,19 @@ impl<H: Handler> EventLoop<H> {
     }
 
     fn dispatch_io(&mut self, handler: &mut H) {
-        let selector = std::sync::Arc::clone(&self.poll.registry().selector);
-        let log = selector.deregister_log();
         for i in 0..self.events.len() {
             let Some(event) = self.events.get(i) else {
                 break;
             };
             // One atomic load per event unless something was deregistered this iteration.
-            if event.token == Token::RESERVED || log.was_deregistered(event.token) {
+            if event.token == Token::RESERVED
+                || self
+                    .poll
+                    .registry()
+                    .selector
+                    .deregister_log()
+                    .was_deregistered(event.token)
+            {
                 continue;
             }
             handler.ready(self, event.token, event.kind);

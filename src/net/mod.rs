@@ -8,3 +8,13 @@ pub mod stream_read;
 pub mod tcp;
 pub mod udp;
 pub mod unix;
+
+use std::io;
+
+/// mio 0.5's `take_socket_error` from std's `take_error`: the pending error as `Err`.
+pub(crate) fn pending_error(taken: io::Result<Option<io::Error>>) -> io::Result<()> {
+    match taken? {
+        None => Ok(()),
+        Some(err) => Err(err),
+    }
+}

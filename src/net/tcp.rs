@@ -2,15 +2,18 @@
 
 use std::fmt;
 use std::io;
-use std::net::{self, Shutdown, SocketAddr};
+use std::net::{self, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
-use crate::io_source::IoSource;
+use crate::convert::{new_io, SourceIo};
 use crate::sys;
-use crate::try_io::{would_block, TryAccept};
+use crate::try_io::TryAccept;
+
+/// How to shut a stream down (std's type, re-exported as mio 0.5 did).
+pub use std::net::Shutdown;
 
 /// The listen backlog `TcpListener::bind` uses (the kernel caps it at `net.core.somaxconn`).
 pub const DEFAULT_BACKLOG: i32 = 1024;
@@ -45,14 +48,38 @@ fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
 /// poll.poll(&mut events, Some(Duration::from_secs(5)))?;
 /// // A writable event means the connect finished; check it succeeded.
 /// assert_eq!(events.get(0).unwrap().token(), Token(1));
-/// assert!(stream.take_socket_error()?.is_none());
+/// stream.take_socket_error()?; // Err(e) if the connect failed
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// # Conversions
+///
+/// Every source converts to and from `OwnedFd` (and raw fds) and, for sockets, std's type.
+/// Adopting an fd switches it to non-blocking mode; converting away deregisters the source if
+/// it is registered, and leaves the fd open.
+///
+/// ```
+/// use ferrio::tcp::{TcpListener, TcpStream};
+/// use ferrio::{Poll, EventSet, PollOpt, Token};
+/// use std::os::fd::{AsRawFd, OwnedFd};
+///
+/// let listener = TcpListener::bind(&"127.0.0.1:0".parse().unwrap())?;
+/// let blocking = std::net::TcpStream::connect(listener.local_addr()?)?;
+/// let fd = blocking.as_raw_fd();
+/// let stream = TcpStream::from(OwnedFd::from(blocking)); // now non-blocking
+/// let poll = Poll::new()?;
+/// poll.register(&stream, Token(1), EventSet::readable(), PollOpt::edge())?;
+/// let back: std::net::TcpStream = stream.into_std(); // deregistered, still open
+/// assert_eq!(back.as_raw_fd(), fd);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct TcpStream {
-    io: IoSource<net::TcpStream>,
+    io: SourceIo<net::TcpStream>,
 }
 
 impl_evented_via_io_source!(TcpStream);
+impl_fd_conversions!(TcpStream, net::TcpStream);
+impl_std_conversions!(TcpStream, net::TcpStream);
 impl_source_read!(TcpStream, sys::fd::recv);
 impl_source_write!(TcpStream, sys::fd::send, sys::fd::send_vectored);
 
@@ -60,7 +87,7 @@ impl TcpStream {
     /// Starts connecting to `addr` without blocking.
     ///
     /// The connection completes later: register for writable; when the event comes, check
-    /// [`take_socket_error`](Self::take_socket_error) (`None` means connected). A refused or
+    /// [`take_error`](Self::take_error) (`None` means connected). A refused or
     /// failed connect shows up as error/hup readiness.
     ///
     /// # Errors
@@ -95,9 +122,7 @@ impl TcpStream {
     }
 
     pub(crate) fn wrap(stream: net::TcpStream) -> TcpStream {
-        TcpStream {
-            io: IoSource::new(stream),
-        }
+        TcpStream { io: new_io(stream) }
     }
 
     fn sock(&self) -> SockRef<'_> {
@@ -130,7 +155,7 @@ impl TcpStream {
     /// The OS error (for example `EMFILE`).
     pub fn try_clone(&self) -> io::Result<TcpStream> {
         self.io
-            .try_clone_with(|inner| inner.try_clone())
+            .try_clone_with(|inner| inner.try_clone().map(crate::sys::detach::Detachable::new))
             .map(|io| TcpStream { io })
     }
 
@@ -161,15 +186,33 @@ impl TcpStream {
         self.io.inner().nodelay()
     }
 
-    /// Enables keep-alive probes after `idle` without traffic, or disables them (`None`).
+    /// Enables keep-alive probes after `seconds` without traffic, or disables them (`None`):
+    /// mio 0.5's signature. [`set_keepalive_time`](Self::set_keepalive_time) takes a
+    /// `Duration`.
     ///
     /// # Errors
     ///
-    /// The OS error.
-    pub fn set_keepalive(&self, idle: Option<Duration>) -> io::Result<()> {
+    /// `InvalidInput` for `Some(0)` or more than the kernel allows (32767 s on Linux), or
+    /// another OS error.
+    pub fn set_keepalive(&self, seconds: Option<u32>) -> io::Result<()> {
+        self.set_keepalive_time(seconds.map(|s| Duration::from_secs(u64::from(s))))
+    }
+
+    /// Enables keep-alive probes after `idle` without traffic (whole seconds, as the kernel
+    /// counts them: `TCP_KEEPIDLE`), or disables them (`None`).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an `idle` under one second or more than the kernel allows (32767 s
+    /// on Linux), or another OS error.
+    pub fn set_keepalive_time(&self, idle: Option<Duration>) -> io::Result<()> {
         let sock = self.sock();
         match idle {
             None => sock.set_keepalive(false),
+            Some(idle) if idle.as_secs() == 0 => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the keep-alive idle time must be at least one second",
+            )),
             Some(idle) => {
                 sock.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(idle))?;
                 sock.set_keepalive(true)
@@ -218,14 +261,26 @@ impl TcpStream {
         self.sock().set_linger(linger)
     }
 
-    /// Takes the pending socket error (`SO_ERROR`), clearing it. `Ok(None)` means no error:
-    /// after a writable event on a connecting socket, the connect succeeded.
+    /// Takes the pending socket error (`SO_ERROR`), clearing it: `Ok(None)` if there is none
+    /// (std's `take_error`). After a writable event on a connecting socket, `Ok(None)` means
+    /// the connect succeeded.
     ///
     /// # Errors
     ///
     /// The OS error of `getsockopt` itself.
-    pub fn take_socket_error(&self) -> io::Result<Option<io::Error>> {
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.inner().take_error()
+    }
+
+    /// Takes the pending socket error, mio 0.5's way: `Err` with the pending error (which it
+    /// clears), `Ok(())` if there is none. [`take_error`](Self::take_error) is the same as an
+    /// `Option`.
+    ///
+    /// # Errors
+    ///
+    /// The pending socket error, or the OS error of `getsockopt` itself.
+    pub fn take_socket_error(&self) -> io::Result<()> {
+        crate::net::pending_error(self.take_error())
     }
 
     /// Reads without removing the data from the receive queue.
@@ -268,10 +323,12 @@ impl fmt::Debug for TcpStream {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct TcpListener {
-    io: IoSource<net::TcpListener>,
+    io: SourceIo<net::TcpListener>,
 }
 
 impl_evented_via_io_source!(TcpListener);
+impl_fd_conversions!(TcpListener, net::TcpListener);
+impl_std_conversions!(TcpListener, net::TcpListener);
 
 impl TcpListener {
     /// Binds to `addr` (port 0 picks a free port) and listens.
@@ -312,14 +369,16 @@ impl TcpListener {
 
     fn wrap(listener: net::TcpListener) -> TcpListener {
         TcpListener {
-            io: IoSource::new(listener),
+            io: new_io(listener),
         }
     }
 
-    /// Accepts one pending connection: `Ok(None)` if none is pending.
+    /// Accepts one pending connection with its peer's address: `Ok(None)` if none is pending
+    /// (mio 0.5's signature; [`TryAccept::accept`] gives the stream alone).
     ///
     /// Under edge-triggered registration call it until it returns `Ok(None)`. A connection
-    /// that was reset before it was accepted (`ECONNABORTED`) is skipped.
+    /// that was reset before it was accepted (`ECONNABORTED`) is skipped. The stream is
+    /// non-blocking and close-on-exec (`accept4`).
     ///
     /// # Errors
     ///
@@ -328,17 +387,15 @@ impl TcpListener {
     /// level-triggered loop would spin). Use [`accept_or_shed`](Self::accept_or_shed), or
     /// deregister the listener until fds are free.
     pub fn accept(&self) -> io::Result<Option<(TcpStream, SocketAddr)>> {
-        loop {
-            let res = would_block(|| self.io.do_read(|l| sys::fd::accept(l.as_raw_fd())));
-            match res {
-                Ok(Some((fd, addr))) => {
-                    let stream = TcpStream::wrap(net::TcpStream::from(fd));
-                    return Ok(Some((stream, sys::fd::to_socket_addr(&addr)?)));
-                }
-                Ok(None) => return Ok(None),
-                Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
-                Err(e) => return Err(e),
+        let accepted = self
+            .io
+            .do_read(|l| sys::fd::accept_pending(l.as_raw_fd()))?;
+        match accepted {
+            Some((fd, addr)) => {
+                let stream = TcpStream::wrap(net::TcpStream::from(fd));
+                Ok(Some((stream, sys::fd::to_socket_addr(&addr)?)))
             }
+            None => Ok(None),
         }
     }
 
@@ -418,17 +475,29 @@ impl TcpListener {
     /// The OS error.
     pub fn try_clone(&self) -> io::Result<TcpListener> {
         self.io
-            .try_clone_with(|inner| inner.try_clone())
+            .try_clone_with(|inner| inner.try_clone().map(crate::sys::detach::Detachable::new))
             .map(|io| TcpListener { io })
     }
 
-    /// Takes the pending socket error (`SO_ERROR`).
+    /// Takes the pending socket error (`SO_ERROR`), clearing it: `Ok(None)` if there is none
+    /// (std's `take_error`).
     ///
     /// # Errors
     ///
     /// The OS error of `getsockopt` itself.
-    pub fn take_socket_error(&self) -> io::Result<Option<io::Error>> {
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.inner().take_error()
+    }
+
+    /// Takes the pending socket error, mio 0.5's way: `Err` with the pending error (which it
+    /// clears), `Ok(())` if there is none. [`take_error`](Self::take_error) is the same as an
+    /// `Option`.
+    ///
+    /// # Errors
+    ///
+    /// The pending socket error, or the OS error of `getsockopt` itself.
+    pub fn take_socket_error(&self) -> io::Result<()> {
+        crate::net::pending_error(self.take_error())
     }
 
     /// Sets the IP time-to-live of accepted sockets.
@@ -516,11 +585,13 @@ impl FdReserve {
     }
 }
 
+/// mio 0.5's `TryAccept` for TCP: the accepted stream, without the peer's address (which
+/// [`TcpListener::accept`] returns too).
 impl TryAccept for TcpListener {
-    type Output = (TcpStream, SocketAddr);
+    type Output = TcpStream;
 
-    fn accept(&self) -> io::Result<Option<(TcpStream, SocketAddr)>> {
-        TcpListener::accept(self)
+    fn accept(&self) -> io::Result<Option<TcpStream>> {
+        TcpListener::accept(self).map(|accepted| accepted.map(|(stream, _)| stream))
     }
 }
 
@@ -548,6 +619,7 @@ impl fmt::Debug for TcpListener {
 /// assert_eq!(second.local_addr()?, port_addr);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[must_use = "a builder only holds an unconnected socket; call `listen` or `connect` to use it"]
 #[derive(Debug)]
 pub struct TcpBuilder {
     socket: Socket,

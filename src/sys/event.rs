@@ -146,20 +146,37 @@ impl fmt::Debug for Events {
     }
 }
 
-/// ferrio's readiness bits to an `EventSet`.
-fn readiness(bits: u32) -> EventSet {
-    let mut set = EventSet::none();
-    if bits & (ready::READABLE | ready::PRIORITY) != 0 {
-        set.insert(EventSet::readable());
+/// ferrio's readiness bits to an `EventSet`: the directions, error and priority as they are;
+/// `READ_CLOSED` (the peer shut down writing, or we shut down reading) and `HUP` (both
+/// directions shut down, or reset) are read-closed and mio 0.5's hup; `HUP`, or writable with an
+/// error (a pipe without readers, a reset), is write-closed.
+#[inline]
+pub(crate) fn readiness(bits: u32) -> EventSet {
+    use ready::*;
+    const _: () = assert!(
+        READABLE as usize == EventSet::readable().bits()
+            && (WRITABLE >> 1) as usize == EventSet::writable().bits()
+            && (ERROR >> 1) as usize == EventSet::error().bits()
+            && (PRIORITY << 7) as usize == EventSet::priority().bits()
+    );
+    let b = bits;
+    // The common case, plain readable and/or writable: two masks and a shift.
+    if b & (PRIORITY | ERROR | HUP | READ_CLOSED) == 0 {
+        return EventSet::from_bits_truncate(((b & READABLE) | ((b & WRITABLE) >> 1)) as usize);
     }
-    if bits & ready::WRITABLE != 0 {
-        set.insert(EventSet::writable());
-    }
-    if bits & ready::ERROR != 0 {
-        set.insert(EventSet::error());
-    }
-    if bits & (ready::HUP | ready::READ_CLOSED) != 0 {
-        set.insert(EventSet::hup());
-    }
-    set
+    // Priority data is readable too (as before the finer flags existed).
+    let readable = (b & (READABLE | PRIORITY) != 0) as usize;
+    let writable = ((b & WRITABLE) >> 1) as usize;
+    let error = ((b & ERROR) >> 1) as usize;
+    let priority = ((b & PRIORITY) << 7) as usize;
+    let read_closed = (b & (HUP | READ_CLOSED) != 0) as usize;
+    let write_closed = ((b & HUP != 0) | (b & ERROR != 0 && b & WRITABLE != 0)) as usize;
+    EventSet::from_bits_truncate(
+        readable
+            | writable
+            | error
+            | priority
+            | (read_closed * (EventSet::read_closed().bits() | EventSet::hup().bits()))
+            | (write_closed * EventSet::write_closed().bits()),
+    )
 }

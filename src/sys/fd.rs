@@ -76,6 +76,40 @@ pub(crate) fn accept(fd: RawFd) -> io::Result<(OwnedFd, SockAddr)> {
     Ok((unsafe { OwnedFd::from_raw_fd(new) }, addr))
 }
 
+/// The accept loop of every listener (TCP and Unix): accepts one pending connection with
+/// [`accept`] (so the new socket is non-blocking and close-on-exec), retrying on `EINTR` and
+/// skipping connections that were reset before we took them (`ECONNABORTED`, which says
+/// nothing about the listener). `Ok(None)` means none is pending (`EAGAIN`).
+///
+/// # Errors
+///
+/// Any other error of `accept4`, notably `EMFILE`/`ENFILE` (out of fds: the connection stays
+/// in the backlog).
+pub(crate) fn accept_pending(fd: RawFd) -> io::Result<Option<(OwnedFd, SockAddr)>> {
+    loop {
+        match accept(fd) {
+            Ok(accepted) => return Ok(Some(accepted)),
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EAGAIN) => return Ok(None),
+                Some(libc::EINTR) | Some(libc::ECONNABORTED) => continue,
+                _ => return Err(e),
+            },
+        }
+    }
+}
+
+/// Sets `O_NONBLOCK` on an fd (`fcntl(F_GETFL)`, then `F_SETFL` if the flag was missing).
+#[doc(alias = "fcntl")]
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: F_GETFL takes no pointer; a bad fd gives EBADF.
+    let flags = unsafe { syscall!(fcntl(fd, libc::F_GETFL)) }?;
+    if flags & libc::O_NONBLOCK == 0 {
+        // SAFETY: F_SETFL takes an int argument; a bad fd gives EBADF.
+        unsafe { syscall!(fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK)) }?;
+    }
+    Ok(())
+}
+
 /// Converts a socket address the kernel gave us into a `SocketAddr`.
 pub(crate) fn to_socket_addr(addr: &SockAddr) -> io::Result<SocketAddr> {
     addr.as_socket().ok_or_else(|| {

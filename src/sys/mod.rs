@@ -32,6 +32,7 @@ mod syscall;
 mod deregister_log;
 mod event;
 mod pollable;
+mod timeout;
 mod wake_fd;
 pub(crate) mod waker;
 
@@ -39,9 +40,11 @@ mod epoll;
 mod poll;
 mod uring;
 
+pub(crate) mod detach;
 #[cfg(feature = "fault-injection")]
 pub mod fault;
 pub(crate) mod fd;
+mod fd_conversions;
 pub(crate) mod mmsg;
 pub(crate) mod process;
 pub(crate) mod signal;
@@ -57,6 +60,9 @@ pub(crate) mod unix_msg;
     target_os = "openbsd"
 ))]
 mod kevent;
+
+#[cfg(test)]
+mod readiness_tests;
 
 pub(crate) use deregister_log::DeregisterLog;
 pub(crate) use event::Events;

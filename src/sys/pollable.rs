@@ -14,7 +14,7 @@ pub(crate) const POLLRDHUP: libc::c_short = libc::POLLRDHUP;
 pub(crate) const POLLRDHUP: libc::c_short = 0;
 
 /// The `poll(2)` bits asked for an interest (readable adds `POLLRDHUP` where it exists, like
-/// epoll's `EPOLLRDHUP`, so a half-close is reported as hup).
+/// epoll's `EPOLLRDHUP`, so a half-close is reported as hup; priority is `POLLPRI`).
 pub(crate) fn interest_to_poll(interest: EventSet) -> libc::c_short {
     let mut bits = 0;
     if interest.is_readable() {
@@ -22,6 +22,9 @@ pub(crate) fn interest_to_poll(interest: EventSet) -> libc::c_short {
     }
     if interest.is_writable() {
         bits |= libc::POLLOUT;
+    }
+    if interest.is_priority() {
+        bits |= libc::POLLPRI;
     }
     bits
 }

@@ -224,7 +224,7 @@ pub fn wait_connected(stream: &TcpStream) {
         vec![(Token(0), EventSet::writable())],
     );
     poll.deregister(stream).unwrap();
-    assert!(stream.take_socket_error().unwrap().is_none());
+    assert!(stream.take_error().unwrap().is_none());
 }
 
 /// A connected pair of ferrio streams over loopback: `(client, server)`. Both are fully

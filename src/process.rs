@@ -53,8 +53,8 @@
 //!
 //! # Platforms and mechanisms
 //!
-//! * **Linux ≥ 5.3**: a pidfd (`pidfd_open`), which the selector polls; it is readable (and,
-//!   once reaped, readable and hup) after the child exited. Reaped with
+//! * **Linux ≥ 5.3**: a pidfd (`pidfd_open`), which the selector polls; it is readable once
+//!   the child has exited. Reaped with
 //!   `waitid(P_PIDFD, .., WEXITED | WNOHANG)` (Linux ≥ 5.4; `waitpid(pid, WNOHANG)` on 5.3).
 //!   Signals go through `pidfd_send_signal`. One fd per child.
 //! * **Linux without pidfd** (kernel < 5.3, or a seccomp policy refusing `pidfd_open` with

@@ -366,6 +366,24 @@ fn a_child_reaped_elsewhere_is_an_error_not_a_hang() {
 }
 
 #[test]
+fn a_child_reaped_elsewhere_before_the_source_is_created_is_an_error() {
+    let _g = serial();
+    let fds = std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let child = Command::new("sleep").arg("30").spawn().unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: our own unreaped child.
+    unsafe {
+        assert_eq!(libc::kill(pid, libc::SIGKILL), 0);
+        assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
+    }
+    let err = ChildExit::new(child).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ECHILD));
+    assert_eq!(ChildExit::orphans(), 0);
+    assert_eq!(std::fs::read_dir("/proc/self/fd").unwrap().count(), fds);
+}
+
+#[test]
 fn a_child_reaped_by_the_kernel_under_sigchld_ignored_is_an_error_on_the_pidfd() {
     let _g = serial();
     // SAFETY: a zeroed sigaction is valid; SIG_IGN for SIGCHLD makes the kernel reap.

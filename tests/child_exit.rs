@@ -694,6 +694,38 @@ mod faults {
         assert_eq!(current.sa_sigaction, foreign.sa_sigaction);
     }
 
+    /// The fallback's handler is installed after the child's SIGCHLD was delivered (the child
+    /// exits while `pidfd_open` is slowly failing): the source looks for itself and is
+    /// readable, though no SIGCHLD will ever come.
+    #[test]
+    fn the_fallback_reports_a_child_that_exited_before_its_handler_was_installed() {
+        let _g = serial();
+        for attempt in 0.. {
+            assert!(attempt < 5, "the child always exited before std looked");
+            let (child, gate) = gated("exit 7");
+            let pidfd = test_pidfd(child.id());
+            // While ferrio waits for the (injected, slow) pidfd_open failure, the child exits.
+            __fault::inject(
+                Fault::new("pidfd_open", libc::ENOSYS).delay(Duration::from_millis(300)),
+            );
+            drop(gate);
+            let mut exit = ChildExit::new(child).unwrap();
+            __fault::clear();
+            if exit.mechanism() == ExitMechanism::AlreadyReaped {
+                continue; // it exited before std's try_wait: not the case under test
+            }
+            assert_eq!(exit.mechanism(), ExitMechanism::Sigchld);
+            wait_pidfd(&pidfd);
+            let mut poll = Poll::new().unwrap();
+            let mut events = Events::with_capacity(8);
+            poll.register(&exit, Token(1), EventSet::readable(), PollOpt::edge())
+                .unwrap();
+            let status = wait_exit(&mut poll, &mut events, Token(1), &mut exit).unwrap();
+            assert_eq!(status.code(), Some(7));
+            break;
+        }
+    }
+
     /// Linux 5.3 has `pidfd_open` but not `waitid(P_PIDFD)` (`EINVAL`): ferrio then reaps
     /// with `waitpid`. That choice is remembered for the process, hence a child process.
     #[test]

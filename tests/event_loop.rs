@@ -129,7 +129,7 @@ impl Handler for Recorder {
 }
 
 fn watchdog<H: Handler<Timeout = Tm>>(event_loop: &mut EventLoop<H>) {
-    event_loop.timeout(Tm::Watchdog, WATCHDOG).unwrap();
+    let _ = event_loop.timeout(Tm::Watchdog, WATCHDOG).unwrap();
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn one_iteration_calls_ready_then_notify_then_timeout_then_tick() {
     let tx = event_loop.channel();
     tx.send(7).unwrap();
     let set_at = Instant::now();
-    event_loop.timeout_ms(Tm::Value(9), 1).unwrap();
+    let _ = event_loop.timeout_ms(Tm::Value(9), 1).unwrap();
     // Due after 1 ms, rounded up to the next 1 ms tick.
     let_pass(set_at + Duration::from_millis(3));
 
@@ -188,7 +188,8 @@ fn messages_arrive_in_fifo_order_across_threads() {
 
 #[test]
 fn messages_beyond_messages_per_tick_carry_over_without_sleeping() {
-    let config = EventLoopConfig::new().messages_per_tick(3);
+    let mut config = EventLoopConfig::new();
+    config.messages_per_tick(3);
     let mut event_loop = EventLoop::<Recorder>::configured(config).unwrap();
     // If the loop slept with messages queued, only this would end the sleep: the test fails.
     watchdog(&mut event_loop);
@@ -213,7 +214,8 @@ fn messages_beyond_messages_per_tick_carry_over_without_sleeping() {
 
 #[test]
 fn send_is_full_at_capacity_and_recovers_after_draining() {
-    let config = EventLoopConfig::new().notify_capacity(4);
+    let mut config = EventLoopConfig::new();
+    config.notify_capacity(4);
     let mut event_loop = EventLoop::<Recorder>::configured(config).unwrap();
     let tx = event_loop.channel();
     assert_eq!(tx.capacity(), 4);
@@ -225,9 +227,7 @@ fn send_is_full_at_capacity_and_recovers_after_draining() {
         other => panic!("expected Full(4), got {other:?}"),
     }
     let mut handler = Recorder::default();
-    event_loop
-        .run_once(&mut handler, Some(Duration::ZERO))
-        .unwrap();
+    event_loop.run_once(&mut handler, Some(0)).unwrap();
     assert_eq!(
         handler.calls,
         [
@@ -264,7 +264,7 @@ impl Handler for CountedHandler {
 #[test]
 fn dropping_the_loop_closes_the_channel_and_drops_queued_messages_once() {
     let drops = Arc::new(AtomicUsize::new(0));
-    let mut event_loop = EventLoop::<CountedHandler>::new().unwrap();
+    let event_loop = EventLoop::<CountedHandler>::new().unwrap();
     let tx = event_loop.channel();
     let tx2 = tx.clone();
     for _ in 0..3 {
@@ -347,7 +347,7 @@ fn shutdown_finishes_the_current_iteration_then_run_returns() {
     let tx = event_loop.channel();
     tx.send(1).unwrap();
     let set_at = Instant::now();
-    event_loop.timeout_ms(Tm::Value(2), 1).unwrap();
+    let _ = event_loop.timeout_ms(Tm::Value(2), 1).unwrap();
     let_pass(set_at + Duration::from_millis(3));
 
     let mut handler = Recorder {
@@ -412,9 +412,7 @@ fn run_once_outside_run_is_not_running() {
     }
     let mut event_loop = EventLoop::<Probe>::new().unwrap();
     let mut probe = Probe(Vec::new());
-    event_loop
-        .run_once(&mut probe, Some(Duration::ZERO))
-        .unwrap();
+    event_loop.run_once(&mut probe, Some(0)).unwrap();
     assert_eq!(probe.0, [false]);
 }
 
@@ -424,7 +422,9 @@ fn run_once_returns_after_its_timeout_with_only_a_tick() {
     let mut handler = Recorder::default();
     let timeout = Duration::from_millis(30);
     let start = Instant::now();
-    event_loop.run_once(&mut handler, Some(timeout)).unwrap();
+    event_loop
+        .run_once_timeout(&mut handler, Some(timeout))
+        .unwrap();
     // A correctness bound, not a performance one: the wait is rounded up, never down.
     assert!(
         start.elapsed() >= timeout,
@@ -442,7 +442,9 @@ fn run_once_returns_when_a_message_arrives_from_another_thread() {
     let sender = thread::spawn(move || tx.send(42).unwrap());
     // Bounded: a lost wake-up would make this wait the full 10 s and see no message.
     for _ in 0..2 {
-        event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
+        event_loop
+            .run_once_timeout(&mut handler, Some(WATCHDOG))
+            .unwrap();
         if handler.calls.contains(&Call::Notify(42)) {
             break;
         }
@@ -464,7 +466,9 @@ fn level_triggered_readiness_is_reported_every_iteration() {
         .unwrap();
     let mut handler = Recorder::default();
     for _ in 0..3 {
-        event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
+        event_loop
+            .run_once_timeout(&mut handler, Some(WATCHDOG))
+            .unwrap();
     }
     assert_eq!(
         handler.calls,
@@ -481,25 +485,25 @@ fn edge_triggered_readiness_is_reported_once_per_change() {
         .register(&reader, Token(5), EventSet::readable(), PollOpt::edge())
         .unwrap();
     let mut handler = Recorder::default();
-    event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
-    // A bounded negative check: nothing changed, so nothing is reported.
     event_loop
-        .run_once(&mut handler, Some(Duration::from_millis(50)))
+        .run_once_timeout(&mut handler, Some(WATCHDOG))
         .unwrap();
+    // A bounded negative check: nothing changed, so nothing is reported.
+    event_loop.run_once(&mut handler, Some(50)).unwrap();
     writer.write_all(b"y").unwrap();
     if event_loop.registry().backend() == ferrio::Backend::Poll {
         // Documented difference (`Backend::Poll`): an emulated edge re-arms on the source's
         // own IO, not on new data, so without a read in between no second event comes.
-        event_loop
-            .run_once(&mut handler, Some(Duration::from_millis(50)))
-            .unwrap();
+        event_loop.run_once(&mut handler, Some(50)).unwrap();
         assert_eq!(
             handler.calls,
             [Call::Ready(Token(5)), Call::Tick, Call::Tick, Call::Tick]
         );
         return;
     }
-    event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
+    event_loop
+        .run_once_timeout(&mut handler, Some(WATCHDOG))
+        .unwrap();
     assert_eq!(
         handler.calls,
         [
@@ -630,7 +634,9 @@ fn run_skipper(how: Removal, iterations: usize) -> Skipper {
         removed: None,
     };
     for _ in 0..iterations {
-        event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
+        event_loop
+            .run_once_timeout(&mut handler, Some(WATCHDOG))
+            .unwrap();
     }
     handler
 }
@@ -754,7 +760,9 @@ fn the_reserved_token_is_rejected_and_never_reported() {
         }
     });
     while !handler.calls.contains(&Call::Notify(99)) {
-        event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
+        event_loop
+            .run_once_timeout(&mut handler, Some(WATCHDOG))
+            .unwrap();
         assert!(handler.ticks < 200, "messages did not arrive");
     }
     sender.join().unwrap();
@@ -990,12 +998,13 @@ fn tcp_echo_through_the_loop() {
 #[test]
 fn invalid_configurations_are_rejected() {
     let bad = [
-        EventLoopConfig::new().notify_capacity(0),
-        EventLoopConfig::new().messages_per_tick(0),
-        EventLoopConfig::new().timer_tick_ms(0),
-        EventLoopConfig::new().timer_tick(Duration::from_nanos(999)),
-        EventLoopConfig::new().timer_wheel_size(128),
-        EventLoopConfig::new().events_capacity(0),
+        EventLoopConfig::new().notify_capacity(0).clone(),
+        EventLoopConfig::new().messages_per_tick(0).clone(),
+        EventLoopConfig::new().timer_tick_ms(0).clone(),
+        EventLoopConfig::new()
+            .timer_tick(Duration::from_nanos(999))
+            .clone(),
+        EventLoopConfig::new().events_capacity(0).clone(),
     ];
     for config in bad {
         match EventLoop::<Recorder>::configured(config.clone()) {
@@ -1003,17 +1012,21 @@ fn invalid_configurations_are_rejected() {
             Ok(_) => panic!("accepted {config:?}"),
         }
     }
-    let ok = EventLoopConfig::new()
-        .timer_wheel_size(64)
-        .timer_tick(Duration::from_micros(1))
-        .events_capacity(1)
-        .timer_capacity(0);
-    EventLoop::<Recorder>::configured(ok).unwrap();
+    // mio 0.5's wheel sizes are accepted (and ignored): never an error.
+    for slots in [0, 64, 128, 1024, usize::MAX] {
+        let mut ok = EventLoopConfig::new();
+        ok.timer_wheel_size(slots)
+            .timer_tick(Duration::from_micros(1))
+            .events_capacity(1)
+            .timer_capacity(1);
+        EventLoop::<Recorder>::configured(ok).unwrap();
+    }
 }
 
 #[test]
 fn a_one_event_buffer_still_reports_every_source() {
-    let config = EventLoopConfig::new().events_capacity(1);
+    let mut config = EventLoopConfig::new();
+    config.events_capacity(1);
     let mut event_loop = EventLoop::<Recorder>::configured(config).unwrap();
     let pipes: Vec<_> = (0..3).map(|_| readable_pipe()).collect();
     for (i, (reader, _)) in pipes.iter().enumerate() {
@@ -1023,7 +1036,9 @@ fn a_one_event_buffer_still_reports_every_source() {
     }
     let mut handler = Recorder::default();
     for _ in 0..6 {
-        event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
+        event_loop
+            .run_once_timeout(&mut handler, Some(WATCHDOG))
+            .unwrap();
     }
     for i in 0..3 {
         assert!(
@@ -1050,7 +1065,7 @@ fn the_loop_and_its_sender_are_send() {
 #[test]
 fn debug_output_names_the_state() {
     let mut event_loop = EventLoop::<Recorder>::new().unwrap();
-    event_loop.timeout_ms(Tm::Value(1), 1000).unwrap();
+    let _ = event_loop.timeout_ms(Tm::Value(1), 1000).unwrap();
     let text = format!("{event_loop:?}");
     assert!(text.contains("EventLoop"), "{text}");
     assert!(text.contains("pending_timeouts: 1"), "{text}");

@@ -129,7 +129,7 @@ fn event_loop_survives_eintr_and_recomputes_the_timer_wait() {
         let mut event_loop: EventLoop<Interrupts> = EventLoop::new().unwrap();
         let mut handler = Interrupts::default();
         let started = Instant::now();
-        event_loop.timeout_ms((), DEADLINE_MS).unwrap();
+        let _ = event_loop.timeout_ms((), DEADLINE_MS).unwrap();
         // A kernel without epoll_pwait2 (Linux < 5.11): timed waits fall back to epoll_wait,
         // whose millisecond timeout /proc shows (and whose EINTR is injected below).
         __fault::inject(Fault::new("epoll_pwait2", libc::ENOSYS));
@@ -173,7 +173,9 @@ fn event_loop_survives_eintr_and_recomputes_the_timer_wait() {
     // 500 - 200 ms (+1 for rounding up); a restarted one would be the full 500.
     let most = (DEADLINE_MS - INTERRUPTS * EACH_MS + 1) as i64;
     if !can_watch {
-        println!("/proc/self/task/<tid>/syscall is missing: wait length not checked");
+        util::precondition_missing(
+            "/proc/self/task/<tid>/syscall is missing: the wait's length is not checked",
+        );
         return;
     }
     assert!(!seen.is_empty(), "never saw the loop blocked in epoll_wait");

@@ -188,7 +188,7 @@ fn unbound_sockets_bind_later_and_all_fds_are_nonblocking_cloexec() {
         v6.bind(&any_local_ipv6_addr()).unwrap();
         assert!(v6.local_addr().unwrap().is_ipv6());
     } else {
-        println!("skipped the IPv6 part: cannot bind [::1]");
+        util::precondition_missing("IPv6: cannot bind [::1]");
     }
 }
 
@@ -225,7 +225,9 @@ fn multicast_v4_on_loopback() {
     let group = Ipv4Addr::new(239, 255, 77, 1);
     let receiver = UdpSocket::bound(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))).unwrap();
     if let Err(e) = receiver.join_multicast_v4(&group, &Ipv4Addr::LOCALHOST) {
-        println!("skipped: cannot join {group} on the loopback interface: {e}");
+        util::precondition_missing(&format!(
+            "multicast: cannot join {group} on the loopback interface: {e}"
+        ));
         return;
     }
     // Joining twice is an error, not a panic.
@@ -250,7 +252,7 @@ fn multicast_v4_on_loopback() {
     match sender.send_to(b"mcast", &dest) {
         Ok(Some(5)) => {}
         other => {
-            println!("skipped: multicast send refused here: {other:?}");
+            util::precondition_missing(&format!("multicast: send refused here: {other:?}"));
             return;
         }
     }
@@ -259,7 +261,7 @@ fn multicast_v4_on_loopback() {
     poll.poll(&mut events, Some(std::time::Duration::from_millis(500)))
         .unwrap();
     if events.is_empty() {
-        println!("skipped: multicast is not looped back on this host's loopback");
+        util::precondition_missing("multicast: not looped back on this host's loopback");
         return;
     }
     let mut buf = [0u8; 16];
@@ -293,7 +295,7 @@ fn multicast_v4_join_rejects_a_unicast_group() {
 #[test]
 fn multicast_v6_join_leave_and_options() {
     if !ipv6_available() {
-        println!("skipped: cannot bind [::1], no IPv6 here");
+        util::precondition_missing("IPv6: cannot bind [::1]");
         return;
     }
     let s = UdpSocket::bound(&SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0))).unwrap();
@@ -306,7 +308,9 @@ fn multicast_v6_join_leave_and_options() {
 
     let group: Ipv6Addr = "ff15::7a17".parse().unwrap();
     if let Err(e) = s.join_multicast_v6(&group, 0) {
-        println!("skipped: cannot join {group} on interface 0: {e}");
+        util::precondition_missing(&format!(
+            "IPv6 multicast: cannot join {group} on interface 0: {e}"
+        ));
         return;
     }
     s.leave_multicast_v6(&group, 0).unwrap();

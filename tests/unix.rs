@@ -292,45 +292,22 @@ fn stream_connect_errors() {
 
 // --- SIGPIPE safety in a child with the default SIGPIPE disposition ---
 
-const SIGPIPE_CHILD_ENV: &str = "FERRIO_TEST_UNIX_SIGPIPE_CHILD";
-const SIGPIPE_TEST_NAME: &str = "writes_to_closed_peers_never_raise_sigpipe";
-
 /// Rust test binaries ignore SIGPIPE, which would hide a missing `MSG_NOSIGNAL`. So this test
-/// re-runs itself in a child that restores the default action (terminate) and then writes to
-/// closed peers: the child must see `BrokenPipe` and exit normally.
+/// runs `child_unix_sigpipe` in a child that restores the default action (terminate) and then
+/// writes to closed peers: the child must see `BrokenPipe` and exit normally.
 #[test]
 fn writes_to_closed_peers_never_raise_sigpipe() {
-    if std::env::var_os(SIGPIPE_CHILD_ENV).is_some() {
-        unix_sigpipe_child();
-        return;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let output = std::process::Command::new(exe)
-        .args([
-            SIGPIPE_TEST_NAME,
-            "--exact",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .env(SIGPIPE_CHILD_ENV, "1")
-        .output()
-        .unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.signal(),
-        None,
-        "the child was killed by a signal (SIGPIPE is {}); output:\n{stdout}",
-        libc::SIGPIPE
-    );
-    assert!(output.status.success(), "child failed:\n{stdout}");
-    assert!(
-        stdout.contains("sigpipe child: all writes returned BrokenPipe"),
-        "the child must really run the writes; output:\n{stdout}"
+    util::run_child_test(
+        "child_unix_sigpipe",
+        &[],
+        "sigpipe child: all writes returned BrokenPipe",
     );
 }
 
-fn unix_sigpipe_child() {
+#[test]
+#[ignore = "a child scenario: run by writes_to_closed_peers_never_raise_sigpipe"]
+fn child_unix_sigpipe() {
+    util::child_scenario("child_unix_sigpipe");
     // SAFETY: restoring the default disposition of SIGPIPE; no handler code is involved.
     let previous = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     assert_ne!(previous, libc::SIG_ERR);

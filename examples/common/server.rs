@@ -225,16 +225,19 @@ pub struct Server<P: Protocol> {
     stats: Stats,
 }
 
-/// (Re)arms a connection's idle timer; `false` if the timer is full. The only place that
-/// knows how a timer is re-armed, so it can become one "reset" call on the loop.
+/// (Re)arms a connection's idle timer; `false` if the timer is full. Pushing a pending
+/// deadline later is one `reset_timeout_ms` (it only updates the entry); a new timeout is set
+/// only when there is none or it already fired.
 fn touch_idle_timer<P: Protocol>(
     event_loop: &mut EventLoop<Server<P>>,
     timer: &mut Option<Timeout>,
     token: Token,
     idle_ms: u64,
 ) -> bool {
-    if let Some(old) = timer.take() {
-        event_loop.clear_timeout(old);
+    if let Some(pending) = *timer {
+        if event_loop.reset_timeout_ms(pending, idle_ms) {
+            return true;
+        }
     }
     match event_loop.timeout_ms(token, idle_ms) {
         Ok(timeout) => {
@@ -281,7 +284,8 @@ impl<P: Protocol> Server<P> {
     fn close(&mut self, event_loop: &mut EventLoop<Server<P>>, token: Token) {
         if let Some(conn) = self.connections.remove(token) {
             if let Some(timer) = conn.timer {
-                event_loop.clear_timeout(timer);
+                // False if it already fired: nothing to cancel then.
+                let _ = event_loop.clear_timeout(timer);
             }
             self.stats.closed += 1;
             // Dropping the stream deregisters and closes it.

@@ -30,23 +30,52 @@ pub fn precondition_missing(what: &str) {
     println!("NOT TESTED here (set {STRICT_ENV}=1 to make this a failure): {what}");
 }
 
-/// Runs the `#[ignore]`d test `name` of this test binary in a child process with `envs`, and
-/// asserts that it ran (exactly one test passed), was not killed by a signal, and printed
-/// `marker`. Returns its stdout.
+/// Set by [`run_child_test`] in the child to the name of the scenario it runs; checked by
+/// [`child_scenario`].
+pub const CHILD_TEST_ENV: &str = "FERRIO_CHILD_TEST";
+
+/// The first statement of every child scenario (an `#[ignore]`d test that a parent runs with
+/// [`run_child_test`] or [`strace_child_test`]): fails unless this process was started by its
+/// parent for `name`. So a scenario never passes by being run on its own (`cargo test --
+/// --ignored`), and never changes process-wide state (signal dispositions, rlimits, seccomp) in a
+/// test process shared with other tests.
 #[track_caller]
-pub fn run_child_test(name: &str, envs: &[(&str, &str)], marker: &str) -> String {
+pub fn child_scenario(name: &str) {
+    let got = std::env::var_os(CHILD_TEST_ENV);
+    assert!(
+        got.as_deref() == Some(std::ffi::OsStr::new(name)),
+        "{name} is a child scenario: its parent test runs it in a child process \
+         (util::run_child_test); here {CHILD_TEST_ENV} is {got:?}"
+    );
+}
+
+/// The arguments that run exactly the `#[ignore]`d test `name` of this binary.
+fn child_test_args(name: &str) -> [&str; 6] {
+    [
+        name,
+        "--exact",
+        "--ignored",
+        "--test-threads=1",
+        "--nocapture",
+        "--color=never",
+    ]
+}
+
+/// A command that runs the child scenario `name` of this test binary: for a parent that must
+/// do its part while the child runs (spawn it, then [`check_child_output`] its output).
+pub fn child_test_command(name: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .args(child_test_args(name))
+        .env(CHILD_TEST_ENV, name);
+    command
+}
+
+/// Asserts that the child running `name` was not killed by a signal, succeeded, ran exactly one
+/// test and printed `marker`. Returns its stdout.
+#[track_caller]
+pub fn check_child_output(name: &str, output: &std::process::Output, marker: &str) -> String {
     use std::os::unix::process::ExitStatusExt;
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            name,
-            "--exact",
-            "--ignored",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .envs(envs.iter().copied())
-        .output()
-        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
@@ -59,10 +88,76 @@ pub fn run_child_test(name: &str, envs: &[(&str, &str)], marker: &str) -> String
         "child {name} failed:\n{stdout}\n{stderr}"
     );
     assert!(
-        stdout.contains("1 passed") && stdout.contains(marker),
-        "child {name} must really run; stdout:\n{stdout}\nstderr:\n{stderr}"
+        stdout.contains("test result: ok. 1 passed") && stdout.contains(marker),
+        "child {name} must really run (one test passed, marker {marker:?} printed); \
+         stdout:\n{stdout}\nstderr:\n{stderr}"
     );
     stdout
+}
+
+/// Runs the `#[ignore]`d test `name` of this test binary in a child process with `envs`, and
+/// asserts that it ran (exactly one test passed), was not killed by a signal, and printed
+/// `marker`. Returns its stdout. The child starts with [`child_scenario`]`(name)`.
+#[track_caller]
+pub fn run_child_test(name: &str, envs: &[(&str, &str)], marker: &str) -> String {
+    let output = child_test_command(name)
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    check_child_output(name, &output, marker)
+}
+
+/// Like [`run_child_test`], with the child traced by `strace -f` (plus `strace_args`, such as
+/// `["-e", "trace=write"]`). Returns the trace, or `None` after [`precondition_missing`] if
+/// strace is not installed or may not trace here.
+#[track_caller]
+pub fn strace_child_test(
+    name: &str,
+    envs: &[(&str, &str)],
+    strace_args: &[&str],
+    marker: &str,
+) -> Option<String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static TRACES: AtomicUsize = AtomicUsize::new(0);
+    let strace_ok = std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !strace_ok {
+        precondition_missing("strace is not installed (apt-get install strace)");
+        return None;
+    }
+    let trace = std::env::temp_dir().join(format!(
+        "ferrio-strace-{}-{name}-{}.txt",
+        std::process::id(),
+        TRACES.fetch_add(1, Ordering::Relaxed)
+    ));
+    // LeakSanitizer cannot run under ptrace: in an AddressSanitizer build the traced child
+    // checks no leaks (the untraced tests still do).
+    let asan_options = match std::env::var("ASAN_OPTIONS") {
+        Ok(options) if !options.is_empty() => format!("{options}:detect_leaks=0"),
+        _ => "detect_leaks=0".to_owned(),
+    };
+    let output = std::process::Command::new("strace")
+        .args(["-f", "-o"])
+        .arg(&trace)
+        .args(strace_args)
+        .arg(std::env::current_exe().unwrap())
+        .args(child_test_args(name))
+        .env(CHILD_TEST_ENV, name)
+        .env("ASAN_OPTIONS", asan_options)
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&trace).unwrap_or_default();
+    let _ = std::fs::remove_file(&trace);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() && (stderr.contains("ptrace") || stderr.contains("PTRACE")) {
+        precondition_missing(&format!("strace cannot trace here: {stderr}"));
+        return None;
+    }
+    check_child_output(name, &output, marker);
+    Some(text)
 }
 
 /// How long one poll of a positive check waits.

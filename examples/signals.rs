@@ -116,7 +116,8 @@ impl Server {
         self.stopping = true;
         // Dropping the listener deregisters and closes it: new connections are refused.
         self.listener = None;
-        event_loop.timeout((), GRACE).unwrap();
+        // Never cleared: the loop ends when the last connection closes or when it fires.
+        let _grace = event_loop.timeout((), GRACE).unwrap();
         if self.connections.is_empty() {
             event_loop.shutdown();
         }

@@ -90,6 +90,9 @@ struct Running {
     exit: ChildExit,
     stdout: PipeReader,
     ready: bool,
+    /// The pending "kill it" timeout, cleared if the worker exits first (so it never hits
+    /// the next run of the worker).
+    kill_timer: Option<ferrio::Timeout>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -132,6 +135,7 @@ impl Supervisor {
             exit,
             stdout,
             ready: false,
+            kill_timer: None,
         });
         Ok(())
     }
@@ -151,7 +155,10 @@ impl Supervisor {
             }
         };
         // Dropping the sources deregisters them.
-        worker.running = None;
+        if let Some(timer) = worker.running.take().and_then(|r| r.kill_timer) {
+            // False if it fired already (it cleared `kill_timer` then): nothing to undo.
+            let _ = event_loop.clear_timeout(timer);
+        }
         worker.exits.push(status);
         if !self.self_check {
             println!(
@@ -168,7 +175,8 @@ impl Supervisor {
         if worker.restarts_left > 0 {
             worker.restarts_left -= 1;
             worker.restart_pending = true;
-            event_loop.timeout(Timer::Restart(i), BACKOFF).unwrap();
+            // Not kept: a restart always runs (it checks `stopping` itself).
+            let _restart = event_loop.timeout(Timer::Restart(i), BACKOFF).unwrap();
         } else if self.self_check && self.budgets_used() {
             // Every restarting worker is done: time to test the shutdown path.
             // SAFETY: kill with our own pid; SIGTERM is watched by `self.signals`.
@@ -189,6 +197,7 @@ impl Supervisor {
     }
 
     fn on_stdout(&mut self, event_loop: &mut EventLoop<Supervisor>, i: usize) {
+        let kill_after = self.workers[i].kill_after;
         let Some(running) = &mut self.workers[i].running else {
             return;
         };
@@ -199,8 +208,9 @@ impl Supervisor {
                 Ok(n) => {
                     if buf[..n].contains(&b'\n') && !running.ready {
                         running.ready = true;
-                        if let Some(after) = self.workers[i].kill_after {
-                            event_loop.timeout(Timer::Kill(i), after).unwrap();
+                        if let Some(after) = kill_after {
+                            running.kill_timer =
+                                Some(event_loop.timeout(Timer::Kill(i), after).unwrap());
                         }
                         if self.self_check && self.budgets_used() {
                             // SAFETY: as in on_exit.
@@ -233,7 +243,8 @@ impl Supervisor {
         if running == 0 {
             event_loop.shutdown();
         } else {
-            event_loop.timeout(Timer::Grace, GRACE).unwrap();
+            // Not kept: the loop ends when the last worker is gone or when it fires.
+            let _grace = event_loop.timeout(Timer::Grace, GRACE).unwrap();
         }
     }
 }
@@ -274,6 +285,7 @@ impl Handler for Supervisor {
             }
             Timer::Kill(i) => {
                 if let Some(running) = &mut self.workers[i].running {
+                    running.kill_timer = None;
                     let _ = running.exit.kill();
                 }
             }

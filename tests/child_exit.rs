@@ -739,8 +739,9 @@ mod faults {
     }
 
     #[test]
-    #[ignore = "run by without_waitid_p_pidfd_the_pid_is_reaped_with_waitpid"]
+    #[ignore = "a child scenario: run by without_waitid_p_pidfd_the_pid_is_reaped_with_waitpid"]
     fn child_without_waitid_p_pidfd() {
+        child_scenario("faults::child_without_waitid_p_pidfd");
         let (child, gate) = gated("exit 8");
         let mut exit = watch(child, ExitMechanism::Pidfd);
         drop(gate);

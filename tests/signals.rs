@@ -582,13 +582,13 @@ fn a_signal_arriving_while_the_loop_dispatches_is_reported_next() {
                 PollOpt::level(),
             )
             .unwrap();
-        event_loop.timeout_ms((), 1).unwrap();
+        let _timeout = event_loop.timeout_ms((), 1).unwrap();
         std::io::Write::write_all(&mut &writer, b"x").unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while h.got != h.want {
             assert!(Instant::now() < deadline, "{backend}: got {:?}", h.got);
             event_loop
-                .run_once(&mut h, Some(Duration::from_millis(500)))
+                .run_once_timeout(&mut h, Some(Duration::from_millis(500)))
                 .unwrap();
         }
         assert!(h.raise_in_ready.is_none() && h.raise_in_timeout.is_none());
@@ -859,14 +859,7 @@ fn a_handler_installed_after_that_does_not_chain_hides_the_signal_as_documented(
 /// Spawns the `#[ignore]`d test `name` of this binary, waits for it to print `ready`, sends it
 /// `signo`, and returns its exit status and output.
 fn signal_child_test(name: &str, signo: i32) -> (std::process::ExitStatus, String) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            name,
-            "--exact",
-            "--ignored",
-            "--test-threads=1",
-            "--nocapture",
-        ])
+    let mut child = child_test_command(name)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -900,8 +893,9 @@ fn a_watched_sigterm_from_another_process_does_not_kill_and_is_reported() {
 }
 
 #[test]
-#[ignore = "run by a_watched_sigterm_from_another_process_does_not_kill_and_is_reported"]
+#[ignore = "a child scenario: run by a_watched_sigterm_from_another_process_does_not_kill_and_is_reported"]
 fn child_watches_sigterm() {
+    child_scenario("child_watches_sigterm");
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
     let signals = Signals::new([libc::SIGTERM]).unwrap();
@@ -921,8 +915,9 @@ fn after_the_last_source_is_dropped_the_default_action_is_back() {
 }
 
 #[test]
-#[ignore = "run by after_the_last_source_is_dropped_the_default_action_is_back"]
+#[ignore = "a child scenario: run by after_the_last_source_is_dropped_the_default_action_is_back"]
 fn child_drops_its_sigint_source() {
+    child_scenario("child_drops_its_sigint_source");
     let signals = Signals::new([libc::SIGINT]).unwrap();
     raise(libc::SIGINT); // watched: harmless
     assert!(signals.pending().unwrap().contains(libc::SIGINT));

@@ -187,6 +187,13 @@ impl ChildExit {
     ///
     /// The OS error of `pidfd_send_signal` or `kill` (`EINVAL` for an invalid signal,
     /// `ESRCH` if other code reaped the child).
+    ///
+    /// # Portability
+    ///
+    /// With a pidfd (Linux) the signal can only reach this child. The SIGCHLD fallback and the
+    /// kqueue systems send it with `kill(pid)`: safe while the child is not reaped (its pid
+    /// cannot be reused), but if other code reaped it behind ferrio's back, the pid may
+    /// belong to another process by now, as with std's `Child::kill`.
     pub fn send_signal(&mut self, signo: i32) -> io::Result<()> {
         if self.status.is_some() {
             return Ok(());

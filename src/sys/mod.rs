@@ -22,7 +22,9 @@
 //! Besides the selectors, this layer offers thin, documented wrappers for the other syscalls
 //! the sources need (`accept4`, `pipe2`, `send` with `MSG_NOSIGNAL`, `sendmsg`/`recvmsg` with
 //! `SCM_RIGHTS`, `sendmmsg`/`recvmmsg`), each creating fds non-blocking and close-on-exec
-//! atomically.
+//! atomically, and the OS mechanisms of the signal and child-exit sources: the `sigaction`
+//! handler and self-pipes ([`signal`]), pidfds and non-blocking reaping ([`process`]), and on
+//! kqueue systems the sources' own kqueues (`kevent`).
 
 #[macro_use]
 mod syscall;
@@ -44,7 +46,20 @@ pub mod fault;
 pub(crate) mod fd;
 mod fd_conversions;
 pub(crate) mod mmsg;
+pub(crate) mod process;
+pub(crate) mod signal;
 pub(crate) mod unix_msg;
+
+// The own kqueues of the signal and child-exit sources (not the kqueue selector backend).
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "netbsd",
+    target_os = "openbsd"
+))]
+mod kevent;
 
 #[cfg(test)]
 mod readiness_tests;

@@ -163,10 +163,10 @@ impl Events {
     }
 
     /// Iterates over the events of the last poll.
+    #[inline]
     pub fn iter(&self) -> Iter<'_> {
         Iter {
-            events: self,
-            pos: 0,
+            raw: self.inner.as_slice().iter(),
         }
     }
 }
@@ -175,6 +175,7 @@ impl<'a> IntoIterator for &'a Events {
     type Item = IoEvent;
     type IntoIter = Iter<'a>;
 
+    #[inline]
     fn into_iter(self) -> Iter<'a> {
         self.iter()
     }
@@ -183,8 +184,7 @@ impl<'a> IntoIterator for &'a Events {
 /// Iterator over the events in an [`Events`] buffer.
 #[derive(Debug, Clone)]
 pub struct Iter<'a> {
-    events: &'a Events,
-    pos: usize,
+    raw: std::slice::Iter<'a, sys::RawEvent>,
 }
 
 impl Iterator for Iter<'_> {
@@ -192,14 +192,14 @@ impl Iterator for Iter<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<IoEvent> {
-        let ev = self.events.get(self.pos)?;
-        self.pos += 1;
-        Some(ev)
+        self.raw.next().map(|raw| {
+            let (token, kind) = raw.get();
+            IoEvent { kind, token }
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.events.len() - self.pos;
-        (n, Some(n))
+        self.raw.size_hint()
     }
 }
 

@@ -10,9 +10,11 @@
 //! * [`Backend`]: the selector, chosen at run time: epoll (default), `poll(2)` or io_uring.
 //! * Sources: [`tcp`], [`udp`], [`unix`] (Unix stream/datagram sockets with fd passing, pipes,
 //!   raw fds) and [`Io`] (any pollable fd), all non-blocking and close-on-exec; each converts
-//!   to and from `OwnedFd`, raw fds and its std type. On Windows `unix` and `Io` are absent,
-//!   the sockets convert to and from `OwnedSocket`, raw sockets and their std types, and
-//!   `ferrio::windows` holds the raw-socket adapter `EventedSocket`.
+//!   to and from `OwnedFd`, raw fds and its std type. [`signal::Signals`] (Unix signals) and
+//!   [`process::ChildExit`] (a child process's exit) are sources too. On Windows `unix`, `Io`,
+//!   `signal` and `process` are absent, the sockets convert to and from `OwnedSocket`, raw
+//!   sockets and their std types, and `ferrio::windows` holds the raw-socket adapter
+//!   `EventedSocket`.
 //! * [`TryRead`], [`TryWrite`], [`TryAccept`]: IO where "would block" is `Ok(None)`;
 //!   [`TryReadStream`]: stream-socket reads that say whether the queue was drained, saving the
 //!   read that only returns `WouldBlock` under edge-triggering.
@@ -217,6 +219,10 @@ pub mod channel;
 mod event_loop;
 pub mod net;
 pub mod prelude;
+#[cfg(unix)]
+pub mod process;
+#[cfg(unix)]
+pub mod signal;
 pub mod timer;
 #[cfg(unix)]
 pub mod unix;

@@ -208,14 +208,9 @@ impl Poll {
     ///
     /// * `InvalidInput` if `events` has zero capacity.
     /// * `Interrupted` if a signal interrupted the wait; just poll again.
-    #[inline]
+    #[inline(always)]
     pub fn poll(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
-        if events.capacity() == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "Events buffer has zero capacity; use Events::with_capacity(n) with n > 0",
-            ));
-        }
+        // (A zero-capacity buffer is refused by the backend, on its error path.)
         self.registry.selector.select(&mut events.inner, timeout)?;
         Ok(events.len())
     }

@@ -84,7 +84,7 @@ impl Selector for EpollSelector {
         .map(drop)
     }
 
-    #[inline]
+    #[inline(always)]
     fn select(
         &self,
         events: &mut Events,
@@ -92,7 +92,9 @@ impl Selector for EpollSelector {
         waker: &WakeState,
     ) -> io::Result<()> {
         events.clear();
-        let cap = events.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
+        // At most `ferrio::Events::MAX_CAPACITY` (65,536): no overflow. A capacity of 0 makes
+        // epoll_wait fail with EINVAL, reported below as the clearer error.
+        let cap = events.capacity() as libc::c_int;
         let buf = events.spare_ptr().cast::<libc::epoll_event>();
         let n = match timeout {
             Some(d) if !d.is_zero() && !NO_PWAIT2.load(Ordering::Relaxed) => {
@@ -104,7 +106,11 @@ impl Selector for EpollSelector {
         // make a later wake coalesce into it (see `waker`). The wake itself is reported by the
         // kernel, under the token the eventfd is registered with.
         waker.take_pending();
-        let n = n?;
+        let n = match n {
+            Ok(n) => n,
+            Err(_) if cap == 0 => return Err(Events::zero_capacity_error()),
+            Err(e) => return Err(e),
+        };
         // SAFETY: epoll_wait initialised the first `n` (<= capacity) entries.
         unsafe { events.set_len(n) };
         Ok(())

@@ -7,6 +7,7 @@
 //! same values on Linux, also checked). The buffer never reallocates after construction.
 
 use std::fmt;
+use std::io;
 
 use crate::event_set::EventSet;
 use crate::token::Token;
@@ -35,6 +36,27 @@ pub(crate) mod ready {
 pub(crate) struct RawEvent {
     bits: u32,
     token: u64,
+}
+
+impl RawEvent {
+    /// The event's token and readiness.
+    #[inline]
+    pub(crate) fn get(&self) -> (Token, EventSet) {
+        // Copy out of the (packed on x86_64) struct before use.
+        let token = self.token;
+        let bits = self.bits;
+        (Token(token as usize), readiness(bits))
+    }
+}
+
+impl fmt::Debug for RawEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (token, kind) = self.get();
+        f.debug_struct("RawEvent")
+            .field("token", &token)
+            .field("kind", &kind)
+            .finish()
+    }
 }
 
 // The epoll backend hands the buffer to `epoll_wait`: the layouts must be the same.
@@ -128,12 +150,22 @@ impl Events {
 
     #[inline]
     pub(crate) fn get(&self, idx: usize) -> Option<(Token, EventSet)> {
-        self.list.get(idx).map(|ev| {
-            // Copy out of the (packed on x86_64) struct before use.
-            let token = ev.token;
-            let bits = ev.bits;
-            (Token(token as usize), readiness(bits))
-        })
+        self.list.get(idx).map(RawEvent::get)
+    }
+
+    /// The events, in order.
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[RawEvent] {
+        &self.list
+    }
+
+    /// The error for polling into a buffer that can hold nothing.
+    #[cold]
+    pub(crate) fn zero_capacity_error() -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "Events buffer has zero capacity; use Events::with_capacity(n) with n > 0",
+        )
     }
 }
 

@@ -22,7 +22,9 @@
 //! Besides the selectors, this layer offers thin, documented wrappers for the other syscalls
 //! the sources need (`accept4`, `pipe2`, `send` with `MSG_NOSIGNAL`, `sendmsg`/`recvmsg` with
 //! `SCM_RIGHTS`, `sendmmsg`/`recvmmsg`), each creating fds non-blocking and close-on-exec
-//! atomically.
+//! atomically, and the OS mechanisms of the signal and child-exit sources: the `sigaction`
+//! handler and self-pipes ([`signal`]), pidfds and non-blocking reaping ([`process`]), and on
+//! kqueue systems the sources' own kqueues (`kevent`).
 
 #[cfg(unix)]
 #[macro_use]
@@ -68,16 +70,31 @@ pub(crate) mod fd;
 mod fd_conversions;
 #[cfg(unix)]
 pub(crate) mod mmsg;
+#[cfg(unix)]
+pub(crate) mod process;
+#[cfg(unix)]
+pub(crate) mod signal;
 #[cfg(windows)]
 mod socket_conversions;
 #[cfg(unix)]
 pub(crate) mod unix_msg;
 
+// The own kqueues of the signal and child-exit sources (not the kqueue selector backend).
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "netbsd",
+    target_os = "openbsd"
+))]
+mod kevent;
+
 #[cfg(all(test, unix))]
 mod readiness_tests;
 
 pub(crate) use deregister_log::DeregisterLog;
-pub(crate) use event::Events;
+pub(crate) use event::{Events, RawEvent};
 pub(crate) use waker::WakeState;
 
 use std::fmt;
@@ -294,7 +311,7 @@ impl AnySelector {
         dispatch!(self, s => s.deregister(fd))
     }
 
-    #[inline]
+    #[inline(always)]
     fn select(
         &self,
         events: &mut Events,
@@ -417,7 +434,7 @@ impl Shared {
         res
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         self.selector.select(events, timeout, &self.waker)
     }

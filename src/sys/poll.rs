@@ -258,6 +258,9 @@ impl Selector for PollSelector {
         timeout: Option<Duration>,
         waker: &WakeState,
     ) -> io::Result<()> {
+        if events.capacity() == 0 {
+            return Err(Events::zero_capacity_error());
+        }
         // A registration change by another thread ends the wait: this select then waits again
         // on the new set for what is left of its timeout, so the change is seen by it.
         super::timeout::wait_out(timeout, |left| {

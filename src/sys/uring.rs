@@ -290,6 +290,9 @@ impl Selector for UringSelector {
         timeout: Option<Duration>,
         waker: &WakeState,
     ) -> io::Result<()> {
+        if events.capacity() == 0 {
+            return Err(Events::zero_capacity_error());
+        }
         // A timed wait ended only by the backend's own completions waits again for the rest.
         super::timeout::wait_out(timeout, |left| {
             let timed_out = self.select_once(events, left, waker)?;

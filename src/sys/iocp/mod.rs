@@ -598,6 +598,9 @@ impl Selector for IocpSelector {
         waker: &WakeState,
     ) -> io::Result<()> {
         events.clear();
+        if events.capacity() == 0 {
+            return Err(Events::zero_capacity_error());
+        }
         let mut wait = self.wait.lock().unwrap_or_else(|e| e.into_inner());
         let WaitState { entries, seq } = &mut *wait;
         *seq = seq.wrapping_add(1);

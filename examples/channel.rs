@@ -102,7 +102,7 @@ fn run(event_loop: &mut EventLoop<Counter>, producers: u32) -> std::io::Result<b
     let began = Instant::now();
     event_loop.run(&mut handler)?;
     let elapsed = began.elapsed();
-    event_loop.clear_timeout(watchdog);
+    let _ = event_loop.clear_timeout(watchdog);
     for t in threads {
         t.join().expect("producer panicked");
     }

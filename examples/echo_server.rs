@@ -5,6 +5,7 @@
 //! cargo run --release --example echo_server -- 127.0.0.1:9000   # serve until killed
 //! cargo run --release --example echo_server -- 127.0.0.1:0 --max-connections 20  # then exit
 //! cargo run --release --example echo_server                     # self-checking demo
+//! cargo run --release --example echo_server -- --demo 20 65536   # the demo, smaller
 //! ```
 //!
 //! The demo binds an ephemeral port, drives the server from another thread with 100 client
@@ -218,9 +219,11 @@ fn fill_pattern(buf: &mut [u8], conn: usize, offset: usize) {
     }
 }
 
-fn demo() -> io::Result<bool> {
-    const CLIENTS: usize = 100;
-    const PER_CONN: usize = 1 << 20;
+/// The demo's default load: 100 clients, 1 MiB each way per client.
+const DEMO_CLIENTS: usize = 100;
+const DEMO_PER_CONN: usize = 1 << 20;
+
+fn demo(clients: usize, per_conn: usize) -> io::Result<bool> {
     let poll = Poll::new()?;
     let listener = TcpListener::bind(&"127.0.0.1:0".parse().unwrap())?;
     let addr = listener.local_addr()?;
@@ -230,7 +233,7 @@ fn demo() -> io::Result<bool> {
     let client = {
         let waker = Arc::clone(&waker);
         thread::spawn(move || {
-            let res = drive_clients(addr, CLIENTS, PER_CONN);
+            let res = drive_clients(addr, clients, per_conn);
             waker.wake().expect("wake the server");
             res
         })
@@ -239,7 +242,7 @@ fn demo() -> io::Result<bool> {
     let elapsed = started.elapsed();
     let verified = client.join().expect("client thread panicked")?;
 
-    let expected = (CLIENTS * PER_CONN) as u64;
+    let expected = (clients * per_conn) as u64;
     let secs = elapsed.as_secs_f64();
     println!("echo_server demo on {}", addr);
     println!("  connections accepted: {}", stats.accepted);
@@ -251,8 +254,8 @@ fn demo() -> io::Result<bool> {
         verified as f64 / secs / (1024.0 * 1024.0),
         secs
     );
-    let ok = stats.accepted == CLIENTS
-        && stats.closed == CLIENTS
+    let ok = stats.accepted == clients
+        && stats.closed == clients
         && stats.bytes_echoed == expected
         && verified == expected;
     println!(
@@ -265,6 +268,23 @@ fn demo() -> io::Result<bool> {
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first() {
+        // `--demo CLIENTS BYTES`: the demo with another load (CI under Wine, where every
+        // socket call is a round trip to the wineserver, runs a smaller one).
+        Some(flag) if flag == "--demo" => {
+            let number = |i: usize| -> io::Result<usize> {
+                args.get(i).and_then(|n| n.parse().ok()).ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "usage: echo_server --demo CLIENTS BYTES_PER_CLIENT",
+                    )
+                })
+            };
+            if demo(number(1)?, number(2)?)? {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
         Some(addr) => {
             let addr: SocketAddr = addr.parse().map_err(|e| {
                 io::Error::new(io::ErrorKind::InvalidInput, format!("bad address: {}", e))
@@ -291,7 +311,7 @@ fn main() -> io::Result<()> {
             Ok(())
         }
         None => {
-            if demo()? {
+            if demo(DEMO_CLIENTS, DEMO_PER_CONN)? {
                 Ok(())
             } else {
                 std::process::exit(1)

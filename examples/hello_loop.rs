@@ -72,7 +72,7 @@ fn main() -> std::io::Result<()> {
     event_loop.register(&server, SERVER, EventSet::readable(), PollOpt::edge())?;
     let client = TcpStream::connect(&addr)?;
     event_loop.register(&client, CLIENT, EventSet::readable(), PollOpt::edge())?;
-    event_loop
+    let _ = event_loop
         .timeout_ms((), 5_000)
         .expect("the timer has room");
 

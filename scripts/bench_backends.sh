@@ -12,14 +12,14 @@ cd "$(dirname "$0")/.."
 mode=--quick
 [ "${1:-}" = "--full" ] && mode=""
 
-cargo build --release --example echo_server --benches
+cargo build --release --example echo_server && cargo build --release -p ferrio-benches --benches
 out=${CARGO_TARGET_DIR:-target}/bench-backends
 mkdir -p "$out"
 
 for backend in epoll poll uring; do
     echo "=== FERRIO_BACKEND=$backend"
     for workload in "pingpong" "echo" "poll K=10000"; do
-        FERRIO_BACKEND=$backend cargo bench --bench suite -- $mode --no-syscalls --filter "$workload" 2>/dev/null |
+        FERRIO_BACKEND=$backend cargo bench -p ferrio-benches --bench suite -- $mode --no-syscalls --filter "$workload" 2>/dev/null |
             grep -E "^\| (pingpong|echo|poll)[^|]*\| ferrio( EventLoop)? \|" || true
     done
     if command -v strace >/dev/null; then

@@ -160,7 +160,8 @@ const CLOSED: usize = 2;
 ///
 /// # Errors
 ///
-/// * `InvalidInput` if `capacity` is 0, or for `Token(usize::MAX)`.
+/// * `InvalidInput` if `capacity` is 0 or above [`MAX_CAPACITY`], if the ring would take more
+///   than 1 GiB (capacity times the message size plus 8 bytes), or for `Token(usize::MAX)`.
 /// * `AlreadyExists` if that `Poll` already has a [`Waker`] (a `Poll` has at most one).
 /// * The OS error if the eventfd cannot be created.
 ///
@@ -183,7 +184,7 @@ pub fn channel<M>(
     token: Token,
     capacity: usize,
 ) -> io::Result<(Sender<M>, Receiver<M>)> {
-    check_capacity(capacity)?;
+    check_capacity::<M>(capacity)?;
     let waker = Waker::new(registry, token)?;
     Ok(with_wake(Wake::Poll(waker), capacity))
 }
@@ -194,7 +195,7 @@ pub(crate) fn reserved_channel<M>(
     registry: &Registry,
     capacity: usize,
 ) -> io::Result<(Sender<M>, Receiver<M>)> {
-    check_capacity(capacity)?;
+    check_capacity::<M>(capacity)?;
     let waker = Waker::new_reserved(registry)?;
     Ok(with_wake(Wake::Poll(waker), capacity))
 }
@@ -211,12 +212,30 @@ pub fn __model_channel<M>(capacity: usize) -> (Sender<M>, Receiver<M>) {
     with_wake(wake, capacity)
 }
 
-fn check_capacity(capacity: usize) -> io::Result<()> {
+/// The largest channel capacity: 2^24 messages (the ring is allocated up front, so a bound
+/// keeps a typo from becoming an abort).
+pub const MAX_CAPACITY: usize = 1 << 24;
+
+/// The largest ring, in bytes, a channel allocates.
+const MAX_RING_BYTES: usize = 1 << 30;
+
+fn check_capacity<M>(capacity: usize) -> io::Result<()> {
+    check_capacity_for(capacity, std::mem::size_of::<M>())
+}
+
+/// Whether a ring of `capacity` messages of `message_size` bytes is acceptable.
+pub(crate) fn check_capacity_for(capacity: usize, message_size: usize) -> io::Result<()> {
+    let bad = |msg: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
     if capacity == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "channel capacity must be at least 1 (notify_capacity = 0?)",
-        ));
+        return bad("channel capacity must be at least 1 (notify_capacity = 0?)");
+    }
+    if capacity > MAX_CAPACITY {
+        return bad("channel capacity must be at most channel::MAX_CAPACITY (2^24 messages)");
+    }
+    // Each slot of the ring holds a message and a sequence stamp.
+    let slot = message_size.saturating_add(std::mem::size_of::<usize>());
+    if capacity.saturating_mul(slot) > MAX_RING_BYTES {
+        return bad("channel ring would exceed 1 GiB: lower the capacity or box the messages");
     }
     Ok(())
 }

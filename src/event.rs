@@ -49,8 +49,20 @@ impl IoEvent {
 ///
 /// The capacity, chosen at creation, is the most events one poll returns; further ready
 /// sources are reported by the next poll. The buffer never reallocates: polling allocates
-/// nothing. A zero-capacity buffer is accepted here but `Poll::poll` rejects it with an
-/// `InvalidInput` error, since it could never report anything.
+/// nothing.
+///
+/// # Capacity
+///
+/// At most [`Events::MAX_CAPACITY`] (65,536) events per poll: a larger batch brings nothing
+/// (the kernel hands the rest to the next poll) and only costs memory.
+/// [`try_with_capacity`](Events::try_with_capacity) rejects a capacity of 0 or above the
+/// maximum with an `InvalidInput` error, at the point where the mistake is made.
+/// [`with_capacity`](Events::with_capacity) keeps mio's infallible signature: it clamps a
+/// larger request to the maximum, and accepts 0, because an empty buffer is a useful
+/// placeholder that allocates nothing (like `Vec::with_capacity(0)`); [`Poll::poll`]
+/// then refuses it with `InvalidInput`, since it could never report anything.
+///
+/// [`Poll::poll`]: crate::Poll::poll
 ///
 /// # Examples
 ///
@@ -72,11 +84,52 @@ pub struct Events {
 }
 
 impl Events {
-    /// A buffer that holds up to `capacity` events per poll.
+    /// The largest capacity: 65,536 events per poll.
+    pub const MAX_CAPACITY: usize = 1 << 16;
+
+    /// A buffer that holds up to `capacity` events per poll (clamped to
+    /// [`MAX_CAPACITY`](Events::MAX_CAPACITY); see [Capacity](#capacity) for 0).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::Events;
+    ///
+    /// assert_eq!(Events::with_capacity(256).capacity(), 256);
+    /// assert_eq!(Events::with_capacity(usize::MAX).capacity(), Events::MAX_CAPACITY);
+    /// ```
     pub fn with_capacity(capacity: usize) -> Events {
         Events {
-            inner: sys::Events::with_capacity(capacity),
+            inner: sys::Events::with_capacity(capacity.min(Self::MAX_CAPACITY)),
         }
+    }
+
+    /// A buffer that holds up to `capacity` events per poll.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if `capacity` is 0 or above [`MAX_CAPACITY`](Events::MAX_CAPACITY).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::Events;
+    /// use std::io::ErrorKind;
+    ///
+    /// assert_eq!(Events::try_with_capacity(64)?.capacity(), 64);
+    /// assert_eq!(Events::try_with_capacity(0).unwrap_err().kind(), ErrorKind::InvalidInput);
+    /// assert_eq!(Events::try_with_capacity(usize::MAX / 2).unwrap_err().kind(), ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn try_with_capacity(capacity: usize) -> std::io::Result<Events> {
+        let bad = |msg: &str| Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, msg));
+        if capacity == 0 {
+            return bad("Events capacity must be at least 1: a poll could report nothing");
+        }
+        if capacity > Self::MAX_CAPACITY {
+            return bad("Events capacity must be at most Events::MAX_CAPACITY (65,536)");
+        }
+        Ok(Events::with_capacity(capacity))
     }
 
     /// The most events one poll can return.
@@ -110,10 +163,10 @@ impl Events {
     }
 
     /// Iterates over the events of the last poll.
+    #[inline]
     pub fn iter(&self) -> Iter<'_> {
         Iter {
-            events: self,
-            pos: 0,
+            raw: self.inner.as_slice().iter(),
         }
     }
 }
@@ -122,6 +175,7 @@ impl<'a> IntoIterator for &'a Events {
     type Item = IoEvent;
     type IntoIter = Iter<'a>;
 
+    #[inline]
     fn into_iter(self) -> Iter<'a> {
         self.iter()
     }
@@ -130,8 +184,7 @@ impl<'a> IntoIterator for &'a Events {
 /// Iterator over the events in an [`Events`] buffer.
 #[derive(Debug, Clone)]
 pub struct Iter<'a> {
-    events: &'a Events,
-    pos: usize,
+    raw: std::slice::Iter<'a, sys::RawEvent>,
 }
 
 impl Iterator for Iter<'_> {
@@ -139,14 +192,14 @@ impl Iterator for Iter<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<IoEvent> {
-        let ev = self.events.get(self.pos)?;
-        self.pos += 1;
-        Some(ev)
+        self.raw.next().map(|raw| {
+            let (token, kind) = raw.get();
+            IoEvent { kind, token }
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.events.len() - self.pos;
-        (n, Some(n))
+        self.raw.size_hint()
     }
 }
 

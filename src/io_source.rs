@@ -7,14 +7,13 @@
 //! events for the old token.
 
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::event_set::EventSet;
 use crate::poll::Registry;
 use crate::poll_opt::PollOpt;
-use crate::sys;
+use crate::sys::{self, AsRawSource, RawSource};
 use crate::token::Token;
 
 /// The registration state of a source: where it is registered, and the handles that share its
@@ -32,22 +31,22 @@ struct State {
 #[derive(Debug, Default)]
 struct Family {
     /// `(selector, fd)` of each member registered with a re-arming selector.
-    registrations: Mutex<Vec<(Arc<sys::Shared>, RawFd)>>,
+    registrations: Mutex<Vec<(Arc<sys::Shared>, RawSource)>>,
 }
 
 impl Family {
-    fn lock(&self) -> MutexGuard<'_, Vec<(Arc<sys::Shared>, RawFd)>> {
+    fn lock(&self) -> MutexGuard<'_, Vec<(Arc<sys::Shared>, RawSource)>> {
         // Every critical section leaves the list consistent before anything that can panic.
         self.registrations.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn add(&self, selector: &Arc<sys::Shared>, fd: RawFd) {
+    fn add(&self, selector: &Arc<sys::Shared>, fd: RawSource) {
         if selector.needs_rearm() {
             self.lock().push((Arc::clone(selector), fd));
         }
     }
 
-    fn remove(&self, selector: &Arc<sys::Shared>, fd: RawFd) {
+    fn remove(&self, selector: &Arc<sys::Shared>, fd: RawSource) {
         self.lock()
             .retain(|(s, f)| !(Arc::ptr_eq(s, selector) && *f == fd));
     }
@@ -55,7 +54,7 @@ impl Family {
 
 /// A source's IO object plus its registration state.
 #[derive(Debug)]
-pub(crate) struct IoSource<T: AsRawFd> {
+pub(crate) struct IoSource<T: AsRawSource> {
     state: Mutex<State>,
     /// Whether IO must take the re-arm path: the source is registered with a selector that
     /// emulates edge-triggering (poll(2)), or it shares its file with clones. Read without the
@@ -64,7 +63,7 @@ pub(crate) struct IoSource<T: AsRawFd> {
     inner: T,
 }
 
-impl<T: AsRawFd> IoSource<T> {
+impl<T: AsRawSource> IoSource<T> {
     pub(crate) fn new(inner: T) -> IoSource<T> {
         IoSource {
             state: Mutex::new(State::default()),
@@ -79,32 +78,33 @@ impl<T: AsRawFd> IoSource<T> {
     }
 
     #[inline]
-    pub(crate) fn raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
+    /// The fd (Unix) or socket (Windows) the selector knows the source by.
+    pub(crate) fn raw_fd(&self) -> RawSource {
+        self.inner.as_raw_source()
     }
 
     /// Runs a read-side IO operation (read, receive, accept, peek). A backend that emulates
-    /// edge-triggering (poll(2)) re-arms the source's readable interest after it, since new
-    /// data may have arrived since the report; on epoll and io_uring this costs one relaxed
-    /// load and a predictable branch.
+    /// edge-triggering (poll(2)) re-arms the source's readable interest with it: what is
+    /// re-armed is asked by the next `select`, which sees the state this IO leaves, so doing it
+    /// before the call is the same as after, and cheaper (nothing of the result is kept across
+    /// the re-arm). On epoll and io_uring this costs one relaxed load and a predictable branch.
     #[inline]
     pub(crate) fn do_read<R>(&self, f: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
-        let res = f(&self.inner);
         if self.rearm.load(Ordering::Relaxed) {
-            self.rearm_after_io(EventSet::readable());
+            // Reading (also out-of-band data) re-arms readable and priority.
+            self.rearm_after_io(EventSet::readable() | EventSet::priority());
         }
-        res
+        f(&self.inner)
     }
 
     /// Runs a write-side IO operation (write, send); re-arms writable interest, as
     /// [`do_read`](Self::do_read) re-arms readable.
     #[inline]
     pub(crate) fn do_write<R>(&self, f: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
-        let res = f(&self.inner);
         if self.rearm.load(Ordering::Relaxed) {
             self.rearm_after_io(EventSet::writable());
         }
-        res
+        f(&self.inner)
     }
 
     #[cold]
@@ -231,9 +231,9 @@ impl<T: AsRawFd> IoSource<T> {
     }
 }
 
-impl<T: AsRawFd> Drop for IoSource<T> {
+impl<T: AsRawSource> Drop for IoSource<T> {
     fn drop(&mut self) {
-        let fd = self.inner.as_raw_fd();
+        let fd = self.inner.as_raw_source();
         let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Some(selector) = state.selector.take() {
             // Needed when the fd was duplicated: closing ours would not remove it from epoll.
@@ -274,15 +274,31 @@ macro_rules! impl_evented_via_io_source {
             }
         }
 
+        #[cfg(unix)]
         impl std::os::fd::AsRawFd for $ty {
             fn as_raw_fd(&self) -> std::os::fd::RawFd {
                 self.io.raw_fd()
             }
         }
 
+        #[cfg(unix)]
         impl std::os::fd::AsFd for $ty {
             fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
                 self.io.inner().as_fd()
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::AsRawSocket for $ty {
+            fn as_raw_socket(&self) -> std::os::windows::io::RawSocket {
+                self.io.raw_fd()
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::AsSocket for $ty {
+            fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
+                self.io.inner().as_socket()
             }
         }
     };

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
 
-use crate::io_source::IoSource;
+use crate::convert::{new_io, SourceIo};
 use crate::sys;
 
 /// Creates a non-blocking, close-on-exec pipe: `(reader, writer)`.
@@ -34,23 +34,25 @@ use crate::sys;
 /// ```
 pub fn pipe() -> io::Result<(PipeReader, PipeWriter)> {
     let (r, w) = sys::fd::pipe()?;
-    Ok((PipeReader::wrap(r), PipeWriter::wrap(w)))
+    Ok((
+        PipeReader::wrap(File::from(r)),
+        PipeWriter::wrap(File::from(w)),
+    ))
 }
 
 /// The read end of a pipe.
 #[derive(Debug)]
 pub struct PipeReader {
-    io: IoSource<File>,
+    io: SourceIo<File>,
 }
 
 impl_evented_via_io_source!(PipeReader);
+impl_fd_conversions!(PipeReader, File);
 impl_source_read!(PipeReader, sys::fd::read);
 
 impl PipeReader {
-    fn wrap(fd: OwnedFd) -> PipeReader {
-        PipeReader {
-            io: IoSource::new(File::from(fd)),
-        }
+    fn wrap(file: File) -> PipeReader {
+        PipeReader { io: new_io(file) }
     }
 
     /// Wraps an fd that is the read end of a pipe, switching it to non-blocking mode.
@@ -60,24 +62,23 @@ impl PipeReader {
     /// The OS error of `fcntl`.
     pub fn from_fd(fd: OwnedFd) -> io::Result<PipeReader> {
         set_nonblocking(&fd)?;
-        Ok(PipeReader::wrap(fd))
+        Ok(PipeReader::wrap(File::from(fd)))
     }
 }
 
 /// The write end of a pipe.
 #[derive(Debug)]
 pub struct PipeWriter {
-    io: IoSource<File>,
+    io: SourceIo<File>,
 }
 
 impl_evented_via_io_source!(PipeWriter);
+impl_fd_conversions!(PipeWriter, File);
 impl_source_write!(PipeWriter, sys::fd::pipe_write_one, sys::fd::pipe_write);
 
 impl PipeWriter {
-    fn wrap(fd: OwnedFd) -> PipeWriter {
-        PipeWriter {
-            io: IoSource::new(File::from(fd)),
-        }
+    fn wrap(file: File) -> PipeWriter {
+        PipeWriter { io: new_io(file) }
     }
 
     /// Wraps an fd that is the write end of a pipe, switching it to non-blocking mode.
@@ -87,7 +88,21 @@ impl PipeWriter {
     /// The OS error of `fcntl`.
     pub fn from_fd(fd: OwnedFd) -> io::Result<PipeWriter> {
         set_nonblocking(&fd)?;
-        Ok(PipeWriter::wrap(fd))
+        Ok(PipeWriter::wrap(File::from(fd)))
+    }
+}
+
+/// mio 0.5's conversion: an [`Io`](crate::Io) that is the read end of a pipe.
+impl From<crate::fd_source::Io> for PipeReader {
+    fn from(io: crate::fd_source::Io) -> PipeReader {
+        PipeReader::from(OwnedFd::from(io))
+    }
+}
+
+/// mio 0.5's conversion: an [`Io`](crate::Io) that is the write end of a pipe.
+impl From<crate::fd_source::Io> for PipeWriter {
+    fn from(io: crate::fd_source::Io) -> PipeWriter {
+        PipeWriter::from(OwnedFd::from(io))
     }
 }
 

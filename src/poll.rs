@@ -62,11 +62,12 @@ use crate::token::Token;
 /// * **Misuse** is an error, never undefined behaviour: registering a source twice or with
 ///   two different `Poll`s gives `AlreadyExists`, reregistering or deregistering a source that
 ///   is not registered gives `NotFound`, `Token(usize::MAX)` gives `InvalidInput`.
-/// * **Timeouts** are rounded up to the selector's resolution (1 ns for epoll on Linux 5.11+,
-///   kqueue, poll(2) where `ppoll` exists and io_uring; 1 ms for older epoll and macOS's
-///   poll(2)), never down;
-///   `Duration::ZERO` returns at once. A signal interrupting the wait returns
-///   `ErrorKind::Interrupted`.
+/// * **Timeouts** are rounded up to the selector's resolution, never down (1 ns for epoll on
+///   Linux 5.11+ through `epoll_pwait2`, 1 ms on older kernels; 1 ns for poll(2) through
+///   `ppoll`, 1 ms where it waits in plain `poll` (macOS, NetBSD, the portable form); 1 ns for
+///   io_uring and kqueue; 1 ms for IOCP), and a timed poll never returns early with nothing
+///   to report because of the backend's own work; `Duration::ZERO` returns at once. A signal
+///   interrupting the wait returns `ErrorKind::Interrupted`.
 ///
 /// # Backends
 ///
@@ -90,13 +91,14 @@ pub struct Poll {
 
 impl Poll {
     /// Creates a new selector (close-on-exec) on the backend named by the `FERRIO_BACKEND`
-    /// environment variable (`epoll`, `poll`, `uring` or `kqueue`), or on the platform's
-    /// default ([`Backend::default`]) if it is unset.
+    /// environment variable (`epoll`, `poll`, `uring`, `kqueue` or `iocp`), or on the
+    /// platform's default ([`Backend::DEFAULT`]: epoll on Linux, kqueue on macOS and the BSDs,
+    /// IOCP on Windows) if it is unset.
     ///
     /// # Errors
     ///
     /// * `InvalidInput` if `FERRIO_BACKEND` names no backend (the message lists the valid
-    ///   values); `Unsupported` if it names one this platform lacks.
+    ///   values); `Unsupported` if it names one this platform does not have.
     /// * The OS error if the selector cannot be created (for example `EMFILE`).
     pub fn new() -> io::Result<Poll> {
         Poll::with_backend_or_env(None)
@@ -129,7 +131,8 @@ impl Poll {
     /// # Errors
     ///
     /// * `Unsupported` if `backend` does not exist on this platform or in this build
-    ///   ([`Backend::is_available`]); the message names the ones that do.
+    ///   ([`Backend::is_available`]: io_uring on Windows or without the `uring` feature,
+    ///   kqueue on Linux, IOCP on Unix); the message names the ones that do.
     /// * The OS error if the selector cannot be created (for example `EMFILE`).
     pub fn with_backend(backend: Backend) -> io::Result<Poll> {
         let (selector, fallback) = sys::Shared::new(backend)?;
@@ -149,7 +152,7 @@ impl Poll {
     pub(crate) fn with_backend_or_env(backend: Option<Backend>) -> io::Result<Poll> {
         let backend = match backend {
             Some(b) => b,
-            None => Backend::from_env()?.unwrap_or_default(),
+            None => Backend::from_env()?.unwrap_or(Backend::DEFAULT),
         };
         Poll::with_backend(backend)
     }
@@ -203,21 +206,17 @@ impl Poll {
     /// wakes it, or `timeout` elapses; fills `events` and returns how many it holds.
     ///
     /// `None` waits indefinitely; `Some(Duration::ZERO)` checks without blocking; other
-    /// timeouts are rounded up to the backend's resolution (see [`Poll`]). Returning `Ok(0)` means the timeout
-    /// elapsed (or a wake-up without events, which may happen).
+    /// timeouts are rounded up to the backend's resolution (see "The contract" above).
+    /// Returning `Ok(0)` means the timeout elapsed (or a wake-up without events, which may
+    /// happen).
     ///
     /// # Errors
     ///
     /// * `InvalidInput` if `events` has zero capacity.
     /// * `Interrupted` if a signal interrupted the wait; just poll again.
-    #[inline]
+    #[inline(always)]
     pub fn poll(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
-        if events.capacity() == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "Events buffer has zero capacity; use Events::with_capacity(n) with n > 0",
-            ));
-        }
+        // (A zero-capacity buffer is refused by the backend, on its error path.)
         self.registry.selector.select(&mut events.inner, timeout)?;
         Ok(events.len())
     }
@@ -305,7 +304,7 @@ impl Registry {
     /// Registers a raw fd (the `EventedFd` path): validates the token first.
     pub(crate) fn register_fd(
         &self,
-        fd: std::os::fd::RawFd,
+        fd: sys::RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -316,7 +315,7 @@ impl Registry {
 
     pub(crate) fn reregister_fd(
         &self,
-        fd: std::os::fd::RawFd,
+        fd: sys::RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -325,7 +324,7 @@ impl Registry {
             .reregister(fd, token.check_user()?, interest, opts)
     }
 
-    pub(crate) fn deregister_fd(&self, fd: std::os::fd::RawFd) -> io::Result<()> {
+    pub(crate) fn deregister_fd(&self, fd: sys::RawSource) -> io::Result<()> {
         self.selector.deregister(fd)
     }
 }

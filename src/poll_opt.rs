@@ -11,7 +11,9 @@ use std::fmt;
 /// * **oneshot** ([`PollOpt::oneshot`]): after one event the source is disarmed until it is
 ///   re-armed with `reregister`. Combines with edge or level.
 ///
-/// `level` wins when both `edge` and `level` are given; [`PollOpt::empty`] means level.
+/// `level` wins when both `edge` and `level` are given; [`PollOpt::empty`] means level. (mio
+/// 0.5's `is_edge` and `is_level` only tested their own bit, so both were true for
+/// `edge() | level()`; here exactly one of them is, the one the selector applies.)
 ///
 /// # Examples
 ///
@@ -22,13 +24,15 @@ use std::fmt;
 /// assert!(opts.is_edge() && opts.is_oneshot() && !opts.is_level());
 /// assert!(PollOpt::empty().is_level());
 /// assert!((PollOpt::edge() | PollOpt::level()).is_level());
+/// assert_eq!(PollOpt::all().bits(), 0xe0); // mio 0.5's bit values
 /// ```
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct PollOpt(usize);
 
-const EDGE: usize = 0b001;
-const LEVEL: usize = 0b010;
-const ONESHOT: usize = 0b100;
+// mio 0.5's values (above EventSet's readiness bits, so the two never overlap).
+const EDGE: usize = 0x020;
+const LEVEL: usize = 0x040;
+const ONESHOT: usize = 0x080;
 const ALL: usize = EDGE | LEVEL | ONESHOT;
 
 impl PollOpt {
@@ -98,7 +102,7 @@ impl PollOpt {
         self.0 &= !other.0;
     }
 
-    /// The raw bits (edge = 1, level = 2, oneshot = 4).
+    /// The raw bits, mio 0.5's values: edge `0x20`, level `0x40`, oneshot `0x80`.
     #[inline]
     pub const fn bits(self) -> usize {
         self.0

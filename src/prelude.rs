@@ -42,7 +42,7 @@
 //! let listener = TcpListener::bind(&"127.0.0.1:0".parse().unwrap())?;
 //! let mut event_loop = EventLoop::new()?;
 //! event_loop.register(&listener, LISTENER, EventSet::readable(), PollOpt::edge())?;
-//! event_loop.timeout_ms(LISTENER, 1).unwrap();
+//! let _ = event_loop.timeout_ms(LISTENER, 1)?;
 //! let mut server = Server { listener, connections: Slab::new_starting_at(Token(1), 0) };
 //! event_loop.run(&mut server)?;
 //! # Ok::<(), std::io::Error>(())

@@ -18,11 +18,18 @@
 /// let conn = Token(7);
 /// assert!(LISTENER < conn);
 /// assert_eq!(usize::from(conn), 7);
+/// assert_eq!(conn.as_usize(), 7);
 /// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Token(pub usize);
 
 impl Token {
+    /// The token's value (mio 0.5's name; the same as `token.0` and `usize::from(token)`).
+    #[inline]
+    pub const fn as_usize(self) -> usize {
+        self.0
+    }
+
     /// The token reserved for ferrio's internal wake-up source.
     pub(crate) const RESERVED: Token = Token(usize::MAX);
 

@@ -89,7 +89,8 @@ pub(crate) mod sealed {
 
 /// Implements `Read` and `UninitRead` for a source with an `io: IoSource<_>` field (whose
 /// inner type is `Read` through a shared reference), and for `&Source`. `read` goes through
-/// the given fd-level function (`fn(RawFd, &mut [u8])`); vectored reads through the inner type.
+/// the given fd-level function (`fn(RawFd, &mut [u8])`, a `RawSocket` on Windows); vectored
+/// reads through the inner type.
 macro_rules! impl_source_read {
     ($ty:ty, $read:path) => {
         impl std::io::Read for $ty {
@@ -110,7 +111,7 @@ macro_rules! impl_source_read {
             #[inline]
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
                 self.io
-                    .do_read(|inner| $read(std::os::fd::AsRawFd::as_raw_fd(inner), buf))
+                    .do_read(|inner| $read($crate::sys::AsRawSource::as_raw_source(inner), buf))
             }
 
             fn read_vectored(
@@ -139,7 +140,7 @@ macro_rules! impl_source_read {
                 buf: &mut B,
             ) -> std::io::Result<usize> {
                 self.io.do_read(|inner| {
-                    $crate::sys::fd::read_buf(std::os::fd::AsRawFd::as_raw_fd(inner), buf)
+                    $crate::sys::read_buf($crate::sys::AsRawSource::as_raw_source(inner), buf)
                 })
             }
         }
@@ -169,12 +170,13 @@ macro_rules! impl_source_write {
             #[inline]
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
                 self.io
-                    .do_write(|inner| $write(std::os::fd::AsRawFd::as_raw_fd(inner), buf))
+                    .do_write(|inner| $write($crate::sys::AsRawSource::as_raw_source(inner), buf))
             }
 
             fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
-                self.io
-                    .do_write(|inner| $write_vectored(std::os::fd::AsRawFd::as_raw_fd(inner), bufs))
+                self.io.do_write(|inner| {
+                    $write_vectored($crate::sys::AsRawSource::as_raw_source(inner), bufs)
+                })
             }
 
             fn flush(&mut self) -> std::io::Result<()> {

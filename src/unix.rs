@@ -3,6 +3,8 @@
 //! * [`UnixStream`] and [`UnixListener`]: connection-oriented Unix sockets (`SOCK_STREAM`),
 //!   with file-descriptor passing ([`UnixStream::send_with_fds`],
 //!   [`UnixStream::recv_with_fds`], at most [`MAX_FDS_PER_MESSAGE`] fds per message).
+//! * [`UnixSocket`]: a stream socket built step by step (bind, then listen or connect), as in
+//!   mio 0.5.
 //! * [`UnixDatagram`]: connectionless Unix sockets (`SOCK_DGRAM`).
 //! * [`pipe()`] with [`PipeReader`] and [`PipeWriter`].
 //! * [`EventedFd`]: registers any raw fd.
@@ -23,6 +25,6 @@
 
 pub use crate::evented_fd::EventedFd;
 pub use crate::net::unix::{
-    SocketAddr, UnixDatagram, UnixListener, UnixStream, MAX_FDS_PER_MESSAGE,
+    SocketAddr, UnixDatagram, UnixListener, UnixSocket, UnixStream, MAX_FDS_PER_MESSAGE,
 };
 pub use crate::pipe::{pipe, PipeReader, PipeWriter};

@@ -20,12 +20,13 @@ impl Handler for Nop {
 #[test]
 fn invalid_event_loop_configs_are_invalid_input() {
     let bad = [
-        EventLoopConfig::new().notify_capacity(0),
-        EventLoopConfig::new().messages_per_tick(0),
-        EventLoopConfig::new().timer_tick_ms(0),
-        EventLoopConfig::new().timer_tick(std::time::Duration::from_nanos(999)),
-        EventLoopConfig::new().timer_wheel_size(256),
-        EventLoopConfig::new().events_capacity(0),
+        EventLoopConfig::new().notify_capacity(0).clone(),
+        EventLoopConfig::new().messages_per_tick(0).clone(),
+        EventLoopConfig::new().timer_tick_ms(0).clone(),
+        EventLoopConfig::new()
+            .timer_tick(std::time::Duration::from_nanos(999))
+            .clone(),
+        EventLoopConfig::new().events_capacity(0).clone(),
     ];
     for config in bad {
         let res = EventLoop::<Nop>::configured(config.clone());

@@ -1,13 +1,15 @@
 //! Faults that need a process of their own: real fd exhaustion under a low `RLIMIT_NOFILE`,
-//! and `SIGPIPE` at its default action (terminate). Each test re-runs this binary as a child
-//! (selected by an environment variable) and checks that the child exits normally and printed
-//! its success line.
+//! and `SIGPIPE` at its default action (terminate). Each test runs an `#[ignore]`d scenario of
+//! this binary in a child (`util::run_child_test`) and checks that exactly that test ran, exited
+//! normally and printed its success line.
+
+// Not built on Windows: RLIMIT_NOFILE and SIGPIPE exist only on Unix.
+#![cfg(unix)]
 
 mod util;
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
-use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
 use ferrio::tcp::{FdReserve, TcpListener, TcpStream};
@@ -16,48 +18,17 @@ use ferrio::{EventSet, Events, Poll, PollOpt, Token, TryWrite};
 
 use util::*;
 
-const CHILD_ENV: &str = "FERRIO_TEST_CHILD";
-
-/// Runs test `name` of this binary in a child with `CHILD_ENV=name`; asserts it was not
-/// killed by a signal, succeeded, and printed `marker`. Returns its stdout.
-fn run_child(name: &str, marker: &str) -> String {
-    let exe = std::env::current_exe().unwrap();
-    let output = std::process::Command::new(exe)
-        .args([name, "--exact", "--test-threads=1", "--nocapture"])
-        .env(CHILD_ENV, name)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(
-        output.status.signal(),
-        None,
-        "the child was killed by a signal; stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
-    assert!(
-        stdout.contains(marker),
-        "the child must really run; stdout:\n{stdout}"
-    );
-    stdout
-}
-
-fn in_child(name: &str) -> bool {
-    std::env::var(CHILD_ENV).is_ok_and(|v| v == name)
-}
-
 // --- SIGPIPE ---
 
 /// Rust test binaries ignore SIGPIPE, which would hide a missing `MSG_NOSIGNAL`: the child
 /// restores the default action (terminate) first.
 #[test]
 fn tcp_and_unix_writes_to_closed_peers_never_raise_sigpipe() {
-    const NAME: &str = "tcp_and_unix_writes_to_closed_peers_never_raise_sigpipe";
-    if in_child(NAME) {
-        sigpipe_child();
-    } else {
-        run_child(NAME, "sigpipe child: every write returned BrokenPipe");
-    }
+    run_child_test(
+        "child_sigpipe",
+        &[],
+        "sigpipe child: every write returned BrokenPipe",
+    );
 }
 
 fn restore_default_sigpipe() {
@@ -98,7 +69,10 @@ fn write_until_broken_pipe(stream: &mut TcpStream, poll: &mut Poll, events: &mut
     panic!("writing to a closed TCP peer never returned BrokenPipe");
 }
 
-fn sigpipe_child() {
+#[test]
+#[ignore = "a child scenario: run by tcp_and_unix_writes_to_closed_peers_never_raise_sigpipe"]
+fn child_sigpipe() {
+    child_scenario("child_sigpipe");
     restore_default_sigpipe();
 
     // TCP: our own write side shut down.
@@ -134,13 +108,8 @@ fn sigpipe_child() {
 /// has clients waiting in the listener's backlog.
 #[test]
 fn out_of_fds_sheds_connections_without_spinning_and_recovers() {
-    const NAME: &str = "out_of_fds_sheds_connections_without_spinning_and_recovers";
-    if in_child(NAME) {
-        fd_exhaustion_child();
-    } else {
-        let out = run_child(NAME, "fd exhaustion child: ok");
-        print!("{out}");
-    }
+    let out = run_child_test("child_fd_exhaustion", &[], "fd exhaustion child: ok");
+    print!("{out}");
 }
 
 fn set_fd_limit(soft: u64) {
@@ -155,7 +124,10 @@ fn set_fd_limit(soft: u64) {
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
 }
 
-fn fd_exhaustion_child() {
+#[test]
+#[ignore = "a child scenario: run by out_of_fds_sheds_connections_without_spinning_and_recovers"]
+fn child_fd_exhaustion() {
+    child_scenario("child_fd_exhaustion");
     const CLIENTS: usize = 3;
     set_fd_limit(64);
     let listener = TcpListener::bind(&any_local_addr()).unwrap();

@@ -9,14 +9,35 @@
 mod util;
 
 use std::io::{self, Read, Write};
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+#[cfg(unix)]
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ferrio::tcp::TcpStream;
+#[cfg(unix)]
 use ferrio::unix::{pipe, EventedFd, PipeReader, PipeWriter};
+// Windows has no ferrio pipes and no EventedFd: a loopback TCP pair stands in for a pipe and
+// EventedSocket for EventedFd (the tests' `as_raw_fd()` reads the socket there).
+#[cfg(windows)]
+use ferrio::windows::EventedSocket as EventedFd;
+#[cfg(windows)]
+use util::AsRawFd;
+#[cfg(windows)]
+type PipeReader = TcpStream;
+#[cfg(windows)]
+type PipeWriter = TcpStream;
+
+/// Windows: a connected loopback TCP pair as (reader, writer).
+#[cfg(windows)]
+fn pipe() -> io::Result<(PipeReader, PipeWriter)> {
+    let (writer, reader) = util::tcp_pair();
+    Ok((reader, writer))
+}
 use ferrio::{
     EventLoop, EventLoopConfig, EventSet, Handler, NotifyError, PollOpt, Sender, Token, TryRead,
 };
@@ -129,7 +150,7 @@ impl Handler for Recorder {
 }
 
 fn watchdog<H: Handler<Timeout = Tm>>(event_loop: &mut EventLoop<H>) {
-    event_loop.timeout(Tm::Watchdog, WATCHDOG).unwrap();
+    let _ = event_loop.timeout(Tm::Watchdog, WATCHDOG).unwrap();
 }
 
 #[test]
@@ -142,7 +163,7 @@ fn one_iteration_calls_ready_then_notify_then_timeout_then_tick() {
     let tx = event_loop.channel();
     tx.send(7).unwrap();
     let set_at = Instant::now();
-    event_loop.timeout_ms(Tm::Value(9), 1).unwrap();
+    let _ = event_loop.timeout_ms(Tm::Value(9), 1).unwrap();
     // Due after 1 ms, rounded up to the next 1 ms tick.
     let_pass(set_at + Duration::from_millis(3));
 
@@ -188,7 +209,8 @@ fn messages_arrive_in_fifo_order_across_threads() {
 
 #[test]
 fn messages_beyond_messages_per_tick_carry_over_without_sleeping() {
-    let config = EventLoopConfig::new().messages_per_tick(3);
+    let mut config = EventLoopConfig::new();
+    config.messages_per_tick(3);
     let mut event_loop = EventLoop::<Recorder>::configured(config).unwrap();
     // If the loop slept with messages queued, only this would end the sleep: the test fails.
     watchdog(&mut event_loop);
@@ -213,7 +235,8 @@ fn messages_beyond_messages_per_tick_carry_over_without_sleeping() {
 
 #[test]
 fn send_is_full_at_capacity_and_recovers_after_draining() {
-    let config = EventLoopConfig::new().notify_capacity(4);
+    let mut config = EventLoopConfig::new();
+    config.notify_capacity(4);
     let mut event_loop = EventLoop::<Recorder>::configured(config).unwrap();
     let tx = event_loop.channel();
     assert_eq!(tx.capacity(), 4);
@@ -225,9 +248,7 @@ fn send_is_full_at_capacity_and_recovers_after_draining() {
         other => panic!("expected Full(4), got {other:?}"),
     }
     let mut handler = Recorder::default();
-    event_loop
-        .run_once(&mut handler, Some(Duration::ZERO))
-        .unwrap();
+    event_loop.run_once(&mut handler, Some(0)).unwrap();
     assert_eq!(
         handler.calls,
         [
@@ -264,7 +285,7 @@ impl Handler for CountedHandler {
 #[test]
 fn dropping_the_loop_closes_the_channel_and_drops_queued_messages_once() {
     let drops = Arc::new(AtomicUsize::new(0));
-    let mut event_loop = EventLoop::<CountedHandler>::new().unwrap();
+    let event_loop = EventLoop::<CountedHandler>::new().unwrap();
     let tx = event_loop.channel();
     let tx2 = tx.clone();
     for _ in 0..3 {
@@ -347,7 +368,7 @@ fn shutdown_finishes_the_current_iteration_then_run_returns() {
     let tx = event_loop.channel();
     tx.send(1).unwrap();
     let set_at = Instant::now();
-    event_loop.timeout_ms(Tm::Value(2), 1).unwrap();
+    let _ = event_loop.timeout_ms(Tm::Value(2), 1).unwrap();
     let_pass(set_at + Duration::from_millis(3));
 
     let mut handler = Recorder {
@@ -412,9 +433,7 @@ fn run_once_outside_run_is_not_running() {
     }
     let mut event_loop = EventLoop::<Probe>::new().unwrap();
     let mut probe = Probe(Vec::new());
-    event_loop
-        .run_once(&mut probe, Some(Duration::ZERO))
-        .unwrap();
+    event_loop.run_once(&mut probe, Some(0)).unwrap();
     assert_eq!(probe.0, [false]);
 }
 
@@ -424,7 +443,9 @@ fn run_once_returns_after_its_timeout_with_only_a_tick() {
     let mut handler = Recorder::default();
     let timeout = Duration::from_millis(30);
     let start = Instant::now();
-    event_loop.run_once(&mut handler, Some(timeout)).unwrap();
+    event_loop
+        .run_once_timeout(&mut handler, Some(timeout))
+        .unwrap();
     // A correctness bound, not a performance one: the wait is rounded up, never down.
     assert!(
         start.elapsed() >= timeout,
@@ -442,7 +463,9 @@ fn run_once_returns_when_a_message_arrives_from_another_thread() {
     let sender = thread::spawn(move || tx.send(42).unwrap());
     // Bounded: a lost wake-up would make this wait the full 10 s and see no message.
     for _ in 0..2 {
-        event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
+        event_loop
+            .run_once_timeout(&mut handler, Some(WATCHDOG))
+            .unwrap();
         if handler.calls.contains(&Call::Notify(42)) {
             break;
         }
@@ -464,7 +487,9 @@ fn level_triggered_readiness_is_reported_every_iteration() {
         .unwrap();
     let mut handler = Recorder::default();
     for _ in 0..3 {
-        event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
+        event_loop
+            .run_once_timeout(&mut handler, Some(WATCHDOG))
+            .unwrap();
     }
     assert_eq!(
         handler.calls,
@@ -481,25 +506,29 @@ fn edge_triggered_readiness_is_reported_once_per_change() {
         .register(&reader, Token(5), EventSet::readable(), PollOpt::edge())
         .unwrap();
     let mut handler = Recorder::default();
-    event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
-    // A bounded negative check: nothing changed, so nothing is reported.
     event_loop
-        .run_once(&mut handler, Some(Duration::from_millis(50)))
+        .run_once_timeout(&mut handler, Some(WATCHDOG))
         .unwrap();
+    // A bounded negative check: nothing changed, so nothing is reported.
+    event_loop.run_once(&mut handler, Some(50)).unwrap();
     writer.write_all(b"y").unwrap();
-    if event_loop.registry().backend() == ferrio::Backend::Poll {
-        // Documented difference (`Backend::Poll`): an emulated edge re-arms on the source's
+    if matches!(
+        event_loop.registry().backend(),
+        ferrio::Backend::Poll | ferrio::Backend::Iocp
+    ) {
+        // Documented difference (`Backend::Poll`, `Backend::Iocp`): an emulated edge re-arms
+        // on the source's
         // own IO, not on new data, so without a read in between no second event comes.
-        event_loop
-            .run_once(&mut handler, Some(Duration::from_millis(50)))
-            .unwrap();
+        event_loop.run_once(&mut handler, Some(50)).unwrap();
         assert_eq!(
             handler.calls,
             [Call::Ready(Token(5)), Call::Tick, Call::Tick, Call::Tick]
         );
         return;
     }
-    event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
+    event_loop
+        .run_once_timeout(&mut handler, Some(WATCHDOG))
+        .unwrap();
     assert_eq!(
         handler.calls,
         [
@@ -573,7 +602,10 @@ impl Handler for Skipper {
                 std::thread::scope(|s| {
                     s.spawn(|| registry.deregister(reader).unwrap());
                 });
+                #[cfg(unix)]
                 assert!(fd >= 0);
+                #[cfg(windows)]
+                let _ = fd;
             }
             Removal::ReregisterNewToken => event_loop
                 .reregister(
@@ -630,7 +662,9 @@ fn run_skipper(how: Removal, iterations: usize) -> Skipper {
         removed: None,
     };
     for _ in 0..iterations {
-        event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
+        event_loop
+            .run_once_timeout(&mut handler, Some(WATCHDOG))
+            .unwrap();
     }
     handler
 }
@@ -754,7 +788,9 @@ fn the_reserved_token_is_rejected_and_never_reported() {
         }
     });
     while !handler.calls.contains(&Call::Notify(99)) {
-        event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
+        event_loop
+            .run_once_timeout(&mut handler, Some(WATCHDOG))
+            .unwrap();
         assert!(handler.ticks < 200, "messages did not arrive");
     }
     sender.join().unwrap();
@@ -786,12 +822,14 @@ fn register_errors_are_the_registry_errors() {
     event_loop.deregister(&reader).unwrap();
 }
 
-// ---- EINTR ----
+// ---- EINTR (Unix: Windows has no signals to interrupt a wait) ----
 
+#[cfg(unix)]
 extern "C" fn ignore_signal(_: libc::c_int) {}
 
 /// Installs a no-op SIGUSR1 handler without `SA_RESTART`, so a blocked `epoll_wait` in the
 /// thread that gets the signal fails with `EINTR`.
+#[cfg(unix)]
 fn install_sigusr1_handler() {
     // SAFETY: a zeroed `sigaction` is a valid value (no flags, empty mask, null handler)
     // that we then fill in.
@@ -805,10 +843,12 @@ fn install_sigusr1_handler() {
     assert_eq!(rc, 0, "sigaction: {}", io::Error::last_os_error());
 }
 
+#[cfg(unix)]
 struct Interruptible {
     interrupted: Arc<AtomicBool>,
 }
 
+#[cfg(unix)]
 impl Handler for Interruptible {
     type Timeout = ();
     /// `()` = stop (the test gave up).
@@ -824,6 +864,7 @@ impl Handler for Interruptible {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn a_signal_interrupting_the_wait_calls_interrupted() {
     use std::os::unix::thread::JoinHandleExt;
@@ -990,12 +1031,13 @@ fn tcp_echo_through_the_loop() {
 #[test]
 fn invalid_configurations_are_rejected() {
     let bad = [
-        EventLoopConfig::new().notify_capacity(0),
-        EventLoopConfig::new().messages_per_tick(0),
-        EventLoopConfig::new().timer_tick_ms(0),
-        EventLoopConfig::new().timer_tick(Duration::from_nanos(999)),
-        EventLoopConfig::new().timer_wheel_size(128),
-        EventLoopConfig::new().events_capacity(0),
+        EventLoopConfig::new().notify_capacity(0).clone(),
+        EventLoopConfig::new().messages_per_tick(0).clone(),
+        EventLoopConfig::new().timer_tick_ms(0).clone(),
+        EventLoopConfig::new()
+            .timer_tick(Duration::from_nanos(999))
+            .clone(),
+        EventLoopConfig::new().events_capacity(0).clone(),
     ];
     for config in bad {
         match EventLoop::<Recorder>::configured(config.clone()) {
@@ -1003,17 +1045,21 @@ fn invalid_configurations_are_rejected() {
             Ok(_) => panic!("accepted {config:?}"),
         }
     }
-    let ok = EventLoopConfig::new()
-        .timer_wheel_size(64)
-        .timer_tick(Duration::from_micros(1))
-        .events_capacity(1)
-        .timer_capacity(0);
-    EventLoop::<Recorder>::configured(ok).unwrap();
+    // mio 0.5's wheel sizes are accepted (and ignored): never an error.
+    for slots in [0, 64, 128, 1024, usize::MAX] {
+        let mut ok = EventLoopConfig::new();
+        ok.timer_wheel_size(slots)
+            .timer_tick(Duration::from_micros(1))
+            .events_capacity(1)
+            .timer_capacity(1);
+        EventLoop::<Recorder>::configured(ok).unwrap();
+    }
 }
 
 #[test]
 fn a_one_event_buffer_still_reports_every_source() {
-    let config = EventLoopConfig::new().events_capacity(1);
+    let mut config = EventLoopConfig::new();
+    config.events_capacity(1);
     let mut event_loop = EventLoop::<Recorder>::configured(config).unwrap();
     let pipes: Vec<_> = (0..3).map(|_| readable_pipe()).collect();
     for (i, (reader, _)) in pipes.iter().enumerate() {
@@ -1023,7 +1069,9 @@ fn a_one_event_buffer_still_reports_every_source() {
     }
     let mut handler = Recorder::default();
     for _ in 0..6 {
-        event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
+        event_loop
+            .run_once_timeout(&mut handler, Some(WATCHDOG))
+            .unwrap();
     }
     for i in 0..3 {
         assert!(
@@ -1050,7 +1098,7 @@ fn the_loop_and_its_sender_are_send() {
 #[test]
 fn debug_output_names_the_state() {
     let mut event_loop = EventLoop::<Recorder>::new().unwrap();
-    event_loop.timeout_ms(Tm::Value(1), 1000).unwrap();
+    let _ = event_loop.timeout_ms(Tm::Value(1), 1000).unwrap();
     let text = format!("{event_loop:?}");
     assert!(text.contains("EventLoop"), "{text}");
     assert!(text.contains("pending_timeouts: 1"), "{text}");

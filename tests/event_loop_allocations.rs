@@ -4,7 +4,10 @@
 //! * 10,000 TCP ping-pong round trips between a client and a server on one loop;
 //! * 100,000 messages from a producer thread through the loop's channel to `notify` (the
 //!   loop thread and the producer thread are both counted);
-//! * 100,000 timeout cycles (set two, clear one, fire one).
+//! * 100,000 timeout cycles (set two, clear one, fire one; and push one back).
+//!
+//! And timer storage grows on demand: the first timeout of a loop allocates a few KiB, not room
+//! for `timer_capacity` timeouts, even with a huge capacity.
 //!
 //! Counting is per thread, so the test harness's other threads do not disturb the counts.
 
@@ -23,12 +26,15 @@ struct CountingAlloc;
 thread_local! {
     /// Allocations made by this thread while counting is on (no destructor: no allocation).
     static COUNT: Cell<Option<usize>> = const { Cell::new(None) };
+    /// Bytes this thread asked for while counting is on.
+    static BYTES: Cell<usize> = const { Cell::new(0) };
 }
 
-fn record() {
+fn record(bytes: usize) {
     COUNT.with(|c| {
         if let Some(n) = c.get() {
             c.set(Some(n + 1));
+            BYTES.with(|b| b.set(b.get() + bytes));
         }
     });
 }
@@ -37,7 +43,7 @@ fn record() {
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        record();
+        record(layout.size());
         // SAFETY: the caller upholds `alloc`'s contract, which we pass on unchanged.
         unsafe { System.alloc(layout) }
     }
@@ -48,7 +54,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        record();
+        record(new_size);
         // SAFETY: the caller upholds `realloc`'s contract, which we pass on unchanged.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -59,9 +65,16 @@ static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// Runs `f` and returns how many allocations this thread made meanwhile.
 fn count_allocations(f: impl FnOnce()) -> usize {
+    count_bytes(f).0
+}
+
+/// Runs `f` and returns how many allocations this thread made meanwhile, and their bytes.
+fn count_bytes(f: impl FnOnce()) -> (usize, usize) {
+    BYTES.with(|b| b.set(0));
     COUNT.with(|c| c.set(Some(0)));
     f();
-    COUNT.with(|c| c.replace(None)).unwrap()
+    let n = COUNT.with(|c| c.replace(None)).unwrap();
+    (n, BYTES.with(Cell::get))
 }
 
 /// A watchdog for every loop below: a hang fails the test instead.
@@ -153,7 +166,7 @@ fn tcp_ping_pong_makes_no_allocation() {
     client.set_nodelay(true).unwrap();
     server.set_nodelay(true).unwrap();
     let mut event_loop = EventLoop::<PingPong>::new().unwrap();
-    event_loop.timeout((), WATCHDOG).unwrap();
+    let _ = event_loop.timeout((), WATCHDOG).unwrap();
     event_loop
         .register(&server, SERVER, EventSet::readable(), PollOpt::edge())
         .unwrap();
@@ -224,7 +237,7 @@ fn messages_through_notify_make_no_allocation() {
     const WARM_UP: u64 = 1_000;
     const MESSAGES: u64 = 100_000;
     let mut event_loop = EventLoop::<Sink>::new().unwrap();
-    event_loop.timeout((), WATCHDOG).unwrap();
+    let _ = event_loop.timeout((), WATCHDOG).unwrap();
     let tx = event_loop.channel();
     let mut handler = Sink {
         received: 0,
@@ -280,8 +293,10 @@ impl Cycles {
             let clear = event_loop
                 .timeout(Purpose::Clear, Duration::from_secs(1))
                 .unwrap();
-            event_loop.timeout(Purpose::Fire, Duration::ZERO).unwrap();
+            let fire = event_loop.timeout(Purpose::Fire, Duration::ZERO).unwrap();
+            assert!(event_loop.reset_timeout(clear, Duration::from_secs(2)));
             assert!(event_loop.clear_timeout(clear));
+            assert!(event_loop.reset_timeout(fire, Duration::ZERO));
         }
         self.pending = self.batch;
     }
@@ -312,7 +327,7 @@ fn timeout_cycles_make_no_allocation() {
     const WARM_UP: usize = 2_000;
     const CYCLES: usize = 100_000;
     let mut event_loop = EventLoop::<Cycles>::new().unwrap();
-    event_loop.timeout(Purpose::Watchdog, WATCHDOG).unwrap();
+    let _ = event_loop.timeout(Purpose::Watchdog, WATCHDOG).unwrap();
     let mut handler = Cycles {
         batch: 1_000,
         fired: 0,
@@ -330,4 +345,20 @@ fn timeout_cycles_make_no_allocation() {
     });
     assert_eq!(handler.fired, WARM_UP + CYCLES);
     assert_eq!(allocations, 0, "100,000 timeout cycles allocated");
+}
+
+#[test]
+fn the_first_timeout_allocates_little_whatever_the_capacity() {
+    for capacity in [65_536, 1 << 24, usize::MAX] {
+        let mut config = ferrio::EventLoopConfig::new();
+        config.timer_capacity(capacity);
+        let mut event_loop = EventLoop::<Cycles>::configured(config).unwrap();
+        let (_, bytes) = count_bytes(|| {
+            let _ = event_loop.timeout(Purpose::Watchdog, WATCHDOG).unwrap();
+        });
+        assert!(
+            bytes <= 64 * 1024,
+            "the first timeout allocated {bytes} bytes (timer_capacity {capacity})"
+        );
+    }
 }

@@ -9,8 +9,6 @@
 mod util;
 
 use std::io::{Read, Write};
-#[cfg(target_os = "linux")]
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ferrio::tcp::TcpStream;
@@ -86,7 +84,7 @@ impl Handler for Timers {
                 self.periodic = Some((left - 1, delay));
                 // A new id each time, so `assert_never_early` checks each period.
                 let next = self.set.len() as u32;
-                self.set(event_loop, next, delay);
+                let _ = self.set(event_loop, next, delay);
                 self.expect += 1;
             }
         }
@@ -100,9 +98,9 @@ impl Handler for Timers {
     }
 }
 
-fn timer_loop(config: EventLoopConfig) -> EventLoop<Timers> {
+fn timer_loop(config: impl Into<EventLoopConfig>) -> EventLoop<Timers> {
     let mut event_loop = EventLoop::configured(config).unwrap();
-    event_loop.timeout(WATCHDOG_ID, WATCHDOG).unwrap();
+    let _ = event_loop.timeout(WATCHDOG_ID, WATCHDOG).unwrap();
     event_loop
 }
 
@@ -127,7 +125,7 @@ fn timeouts_never_fire_early_fire_once_and_in_deadline_order() {
     // Set in increasing deadline order; `set` returns before the next is set, so deadlines
     // are non-decreasing and the firing order must be the setting order.
     for (id, delay) in delays.iter().enumerate() {
-        handler.set(&mut event_loop, id as u32, *delay);
+        let _ = handler.set(&mut event_loop, id as u32, *delay);
     }
     handler.expect = delays.len();
     event_loop.run(&mut handler).unwrap();
@@ -143,7 +141,7 @@ fn timeouts_set_in_reverse_order_fire_in_deadline_order() {
     let mut event_loop = timer_loop(EventLoopConfig::new());
     let mut handler = Timers::default();
     for (id, ms) in [(0, 30), (1, 20), (2, 10)] {
-        handler.set(&mut event_loop, id, Duration::from_millis(ms));
+        let _ = handler.set(&mut event_loop, id, Duration::from_millis(ms));
     }
     handler.expect = 3;
     event_loop.run(&mut handler).unwrap();
@@ -166,9 +164,9 @@ fn timeout_ms_and_the_duration_form_both_fire_with_their_values() {
         }
     }
     let mut event_loop = EventLoop::<Values>::new().unwrap();
-    event_loop.timeout("watchdog", WATCHDOG).unwrap();
-    event_loop.timeout_ms("ms", 2).unwrap();
-    event_loop
+    let _ = event_loop.timeout("watchdog", WATCHDOG).unwrap();
+    let _ = event_loop.timeout_ms("ms", 2).unwrap();
+    let _ = event_loop
         .timeout("duration", Duration::from_millis(4))
         .unwrap();
     let mut handler = Values(Vec::new());
@@ -184,7 +182,7 @@ fn a_periodic_timeout_rearmed_in_its_callback_is_never_early() {
         expect: 1,
         ..Timers::default()
     };
-    handler.set(&mut event_loop, 0, Duration::from_millis(3));
+    let _ = handler.set(&mut event_loop, 0, Duration::from_millis(3));
     event_loop.run(&mut handler).unwrap();
     assert_eq!(handler.fired.len(), 10);
     handler.assert_never_early();
@@ -195,7 +193,7 @@ fn a_coarse_tick_is_never_early_either() {
     let mut event_loop = timer_loop(EventLoopConfig::new().timer_tick_ms(10));
     let mut handler = Timers::default();
     for (id, ms) in [(0, 1), (1, 9), (2, 11), (3, 25)] {
-        handler.set(&mut event_loop, id, Duration::from_millis(ms));
+        let _ = handler.set(&mut event_loop, id, Duration::from_millis(ms));
     }
     handler.expect = 4;
     event_loop.run(&mut handler).unwrap();
@@ -204,11 +202,12 @@ fn a_coarse_tick_is_never_early_either() {
 
 #[test]
 fn a_fine_tick_is_never_early_either() {
-    let config = EventLoopConfig::new().timer_tick(Duration::from_micros(50));
+    let mut config = EventLoopConfig::new();
+    config.timer_tick(Duration::from_micros(50));
     let mut event_loop = timer_loop(config);
     let mut handler = Timers::default();
     for (id, us) in [(0, 120), (1, 480), (2, 1_050), (3, 2_222)] {
-        handler.set(&mut event_loop, id, Duration::from_micros(us));
+        let _ = handler.set(&mut event_loop, id, Duration::from_micros(us));
     }
     handler.expect = 4;
     event_loop.run(&mut handler).unwrap();
@@ -223,8 +222,8 @@ fn the_loop_sleeps_until_the_earliest_deadline_not_per_tick() {
         expect: 2,
         ..Timers::default()
     };
-    handler.set(&mut event_loop, 0, Duration::from_millis(40));
-    handler.set(&mut event_loop, 1, Duration::from_millis(80));
+    let _ = handler.set(&mut event_loop, 0, Duration::from_millis(40));
+    let _ = handler.set(&mut event_loop, 1, Duration::from_millis(80));
     event_loop.run(&mut handler).unwrap();
     handler.assert_never_early();
     // One iteration (one wait) per deadline: with a 1 ms tick, a loop that woke per tick
@@ -242,10 +241,12 @@ fn the_loop_sleeps_until_the_earliest_deadline_not_per_tick() {
 fn run_once_with_a_long_timeout_returns_when_a_timer_is_due() {
     let mut event_loop = EventLoop::<Timers>::new().unwrap();
     let mut handler = Timers::default();
-    handler.set(&mut event_loop, 0, Duration::from_millis(20));
+    let _ = handler.set(&mut event_loop, 0, Duration::from_millis(20));
     // Bounded: if the timer did not shorten the wait, this would take the full 10 s and
     // report nothing.
-    event_loop.run_once(&mut handler, Some(WATCHDOG)).unwrap();
+    event_loop
+        .run_once_timeout(&mut handler, Some(WATCHDOG))
+        .unwrap();
     assert_eq!(handler.fired_ids(), [0]);
     assert_eq!(handler.iteration, 1);
     handler.assert_never_early();
@@ -255,10 +256,8 @@ fn run_once_with_a_long_timeout_returns_when_a_timer_is_due() {
 fn run_once_with_a_short_timeout_returns_before_a_later_timer() {
     let mut event_loop = EventLoop::<Timers>::new().unwrap();
     let mut handler = Timers::default();
-    handler.set(&mut event_loop, 0, Duration::from_secs(5));
-    event_loop
-        .run_once(&mut handler, Some(Duration::from_millis(10)))
-        .unwrap();
+    let _ = handler.set(&mut event_loop, 0, Duration::from_secs(5));
+    event_loop.run_once(&mut handler, Some(10)).unwrap();
     assert!(handler.fired.is_empty());
     assert_eq!(handler.iteration, 1);
 }
@@ -313,9 +312,9 @@ fn a_stale_handle_does_not_cancel_the_timeout_reusing_its_slot() {
 fn clearing_a_timeout_due_in_the_same_batch_cancels_it() {
     let mut event_loop = timer_loop(EventLoopConfig::new());
     let mut handler = Timers::default();
-    handler.set(&mut event_loop, 0, Duration::from_millis(1));
+    let _ = handler.set(&mut event_loop, 0, Duration::from_millis(1));
     let second = handler.set(&mut event_loop, 1, Duration::from_millis(1));
-    handler.set(&mut event_loop, 2, Duration::from_millis(20));
+    let _ = handler.set(&mut event_loop, 2, Duration::from_millis(20));
     handler.clear_in_callback = Some((second, None));
     // Let both be due before the first iteration, so they are in one batch.
     let due = Instant::now() + Duration::from_millis(3);
@@ -339,10 +338,11 @@ fn clear_timeout_on_a_loop_without_timeouts_is_false() {
 
 #[test]
 fn a_full_timer_refuses_and_hands_the_value_back() {
-    let config = EventLoopConfig::new().timer_capacity(2);
+    let mut config = EventLoopConfig::new();
+    config.timer_capacity(2);
     let mut event_loop = EventLoop::<Timers>::configured(config).unwrap();
     let a = event_loop.timeout_ms(0, 1_000).unwrap();
-    event_loop.timeout(1, Duration::from_secs(1)).unwrap();
+    let _ = event_loop.timeout(1, Duration::from_secs(1)).unwrap();
     assert_eq!(event_loop.timeout_ms(2, 1), Err(TimerError));
     assert_eq!(
         event_loop.timeout(2, Duration::from_millis(1)),
@@ -356,7 +356,7 @@ fn a_full_timer_refuses_and_hands_the_value_back() {
     let _: &dyn std::error::Error = &TimerError;
     // Room again after a clear.
     assert!(event_loop.clear_timeout(a));
-    event_loop.timeout_ms(2, 1).unwrap();
+    let _ = event_loop.timeout_ms(2, 1).unwrap();
 }
 
 #[test]
@@ -365,9 +365,7 @@ fn huge_delays_do_not_overflow_and_never_fire() {
     let mut handler = Timers::default();
     let a = event_loop.timeout_ms(0, u64::MAX).unwrap();
     let b = event_loop.timeout(1, Duration::MAX).unwrap();
-    event_loop
-        .run_once(&mut handler, Some(Duration::from_millis(5)))
-        .unwrap();
+    event_loop.run_once(&mut handler, Some(5)).unwrap();
     assert!(handler.fired.is_empty());
     assert!(event_loop.clear_timeout(a));
     assert!(event_loop.clear_timeout(b));
@@ -419,8 +417,8 @@ fn a_timeout_value_owning_a_tcp_stream_moves_through_the_timer() {
     let (mut fired_peer, fired_end) = util::tcp_pair();
     let (mut cleared_peer, cleared_end) = util::tcp_pair();
     let mut event_loop = EventLoop::<Greeter>::new().unwrap();
-    event_loop.timeout(None, WATCHDOG).unwrap();
-    event_loop.timeout_ms(Some(fired_end), 5).unwrap();
+    let _ = event_loop.timeout(None, WATCHDOG).unwrap();
+    let _ = event_loop.timeout_ms(Some(fired_end), 5).unwrap();
     let cleared = event_loop
         .timeout(Some(cleared_end), Duration::from_secs(60))
         .unwrap();
@@ -436,78 +434,41 @@ fn a_timeout_value_owning_a_tcp_stream_moves_through_the_timer() {
 
 // ---- strace: an idle loop with one timer waits once ----
 
-/// Set in the environment of the child process that `an_idle_loop_waits_once_per_deadline`
-/// runs under strace.
-#[cfg(target_os = "linux")]
-const STRACE_CHILD_ENV: &str = "FERRIO_EVENT_LOOP_STRACE_CHILD";
-
 /// The scenario traced by `an_idle_loop_waits_once_per_deadline`: a loop with no IO, no
-/// channel and one 300 ms timeout. In a normal test run it does nothing.
+/// channel and one 300 ms timeout.
+// Linux only: the syscalls are counted with strace.
 #[cfg(target_os = "linux")]
 #[test]
+#[ignore = "a child scenario: traced by an_idle_loop_waits_once_per_deadline"]
 fn strace_child_idle_timer() {
-    if std::env::var_os(STRACE_CHILD_ENV).is_none() {
-        return;
-    }
+    util::child_scenario("strace_child_idle_timer");
     let mut event_loop = EventLoop::<Timers>::new().unwrap();
     let mut handler = Timers {
         expect: 1,
         ..Timers::default()
     };
-    handler.set(&mut event_loop, 0, Duration::from_millis(300));
+    let _ = handler.set(&mut event_loop, 0, Duration::from_millis(300));
     event_loop.run(&mut handler).unwrap();
     handler.assert_never_early();
     assert_eq!(handler.iteration, 1);
+    println!("child: the idle loop fired its one timer");
 }
 
-/// Linux only: strace.
+// Linux only: the syscalls are counted with strace.
 #[cfg(target_os = "linux")]
 #[test]
 fn an_idle_loop_waits_once_per_deadline() {
-    let strace_ok = Command::new("strace")
-        .arg("-V")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !strace_ok {
-        println!("skipped: strace is not installed");
-        return;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let trace = std::env::temp_dir().join(format!(
-        "ferrio-event-loop-strace-{}.txt",
-        std::process::id()
-    ));
-    let output = Command::new("strace")
-        .arg("-f")
-        .arg("-o")
-        .arg(&trace)
-        .args([
+    let Some(text) = util::strace_child_test(
+        "strace_child_idle_timer",
+        &[],
+        &[
             "-e",
             "trace=epoll_wait,epoll_pwait,epoll_pwait2,ppoll,poll,io_uring_enter,write",
-        ])
-        .arg(&exe)
-        .args([
-            "--exact",
-            "strace_child_idle_timer",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .env(STRACE_CHILD_ENV, "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let text = std::fs::read_to_string(&trace).unwrap_or_default();
-    let _ = std::fs::remove_file(&trace);
-    if !output.status.success() && (stderr.contains("ptrace") || stderr.contains("PTRACE")) {
-        println!("skipped: strace cannot trace here: {stderr}");
+        ],
+        "child: the idle loop fired its one timer",
+    ) else {
         return;
-    }
-    assert!(
-        output.status.success(),
-        "traced scenario failed: {}\n{stderr}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    };
     // The harness's own output proves the scenario ran under the tracer.
     assert!(
         text.contains("strace_child_idle_timer"),
@@ -533,19 +494,132 @@ fn an_idle_loop_waits_once_per_deadline() {
         1,
         "expected exactly one wait for the 300 ms timeout, trace:\n{text}"
     );
-    if !waits[0].contains("epoll_wait(") && !waits[0].contains(" poll(") {
-        // ppoll and io_uring_enter carry their timeout in a struct; the count is the check.
-        return;
+    // It blocks until the deadline: its timeout is not zero.
+    let wait = waits[0];
+    if wait.contains("epoll_wait(") || wait.contains(" poll(") {
+        // The last argument, in ms.
+        let timeout_ms: Option<i64> = wait
+            .split(')')
+            .next()
+            .and_then(|args| args.rsplit(", ").next())
+            .and_then(|ms| ms.trim().parse().ok());
+        assert!(
+            timeout_ms.is_some_and(|ms| ms > 0),
+            "the one wait must block until the deadline: {wait}"
+        );
+    } else if wait.contains("epoll_pwait2(") || wait.contains("ppoll(") {
+        // strace shows the timespec argument.
+        assert!(
+            wait.contains("tv_sec=") && !wait.contains("{tv_sec=0, tv_nsec=0}"),
+            "the one wait must block until the deadline: {wait}"
+        );
     }
-    // It blocks: its timeout argument (the last one, in ms) is not 0.
-    let timeout_ms: Option<i64> = waits[0]
-        .split(')')
-        .next()
-        .and_then(|args| args.rsplit(", ").next())
-        .and_then(|ms| ms.trim().parse().ok());
+    // io_uring_enter passes its timeout through the ring (strace cannot show it): the count
+    // of waits is the check there.
+}
+
+#[test]
+fn handles_from_another_loop_cancel_and_reset_nothing() {
+    let mut a = timer_loop(EventLoopConfig::new());
+    let mut b = timer_loop(EventLoopConfig::new());
+    let mut in_a = Timers::default();
+    let mut in_b = Timers::default();
+    // Same order of inserts on both loops: the handles name the same entry and generation.
+    let from_a = in_a.set(&mut a, 0, Duration::from_millis(2));
+    let _own = in_b.set(&mut b, 0, Duration::from_millis(2));
+    assert!(!b.clear_timeout(from_a), "a's handle cancelled b's timeout");
+    assert!(!b.reset_timeout(from_a, Duration::from_secs(60)));
+    in_b.expect = 1;
+    b.run(&mut in_b).unwrap();
+    in_b.assert_never_early();
+    in_a.expect = 1;
+    a.run(&mut in_a).unwrap();
+    in_a.assert_never_early();
+    assert!(!a.clear_timeout(from_a), "fired: stale");
+}
+
+/// Pushes one idle timeout back from `tick` a number of times, as a server does on every
+/// event, and records when each push-back was made and when the timeout fired.
+struct PushedBack {
+    idle: Option<ferrio::Timeout>,
+    delay: Duration,
+    pushes_left: usize,
+    last_push: Option<Instant>,
+    fired: Vec<Instant>,
+    resets_refused: usize,
+}
+
+impl Handler for PushedBack {
+    type Timeout = u32;
+    type Message = ();
+
+    fn timeout(&mut self, event_loop: &mut EventLoop<PushedBack>, id: u32) {
+        assert_ne!(id, WATCHDOG_ID, "watchdog");
+        self.fired.push(Instant::now());
+        // The handle is stale now.
+        if !event_loop.reset_timeout(self.idle.unwrap(), self.delay) {
+            self.resets_refused += 1;
+        }
+        event_loop.shutdown();
+    }
+
+    fn tick(&mut self, event_loop: &mut EventLoop<PushedBack>) {
+        if self.pushes_left > 0 {
+            self.pushes_left -= 1;
+            let at = Instant::now();
+            assert!(event_loop.reset_timeout(self.idle.unwrap(), self.delay));
+            self.last_push = Some(at);
+        }
+    }
+}
+
+#[test]
+fn an_idle_timeout_pushed_back_from_callbacks_fires_once_never_early() {
+    let mut event_loop = EventLoop::<PushedBack>::new().unwrap();
+    let _ = event_loop.timeout(WATCHDOG_ID, WATCHDOG).unwrap();
+    let delay = Duration::from_millis(5);
+    let set_at = Instant::now();
+    let idle = event_loop.timeout(1, delay).unwrap();
+    let mut handler = PushedBack {
+        idle: Some(idle),
+        delay,
+        pushes_left: 200,
+        last_push: None,
+        fired: Vec::new(),
+        resets_refused: 0,
+    };
+    // Iterations without IO: each `tick` pushes the deadline back before it is reached.
+    while handler.pushes_left > 0 {
+        event_loop.run_once(&mut handler, Some(0)).unwrap();
+    }
+    event_loop.run(&mut handler).unwrap();
+    assert_eq!(handler.fired.len(), 1);
+    let since_last_push = handler.fired[0] - handler.last_push.unwrap();
     assert!(
-        timeout_ms.is_some_and(|ms| ms > 0),
-        "the one wait must block until the deadline: {}",
-        waits[0]
+        since_last_push >= delay,
+        "fired {since_last_push:?} after the last push-back, delay {delay:?}"
     );
+    assert!(handler.fired[0] - set_at >= delay);
+    assert_eq!(handler.resets_refused, 1);
+}
+
+#[test]
+fn reset_timeout_outside_callbacks_moves_the_deadline_both_ways() {
+    let mut event_loop = timer_loop(EventLoopConfig::new());
+    let mut handler = Timers::default();
+    // Later: set for 1 ms, pushed to 30 ms.
+    let late = handler.set(&mut event_loop, 0, Duration::from_millis(1));
+    let pushed_at = Instant::now();
+    assert!(event_loop.reset_timeout_ms(late, 30));
+    handler.set[0] = (0, pushed_at, Duration::from_millis(30));
+    // Earlier: set for an hour, pulled in to 2 ms.
+    let early = handler.set(&mut event_loop, 1, Duration::from_secs(3600));
+    let pulled_at = Instant::now();
+    assert!(event_loop.reset_timeout(early, Duration::from_millis(2)));
+    handler.set[1] = (1, pulled_at, Duration::from_millis(2));
+    handler.expect = 2;
+    event_loop.run(&mut handler).unwrap();
+    handler.assert_never_early();
+    assert_eq!(handler.fired_ids(), [1, 0]);
+    assert!(!event_loop.reset_timeout(late, Duration::ZERO), "stale");
 }

@@ -5,14 +5,20 @@ mod util;
 
 use std::fs::File;
 use std::io::{self, Write};
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
 use ferrio::udp::UdpSocket;
+#[cfg(unix)]
 use ferrio::unix::{pipe, EventedFd};
+#[cfg(windows)]
+use ferrio::windows::EventedSocket;
 use ferrio::{EventSet, Events, Poll, PollOpt, Token, TryRead};
+#[cfg(windows)]
+use std::os::windows::io::{AsRawHandle, AsRawSocket, RawSocket};
 use util::{
     any_local_addr, assert_error_kind, expect_events, expect_no_events, next_readiness, poll_once,
     tcp_pair,
@@ -173,8 +179,11 @@ fn reregister_or_deregister_unregistered_is_not_found() {
     );
     assert_error_kind(poll.deregister(&server), io::ErrorKind::NotFound);
 
-    let (reader, _writer) = pipe().unwrap();
-    assert_error_kind(poll.deregister(&reader), io::ErrorKind::NotFound);
+    #[cfg(unix)]
+    {
+        let (reader, _writer) = pipe().unwrap();
+        assert_error_kind(poll.deregister(&reader), io::ErrorKind::NotFound);
+    }
 }
 
 #[test]
@@ -203,12 +212,18 @@ fn reserved_token_is_invalid_input() {
         ),
         io::ErrorKind::InvalidInput,
     );
-    // Through EventedFd as well.
+    // Through EventedFd (EventedSocket on Windows) as well.
+    #[cfg(unix)]
     let (reader, _writer) = pipe().unwrap();
-    let fd = reader.as_raw_fd();
+    #[cfg(unix)]
+    let raw = EventedFd(&reader.as_raw_fd());
+    #[cfg(windows)]
+    let (_other, reader) = tcp_pair();
+    #[cfg(windows)]
+    let raw = EventedSocket(&reader.as_raw_socket());
     assert_error_kind(
         poll.register(
-            &EventedFd(&fd),
+            &raw,
             Token(usize::MAX),
             EventSet::readable(),
             PollOpt::edge(),
@@ -228,6 +243,7 @@ fn zero_capacity_events_is_invalid_input() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn evented_fd_on_a_regular_file_is_an_error() {
     let file = File::open(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
@@ -240,6 +256,65 @@ fn evented_fd_on_a_regular_file_is_an_error() {
     assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{err}");
 }
 
+/// Windows: only sockets can be registered; a file handle passed as a socket is refused.
+#[cfg(windows)]
+#[test]
+fn evented_socket_on_a_file_is_an_error() {
+    let file = File::open(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let not_a_socket = file.as_raw_handle() as RawSocket;
+    let poll = Poll::new().unwrap();
+    let err = poll
+        .register(
+            &EventedSocket(&not_a_socket),
+            T,
+            EventSet::readable(),
+            PollOpt::level(),
+        )
+        .unwrap_err();
+    // WSAENOTSOCK (Wine 8: ERROR_INVALID_HANDLE).
+    let expected = if util::under_wine() { 6 } else { 10038 };
+    assert_eq!(err.raw_os_error(), Some(expected), "{err}");
+    // Nothing was left behind.
+    assert_error_kind(
+        poll.deregister(&EventedSocket(&not_a_socket)),
+        io::ErrorKind::NotFound,
+    );
+}
+
+/// Windows: `EventedSocket` misuse is a clean error, and a deregistered raw socket reports
+/// nothing more.
+#[cfg(windows)]
+#[test]
+fn evented_socket_misuse_is_a_clean_error() {
+    let reader = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    reader.set_nonblocking(true).unwrap();
+    let writer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = reader.local_addr().unwrap();
+    let socket = reader.as_raw_socket();
+    let mut poll = Poll::new().unwrap();
+    let source = EventedSocket(&socket);
+    assert_error_kind(poll.deregister(&source), io::ErrorKind::NotFound);
+    assert_error_kind(
+        poll.reregister(&source, T, EventSet::readable(), PollOpt::edge()),
+        io::ErrorKind::NotFound,
+    );
+    poll.register(&source, T, EventSet::readable(), PollOpt::edge())
+        .unwrap();
+    assert_error_kind(
+        poll.register(&source, T, EventSet::readable(), PollOpt::edge()),
+        io::ErrorKind::AlreadyExists,
+    );
+    let mut events = Events::with_capacity(8);
+    writer.send_to(b"p", to).unwrap();
+    expect_events(&mut poll, &mut events, vec![(T, EventSet::readable())]);
+    let mut buf = [0u8; 4];
+    reader.recv_from(&mut buf).unwrap();
+    poll.deregister(&source).unwrap();
+    writer.send_to(b"q", to).unwrap();
+    expect_no_events(&mut poll, &mut events);
+}
+
+#[cfg(unix)]
 #[test]
 fn evented_fd_misuse_is_reported_by_the_os() {
     let (reader, mut writer) = pipe().unwrap();
@@ -419,7 +494,7 @@ fn dropping_an_unregistered_clone_keeps_the_original_registered() {
     assert_error_kind(poll.deregister(&clone), io::ErrorKind::NotFound);
 }
 
-/// Linux only: finds the fds in `/proc/self/fd` by their `anon_inode` names.
+/// Linux only: finds the selector's fds in `/proc/self/fd` by their `anon_inode` names.
 #[cfg(target_os = "linux")]
 #[test]
 fn selector_and_waker_fds_are_cloexec() {

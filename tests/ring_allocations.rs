@@ -6,7 +6,22 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::{IoSlice, Read, Write};
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
+
+/// Windows: a connected loopback pair of std TCP streams stands in for a Unix socket pair.
+#[cfg(windows)]
+struct UnixStream;
+
+#[cfg(windows)]
+impl UnixStream {
+    fn pair() -> std::io::Result<(std::net::TcpStream, std::net::TcpStream)> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let a = std::net::TcpStream::connect(listener.local_addr()?)?;
+        let (b, _) = listener.accept()?;
+        Ok((a, b))
+    }
+}
 
 use bytes::{Buf, BufMut};
 use ferrio::buf::RingBuf;

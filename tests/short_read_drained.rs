@@ -10,12 +10,14 @@ mod util;
 
 use std::io::{self, Write};
 use std::net::Shutdown;
+#[cfg(unix)]
 use std::os::fd::AsFd;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
 use ferrio::tcp::TcpStream;
+#[cfg(unix)]
 use ferrio::unix::UnixStream;
 use ferrio::{Backend, EventSet, Events, Poll, PollOpt, StreamRead, Token, TryReadStream};
 use util::{
@@ -161,6 +163,7 @@ fn tcp_reader_that_stops_at_short_reads_never_stalls_on_any_backend() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn unix_reader_that_stops_at_short_reads_never_stalls_on_any_backend() {
     for backend in Backend::ALL {
@@ -173,6 +176,7 @@ fn unix_reader_that_stops_at_short_reads_never_stalls_on_any_backend() {
 }
 
 /// A ferrio `UnixStream` as a blocking std one, through a duplicated fd.
+#[cfg(unix)]
 fn theirs_into_std(stream: UnixStream) -> std::os::fd::OwnedFd {
     let fd = stream.as_fd().try_clone_to_owned().unwrap();
     drop(stream);
@@ -285,10 +289,12 @@ fn data_and_fin_in_one_event_read_on_to_eof_when_hup() {
         let mut events = Events::with_capacity(8);
         peer.write_all(b"last words").unwrap();
         peer.shutdown(Shutdown::Write).unwrap();
-        if !util::half_close_is_hup(backend) {
+        if !util::half_close_is_hup(backend) || util::under_wine() {
             // Documented (`Backend::Poll` without POLLRDHUP): no hup tells of the FIN. The
             // short read is taken for a drain, and the read re-arms the emulated edge, so the
-            // next event (the FIN is still pending) leads the reader to the EOF.
+            // next event (the FIN is still pending) leads the reader to the EOF. Wine 8
+            // reports a FIN only once the data before it is read: the data's event has no
+            // hup, the short read is a drain, and the FIN brings its own event (with hup).
             assert!(next_readiness(&mut poll, &mut events, STREAM).is_readable());
             let mut buf = [0u8; 64];
             assert_eq!(
@@ -296,7 +302,12 @@ fn data_and_fin_in_one_event_read_on_to_eof_when_hup() {
                 StreamRead::Drained(10),
                 "{backend}"
             );
-            assert!(next_readiness(&mut poll, &mut events, STREAM).is_readable());
+            let kind = next_readiness(&mut poll, &mut events, STREAM);
+            if util::under_wine() {
+                assert!(kind.is_hup(), "{kind:?}");
+            } else {
+                assert!(kind.is_readable(), "{backend}: {kind:?}");
+            }
             assert_eq!(ours.try_read_stream(&mut buf).unwrap(), StreamRead::Eof);
             continue;
         }
@@ -333,13 +344,19 @@ fn reset_is_an_error_not_a_drain() {
         let kind = next_readiness(&mut poll, &mut events, STREAM);
         assert!(kind.is_hup() || kind.is_error(), "{kind:?}");
         let mut buf = [0u8; 64];
-        let err = ours.try_read_stream(&mut buf).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+        let read = ours.try_read_stream(&mut buf);
+        if util::under_wine() && matches!(read, Ok(StreamRead::Eof)) {
+            // Wine 8 consumes the reset while it checks readiness: the read sees EOF, which
+            // is not a drain either.
+            continue;
+        }
+        assert_eq!(read.unwrap_err().kind(), io::ErrorKind::ConnectionReset);
     }
 }
 
 /// The documented exception: Linux ends a TCP read at the urgent mark with data still
-/// queued behind it, so such a short read is not a drain.
+/// queued behind it, so such a short read is not a drain. (Linux's behaviour, on epoll.)
+#[cfg(unix)]
 #[test]
 fn urgent_data_ends_a_read_early_as_documented() {
     let (mut ours, peer) = tcp_pair_with_std_peer();
@@ -374,6 +391,7 @@ fn urgent_data_ends_a_read_early_as_documented() {
 
 /// The documented exception for Unix streams: a read ends after a message that carried file
 /// descriptors, with later bytes still queued.
+#[cfg(unix)]
 #[test]
 fn fd_passing_ends_a_unix_read_early_as_documented() {
     let (mut ours, theirs) = UnixStream::pair().unwrap();
@@ -413,7 +431,7 @@ fn references_read_like_the_source() {
     let mut reference: &TcpStream = &ours;
     let mut buf = [0u8; 8];
     // Bounded wait for the bytes without an event loop: a level-triggered poll.
-    let mut poll = poll_on(Backend::Epoll);
+    let mut poll = poll_on(Backend::DEFAULT);
     poll.register(&ours, STREAM, EventSet::readable(), PollOpt::level())
         .unwrap();
     let mut events = Events::with_capacity(4);

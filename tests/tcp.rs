@@ -5,16 +5,19 @@ mod util;
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
 use std::time::Duration;
+#[cfg(windows)]
+use util::AsRawFd;
 
 use ferrio::tcp::{TcpBuilder, TcpListener, TcpStream};
 use ferrio::{EventSet, Events, Poll, PollOpt, Token, TryAccept, TryRead, TryWrite};
 use socket2::SockRef;
 use util::{
     accept_one, any_local_addr, any_local_ipv6_addr, assert_error_kind, assert_nonblocking_cloexec,
-    assert_would_block, expect_events, expect_no_events, ipv6_available, next_readiness,
-    poll_events, tcp_pair, tcp_pair_on, wait_connected,
+    assert_would_block, expect_events, expect_no_events, ipv6_available, next_readiness, tcp_pair,
+    tcp_pair_on, wait_connected,
 };
 
 const T: Token = Token(1);
@@ -38,7 +41,8 @@ fn connect_completion_is_reported_as_writable() {
         next_readiness(&mut poll, &mut events, T),
         EventSet::writable()
     );
-    assert!(stream.take_socket_error().unwrap().is_none());
+    assert!(stream.take_error().unwrap().is_none());
+    stream.take_socket_error().unwrap();
     assert_eq!(stream.peer_addr().unwrap(), addr);
     let accepted = accept_one(&listener);
     assert_eq!(accepted.peer_addr().unwrap(), stream.local_addr().unwrap());
@@ -53,7 +57,9 @@ fn connect_refused_is_reported_as_error_or_hup_with_socket_error() {
         // also correct behaviour.
         Err(e) => {
             assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
-            println!("connect was refused synchronously; readiness path not exercised");
+            util::precondition_missing(
+                "connect was refused synchronously: the readiness path is not exercised",
+            );
             return;
         }
     };
@@ -70,13 +76,15 @@ fn connect_refused_is_reported_as_error_or_hup_with_socket_error() {
     assert!(kind.is_error() || kind.is_hup(), "{kind:?}");
     // Linux epoll reports a refused connect as EPOLLERR | EPOLLHUP (plus in/out).
     assert!(kind.is_error() && kind.is_hup(), "{kind:?}");
-    let err = stream
-        .take_socket_error()
-        .unwrap()
-        .expect("no socket error");
+    // mio 0.5's form: the pending error as Err.
+    let err = stream.take_socket_error().unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
-    // Taking it cleared it.
-    assert!(stream.take_socket_error().unwrap().is_none());
+    // Taking it cleared it (Windows says so too; Wine 8 keeps reporting it).
+    let again = stream.take_error().unwrap();
+    assert_eq!(again.is_none(), !util::under_wine(), "{again:?}");
+    if !util::under_wine() {
+        stream.take_socket_error().unwrap();
+    }
     assert_error_kind(stream.peer_addr(), io::ErrorKind::NotConnected);
 }
 
@@ -109,7 +117,17 @@ fn reset_is_reported_as_error_or_hup_and_read_gives_connection_reset() {
     let kind = next_readiness(&mut poll, &mut events, T);
     assert!(kind.is_error() || kind.is_hup(), "{kind:?}");
     let mut buf = [0u8; 8];
-    assert_error_kind(server.try_read(&mut buf), io::ErrorKind::ConnectionReset);
+    let read = server.try_read(&mut buf);
+    if util::under_wine() {
+        // Wine 8 consumes the reset while it checks readiness: the read then sees EOF.
+        assert!(
+            matches!(read, Ok(Some(0)))
+                || matches!(&read, Err(e) if e.kind() == io::ErrorKind::ConnectionReset),
+            "{read:?}"
+        );
+    } else {
+        assert_error_kind(read, io::ErrorKind::ConnectionReset);
+    }
 }
 
 #[test]
@@ -122,10 +140,14 @@ fn peer_write_shutdown_gives_readable_hup_then_eof_and_we_can_still_write() {
 
     client.write_all(b"last").unwrap();
     client.shutdown(Shutdown::Write).unwrap();
-    assert_eq!(
-        next_readiness(&mut poll, &mut events, T),
-        util::half_close(poll.backend())
-    );
+    let kind = next_readiness(&mut poll, &mut events, T);
+    let closed = util::half_close(poll.backend());
+    if util::under_wine() {
+        // Wine 8 reports a FIN only once the data before it is read (it checks with a peek).
+        assert!(kind == EventSet::readable() || kind == closed, "{kind:?}");
+    } else {
+        assert_eq!(kind, closed);
+    }
     let mut buf = [0u8; 8];
     assert_eq!(server.try_read(&mut buf).unwrap(), Some(4));
     assert_eq!(&buf[..4], b"last");
@@ -167,7 +189,11 @@ fn our_write_shutdown_gives_peer_readable_hup_and_we_can_still_read() {
     let mut buf = [0u8; 8];
     assert_eq!(client.try_read(&mut buf).unwrap(), Some(0));
     // Writing after our own write shutdown fails.
+    #[cfg(unix)]
     assert_error_kind(server.write(b"no"), io::ErrorKind::BrokenPipe);
+    // Winsock: WSAESHUTDOWN.
+    #[cfg(windows)]
+    assert_eq!(server.write(b"no").unwrap_err().raw_os_error(), Some(10058));
 
     assert_eq!(client.try_write(b"still").unwrap(), Some(5));
     let kind = next_readiness(&mut poll, &mut events, Token(20));
@@ -175,6 +201,40 @@ fn our_write_shutdown_gives_peer_readable_hup_and_we_can_still_read() {
     assert_eq!(kind, EventSet::readable());
     assert_eq!(server.try_read(&mut buf).unwrap(), Some(5));
     assert_eq!(&buf[..5], b"still");
+}
+
+#[test]
+fn accept_shapes_match_mio_0_5() {
+    // The inherent accept gives the peer's address too; TryAccept gives the stream alone.
+    fn stream_of<L: TryAccept<Output = TcpStream>>(listener: &L) -> Option<TcpStream> {
+        listener.accept().unwrap()
+    }
+    let listener = TcpListener::bind(&any_local_addr()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let first = std::net::TcpStream::connect(addr).unwrap();
+    let second = std::net::TcpStream::connect(addr).unwrap();
+    let mut poll = Poll::new().unwrap();
+    poll.register(&listener, T, EventSet::readable(), PollOpt::level())
+        .unwrap();
+    let mut events = Events::with_capacity(4);
+    let mut peers = Vec::new();
+    let mut streams = Vec::new();
+    while peers.len() + streams.len() < 2 {
+        expect_events(&mut poll, &mut events, vec![(T, EventSet::readable())]);
+        if peers.is_empty() {
+            if let Some((stream, peer)) = listener.accept().unwrap() {
+                peers.push((stream, peer));
+            }
+        } else if let Some(stream) = stream_of(&listener) {
+            streams.push(stream);
+        }
+    }
+    let (accepted, peer) = &peers[0];
+    assert_eq!(*peer, accepted.peer_addr().unwrap());
+    let locals = [first.local_addr().unwrap(), second.local_addr().unwrap()];
+    assert!(locals.contains(peer));
+    assert!(locals.contains(&streams[0].peer_addr().unwrap()));
+    assert!(stream_of(&listener).is_none());
 }
 
 #[test]
@@ -231,6 +291,8 @@ fn listener_accept_returns_none_after_draining_backlog() {
     expect_no_events(&mut poll, &mut events);
 }
 
+// Windows has no SO_REUSEPORT.
+#[cfg(unix)]
 #[test]
 fn builder_reuse_port_lets_two_listeners_share_a_port() {
     let addr = any_local_addr();
@@ -272,9 +334,10 @@ fn builder_reuse_port_lets_two_listeners_share_a_port() {
     assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
 }
 
+#[cfg(unix)]
 fn next_any(poll: &mut Poll, events: &mut Events) -> Token {
     for _ in 0..10 {
-        if let Some(&(token, _)) = poll_events(poll, events).first() {
+        if let Some(&(token, _)) = util::poll_events(poll, events).first() {
             return token;
         }
     }
@@ -310,7 +373,7 @@ fn builder_sets_buffer_sizes_and_nodelay() {
 #[test]
 fn builder_v6_only() {
     if !ipv6_available() {
-        println!("skipped: cannot bind [::1], no IPv6 loopback here");
+        util::precondition_missing("IPv6: cannot bind [::1]");
         return;
     }
     let unspecified: SocketAddr = "[::]:0".parse().unwrap();
@@ -349,7 +412,9 @@ fn builder_v6_only() {
     }
 
     // only_v6 on an IPv4 socket is an error, not a panic.
-    assert!(TcpBuilder::v4().unwrap().only_v6(true).is_err());
+    // Wine 8 accepts IPV6_V6ONLY on an IPv4 socket; Linux and Windows refuse it.
+    let v4_only_v6 = TcpBuilder::v4().unwrap().only_v6(true);
+    assert_eq!(v4_only_v6.is_err(), !util::under_wine());
 }
 
 #[test]
@@ -366,6 +431,7 @@ fn all_fds_are_nonblocking_and_cloexec() {
     // from_std switches blocking std sockets to non-blocking (std creates them cloexec).
     let std_listener = std::net::TcpListener::bind(any_local_addr()).unwrap();
     let std_stream = std::net::TcpStream::connect(std_listener.local_addr().unwrap()).unwrap();
+    #[cfg(unix)]
     assert_eq!(
         util::fd_flags(std_stream.as_raw_fd()).unwrap(),
         (false, true)
@@ -413,10 +479,31 @@ fn socket_options_roundtrip() {
     client.set_nodelay(false).unwrap();
     assert!(!client.nodelay().unwrap());
 
-    client.set_keepalive(Some(Duration::from_secs(60))).unwrap();
-    assert_eq!(client.keepalive().unwrap(), Some(Duration::from_secs(60)));
+    client.set_keepalive(Some(60)).unwrap();
+    if util::under_wine() {
+        // Wine 8 has no TCP_KEEPIDLE to read the time back (WSAENOPROTOOPT).
+        let err = client.keepalive().unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(10042), "{err:?}");
+    } else {
+        assert_eq!(client.keepalive().unwrap(), Some(Duration::from_secs(60)));
+    }
     client.set_keepalive(None).unwrap();
     assert_eq!(client.keepalive().unwrap(), None);
+    client
+        .set_keepalive_time(Some(Duration::from_secs(90)))
+        .unwrap();
+    if util::under_wine() {
+        assert_eq!(client.keepalive().unwrap_err().raw_os_error(), Some(10042));
+    } else {
+        assert_eq!(client.keepalive().unwrap(), Some(Duration::from_secs(90)));
+    }
+    for bad in [
+        client.set_keepalive(Some(0)),
+        client.set_keepalive_time(Some(Duration::from_millis(500))),
+        client.set_keepalive(Some(u32::MAX)),
+    ] {
+        assert_eq!(bad.unwrap_err().kind(), io::ErrorKind::InvalidInput);
+    }
 
     client.set_ttl(42).unwrap();
     assert_eq!(client.ttl().unwrap(), 42);
@@ -424,7 +511,8 @@ fn socket_options_roundtrip() {
     let listener = TcpListener::bind(&any_local_addr()).unwrap();
     listener.set_ttl(17).unwrap();
     assert_eq!(listener.ttl().unwrap(), 17);
-    assert!(listener.take_socket_error().unwrap().is_none());
+    assert!(listener.take_error().unwrap().is_none());
+    listener.take_socket_error().unwrap();
 
     client.set_linger(Some(Duration::from_secs(1))).unwrap();
     assert_eq!(
@@ -515,7 +603,7 @@ fn vectored_write_and_read() {
 #[test]
 fn ipv6_loopback_stream() {
     if !ipv6_available() {
-        println!("skipped: cannot bind [::1], no IPv6 loopback here");
+        util::precondition_missing("IPv6: cannot bind [::1]");
         return;
     }
     let (mut client, mut server) = tcp_pair_on(any_local_ipv6_addr());

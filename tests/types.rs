@@ -5,7 +5,10 @@ use std::collections::HashSet;
 
 use ferrio::tcp::{TcpBuilder, TcpListener, TcpStream};
 use ferrio::udp::UdpSocket;
+#[cfg(unix)]
 use ferrio::unix::{EventedFd, PipeReader, PipeWriter};
+#[cfg(windows)]
+use ferrio::windows::EventedSocket;
 use ferrio::{EventSet, Events, IoEvent, Poll, PollOpt, Registry, Token, Waker};
 
 fn assert_send<T: Send>() {}
@@ -31,16 +34,22 @@ fn auto_traits() {
     assert_send::<TcpBuilder>();
     assert_send::<UdpSocket>();
     assert_sync::<UdpSocket>();
-    assert_send::<PipeReader>();
-    assert_sync::<PipeReader>();
-    assert_send::<PipeWriter>();
-    assert_sync::<PipeWriter>();
+    #[cfg(unix)]
+    {
+        assert_send::<PipeReader>();
+        assert_sync::<PipeReader>();
+        assert_send::<PipeWriter>();
+        assert_sync::<PipeWriter>();
+    }
 
     assert_copy::<Token>();
     assert_copy::<EventSet>();
     assert_copy::<PollOpt>();
     assert_copy::<IoEvent>();
+    #[cfg(unix)]
     assert_copy::<EventedFd<'static>>();
+    #[cfg(windows)]
+    assert_copy::<EventedSocket<'static>>();
 
     assert_debug::<Poll>();
     assert_debug::<Registry>();
@@ -50,8 +59,13 @@ fn auto_traits() {
     assert_debug::<TcpListener>();
     assert_debug::<TcpBuilder>();
     assert_debug::<UdpSocket>();
-    assert_debug::<PipeReader>();
-    assert_debug::<PipeWriter>();
+    #[cfg(unix)]
+    {
+        assert_debug::<PipeReader>();
+        assert_debug::<PipeWriter>();
+    }
+    #[cfg(windows)]
+    assert_debug::<EventedSocket<'static>>();
 }
 
 #[test]
@@ -85,9 +99,27 @@ fn event_set_constructors_and_predicates() {
     assert_eq!(EventSet::from_bits_truncate(0xff), EventSet::all());
     assert_eq!(EventSet::from_bits_truncate(0x10), EventSet::none());
 
-    // All four are distinct.
-    let set: HashSet<EventSet> = [r, w, e, h].into_iter().collect();
-    assert_eq!(set.len(), 4);
+    // The flags mio 0.5 did not have: above mio 0.5's bits (and PollOpt's 0x20..0x80), and
+    // not in all().
+    let p = EventSet::priority();
+    let rc = EventSet::read_closed();
+    let wc = EventSet::write_closed();
+    assert_eq!((p.bits(), rc.bits(), wc.bits()), (0x100, 0x200, 0x400));
+    assert!(p.is_priority() && !p.is_readable() && !p.is_read_closed());
+    assert!(rc.is_read_closed() && !rc.is_hup() && !rc.is_write_closed());
+    assert!(wc.is_write_closed() && !wc.is_error() && !wc.is_read_closed());
+    for extra in [p, rc, wc] {
+        assert!(!EventSet::all().contains(extra));
+        assert_eq!(EventSet::from_bits_truncate(extra.bits()), extra);
+    }
+    assert_eq!(
+        EventSet::from_bits_truncate(0x7ff),
+        EventSet::all() | p | rc | wc
+    );
+
+    // All seven are distinct.
+    let set: HashSet<EventSet> = [r, w, e, h, p, rc, wc].into_iter().collect();
+    assert_eq!(set.len(), 7);
 }
 
 #[test]
@@ -111,6 +143,9 @@ fn event_set_operators() {
     assert_eq!(!r, w | EventSet::error() | h);
     assert_eq!((!r).bits() & !EventSet::all().bits(), 0);
     assert_eq!(!!rw, rw);
+    // `!` never produces the flags outside all(), and drops them.
+    assert_eq!(!EventSet::read_closed(), EventSet::all());
+    assert_eq!(!(r | EventSet::priority()), w | EventSet::error() | h);
 
     let mut s = EventSet::none();
     s.insert(r);
@@ -133,6 +168,16 @@ fn event_set_debug_lists_flags() {
     assert_eq!(
         format!("{:?}", EventSet::all()),
         "EventSet(Readable | Writable | Error | Hup)"
+    );
+    assert_eq!(
+        format!(
+            "{:?}",
+            EventSet::hup()
+                | EventSet::read_closed()
+                | EventSet::write_closed()
+                | EventSet::priority()
+        ),
+        "EventSet(Hup | ReadClosed | WriteClosed | Priority)"
     );
 }
 
@@ -164,7 +209,12 @@ fn poll_opt_semantics() {
     assert_eq!((edge | oneshot) & oneshot, oneshot);
     assert_eq!((edge | oneshot) ^ edge, oneshot);
     assert!((edge | oneshot).contains(edge) && !(edge | oneshot).contains(level));
-    assert_eq!((edge.bits(), level.bits(), oneshot.bits()), (1, 2, 4));
+    // mio 0.5's values.
+    assert_eq!(
+        (edge.bits(), level.bits(), oneshot.bits()),
+        (0x20, 0x40, 0x80)
+    );
+    assert_eq!(PollOpt::all().bits(), 0xe0);
 
     let mut opts = PollOpt::empty();
     opts.insert(edge);
@@ -193,6 +243,7 @@ fn token_and_io_event_basics() {
     assert!(Token(1) < Token(2));
     assert_eq!(Token::from(7), Token(7));
     assert_eq!(usize::from(Token(9)), 9);
+    assert_eq!(Token(9).as_usize(), 9);
     assert_eq!(format!("{:?}", Token(3)), "Token(3)");
     let set: HashSet<Token> = [Token(1), Token(1), Token(2)].into_iter().collect();
     assert_eq!(set.len(), 2);
@@ -209,6 +260,14 @@ fn token_and_io_event_basics() {
             token: Token(4)
         }
     );
+    assert!(ev.is_writable() && !ev.is_readable() && !ev.is_error() && !ev.is_hup());
+    let all =
+        EventSet::all() | EventSet::priority() | EventSet::read_closed() | EventSet::write_closed();
+    let ev = IoEvent::new(all, Token(5));
+    assert!(ev.is_readable() && ev.is_writable() && ev.is_error() && ev.is_hup());
+    assert!(ev.is_priority() && ev.is_read_closed() && ev.is_write_closed());
+    let ev = IoEvent::new(EventSet::none(), Token(5));
+    assert!(!ev.is_priority() && !ev.is_read_closed() && !ev.is_write_closed());
 }
 
 #[test]

@@ -3,6 +3,9 @@
 //! datagrams; empty batches; partial batches; connected sockets; GSO and GRO where the
 //! kernel has them.
 
+// Not built on Windows: batched UDP (recvmmsg/sendmmsg, GSO/GRO) is Unix-only.
+#![cfg(unix)]
+
 mod util;
 
 use std::io;
@@ -164,7 +167,7 @@ fn thousand_datagrams_send_to_to_recv_many() {
 #[test]
 fn thousand_datagrams_both_ways_ipv6() {
     if !ipv6_available() {
-        println!("skipped: the IPv6 loopback ::1 cannot be bound here");
+        util::precondition_missing("IPv6: the loopback ::1 cannot be bound here");
         return;
     }
     let a = receiver(any_local_ipv6_addr());
@@ -368,12 +371,12 @@ fn connected_send_many() {
 #[test]
 fn gso_splits_into_datagrams() {
     if !UdpSocket::gso_supported() {
-        println!("skipped: this kernel has no UDP_SEGMENT (GSO)");
         let tx = UdpSocket::bound(&any_local_addr()).unwrap();
         assert_error_kind(
             tx.send_gso(b"x", 1, &tx.local_addr().unwrap()),
             io::ErrorKind::Unsupported,
         );
+        util::precondition_missing("GSO: this kernel has no UDP_SEGMENT");
         return;
     }
     assert!(UdpSocket::max_gso_segments() >= 64);
@@ -406,7 +409,9 @@ fn gso_splits_into_datagrams() {
 #[test]
 fn gro_coalesces_and_reports_segment_size() {
     if !UdpSocket::gso_supported() {
-        println!("skipped: this kernel has no UDP_SEGMENT (GSO) to produce a GRO packet");
+        util::precondition_missing(
+            "GRO: this kernel has no UDP_SEGMENT (GSO) to produce a GRO packet",
+        );
         return;
     }
     let tx = UdpSocket::bound(&any_local_addr()).unwrap();
@@ -414,7 +419,7 @@ fn gro_coalesces_and_reports_segment_size() {
     match rx.set_gro(true) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::Unsupported => {
-            println!("skipped: this kernel has no UDP_GRO: {e}");
+            util::precondition_missing(&format!("GRO: this kernel has no UDP_GRO: {e}"));
             return;
         }
         Err(e) => panic!("set_gro failed: {e}"),

@@ -5,6 +5,9 @@
 //! untouched. No test sleeps: each waits for readiness with a bounded number of polls, each
 //! with a generous timeout that only matters if the test is broken.
 
+// Not built on Windows: Unix-domain sockets, pipes and fd passing are Unix-only (`ferrio::unix`).
+#![cfg(unix)]
+
 mod util;
 
 use std::fs::File;
@@ -15,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use ferrio::unix::{pipe, PipeReader, UnixDatagram, UnixListener, UnixStream, MAX_FDS_PER_MESSAGE};
+use ferrio::unix::{
+    pipe, PipeReader, UnixDatagram, UnixListener, UnixSocket, UnixStream, MAX_FDS_PER_MESSAGE,
+};
 use ferrio::{EventSet, Events, Poll, PollOpt, Token, TryAccept, TryRead, TryWrite};
 
 /// A fresh, empty directory for socket files, removed (with its contents) on drop.
@@ -161,8 +166,10 @@ fn stream_connect_accept_echo_through_poll() {
         .unwrap();
 
     poller.wait_for(LISTENER, EventSet::readable());
-    // Through the TryAccept trait, as generic servers use it.
-    let (server, peer) = TryAccept::accept(&listener)
+    // With the peer's address (mio 0.5's `accept` and `TryAccept::accept` give the stream
+    // alone; see `accept_shapes_match_mio_0_5`).
+    let (server, peer) = listener
+        .accept_with_addr()
         .unwrap()
         .expect("a pending connection");
     assert!(listener.accept().unwrap().is_none(), "drained");
@@ -190,7 +197,7 @@ fn stream_connect_accept_echo_through_poll() {
         !seen.is_error() && !seen.is_hup(),
         "healthy socket: {seen:?}"
     );
-    assert!(client.take_socket_error().unwrap().is_none());
+    assert!(client.take_error().unwrap().is_none());
     assert_eq!(client.try_write(b"hello").unwrap(), Some(5));
 
     let mut buf = [0u8; 5];
@@ -288,45 +295,22 @@ fn stream_connect_errors() {
 
 // --- SIGPIPE safety in a child with the default SIGPIPE disposition ---
 
-const SIGPIPE_CHILD_ENV: &str = "FERRIO_TEST_UNIX_SIGPIPE_CHILD";
-const SIGPIPE_TEST_NAME: &str = "writes_to_closed_peers_never_raise_sigpipe";
-
 /// Rust test binaries ignore SIGPIPE, which would hide a missing `MSG_NOSIGNAL`. So this test
-/// re-runs itself in a child that restores the default action (terminate) and then writes to
-/// closed peers: the child must see `BrokenPipe` and exit normally.
+/// runs `child_unix_sigpipe` in a child that restores the default action (terminate) and then
+/// writes to closed peers: the child must see `BrokenPipe` and exit normally.
 #[test]
 fn writes_to_closed_peers_never_raise_sigpipe() {
-    if std::env::var_os(SIGPIPE_CHILD_ENV).is_some() {
-        unix_sigpipe_child();
-        return;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let output = std::process::Command::new(exe)
-        .args([
-            SIGPIPE_TEST_NAME,
-            "--exact",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .env(SIGPIPE_CHILD_ENV, "1")
-        .output()
-        .unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.signal(),
-        None,
-        "the child was killed by a signal (SIGPIPE is {}); output:\n{stdout}",
-        libc::SIGPIPE
-    );
-    assert!(output.status.success(), "child failed:\n{stdout}");
-    assert!(
-        stdout.contains("sigpipe child: all writes returned BrokenPipe"),
-        "the child must really run the writes; output:\n{stdout}"
+    util::run_child_test(
+        "child_unix_sigpipe",
+        &[],
+        "sigpipe child: all writes returned BrokenPipe",
     );
 }
 
-fn unix_sigpipe_child() {
+#[test]
+#[ignore = "a child scenario: run by writes_to_closed_peers_never_raise_sigpipe"]
+fn child_unix_sigpipe() {
+    util::child_scenario("child_unix_sigpipe");
     // SAFETY: restoring the default disposition of SIGPIPE; no handler code is involved.
     let previous = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     assert_ne!(previous, libc::SIG_ERR);
@@ -452,7 +436,7 @@ fn datagram_connected_send_recv_and_pair() {
     poller.wait_for(Token(2), EventSet::readable());
     assert_eq!(b.recv(&mut buf).unwrap(), Some(0), "empty datagram");
     assert_eq!(b.recv(&mut buf).unwrap(), None);
-    assert!(a.take_socket_error().unwrap().is_none());
+    assert!(a.take_error().unwrap().is_none());
     assert!(format!("{a:?}").contains("UnixDatagram"));
 
     // After the peer is gone, a connected send fails cleanly.
@@ -672,7 +656,7 @@ fn listener_try_clone_and_from_std() {
     assert!(util::fd_flags(listener.as_raw_fd()).unwrap().0);
     let clone = listener.try_clone().unwrap();
     unix_assert_nonblocking_cloexec(clone.as_raw_fd());
-    assert!(listener.take_socket_error().unwrap().is_none());
+    assert!(listener.take_error().unwrap().is_none());
 
     let std_client = std::os::unix::net::UnixStream::connect(&path).unwrap();
     let client = UnixStream::from_std(std_client).unwrap();
@@ -684,10 +668,199 @@ fn listener_try_clone_and_from_std() {
         .register(&clone, Token(3), EventSet::readable(), PollOpt::level())
         .unwrap();
     poller.wait_for(Token(3), EventSet::readable());
-    let (server, _) = clone.accept().unwrap().expect("connection");
+    let server = clone.accept().unwrap().expect("connection");
     assert!(listener.accept().unwrap().is_none());
     assert_eq!((&client).write(b"z").unwrap(), 1);
     let mut buf = [0u8; 1];
     assert_eq!((&server).read(&mut buf).unwrap(), 1);
     assert!(format!("{listener:?}").contains("UnixListener"));
+}
+
+// --- mio 0.5's shapes: UnixSocket, accept, fd passing with raw fds ---
+
+#[test]
+fn unix_socket_binds_listens_and_connects() {
+    let dir = UnixTempDir::new();
+    let path = dir.path("sock.sock");
+    let socket = UnixSocket::stream().unwrap();
+    unix_assert_nonblocking_cloexec(socket.as_raw_fd());
+    let clone = socket.try_clone().unwrap();
+    unix_assert_nonblocking_cloexec(clone.as_raw_fd());
+    assert_ne!(clone.as_raw_fd(), socket.as_raw_fd());
+    drop(clone);
+    socket.bind(&path).unwrap();
+    // Bound already: a second bind fails.
+    assert_eq!(
+        socket.bind(&dir.path("other.sock")).unwrap_err().kind(),
+        io::ErrorKind::InvalidInput
+    );
+    // A backlog beyond i32::MAX is capped, not an error.
+    let listener = socket.listen(usize::MAX).unwrap();
+    unix_assert_nonblocking_cloexec(listener.as_raw_fd());
+
+    let (mut stream, connected) = UnixSocket::stream().unwrap().connect(&path).unwrap();
+    assert!(connected, "Linux connects Unix sockets at once");
+    unix_assert_nonblocking_cloexec(stream.as_raw_fd());
+    let mut poller = UnixPoller::new();
+    poller
+        .poll
+        .register(&listener, Token(1), EventSet::readable(), PollOpt::edge())
+        .unwrap();
+    poller.wait_for(Token(1), EventSet::readable());
+    let server = listener.accept().unwrap().expect("a connection");
+    assert_eq!(stream.try_write(b"hi").unwrap(), Some(2));
+    let mut buf = [0u8; 2];
+    poller
+        .poll
+        .register(&server, Token(2), EventSet::readable(), PollOpt::edge())
+        .unwrap();
+    unix_read_exact(&mut poller, Token(2), &server, &mut buf);
+    assert_eq!(&buf, b"hi");
+    assert!(format!("{:?}", UnixSocket::stream().unwrap()).contains("UnixSocket"));
+}
+
+#[test]
+fn unix_socket_errors() {
+    let dir = UnixTempDir::new();
+    // Nothing there.
+    let err = UnixSocket::stream()
+        .unwrap()
+        .connect(&dir.path("missing.sock"))
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+    // Paths that do not fit are refused before any syscall.
+    let long = dir.path(&"x".repeat(200));
+    unix_assert_path_too_long(UnixSocket::stream().unwrap().bind(&long).unwrap_err());
+    unix_assert_path_too_long(UnixSocket::stream().unwrap().connect(&long).unwrap_err());
+    // A socket file that exists.
+    let path = dir.path("taken.sock");
+    let _first = UnixListener::bind(&path).unwrap();
+    let err = UnixSocket::stream().unwrap().bind(&path).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err}");
+    // Connecting to a bound socket that is not listening.
+    let bound = dir.path("bound.sock");
+    let not_listening = UnixSocket::stream().unwrap();
+    not_listening.bind(&bound).unwrap();
+    let err = UnixSocket::stream().unwrap().connect(&bound).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
+}
+
+#[test]
+fn accept_shapes_match_mio_0_5() {
+    fn stream_of<L: TryAccept<Output = UnixStream>>(listener: &L) -> Option<UnixStream> {
+        listener.accept().unwrap()
+    }
+    let dir = UnixTempDir::new();
+    let path = dir.path("a.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    assert!(stream_of(&listener).is_none());
+    let _c1 = UnixStream::connect(&path).unwrap();
+    let _c2 = UnixStream::connect(&path).unwrap();
+    let _c3 = UnixStream::connect(&path).unwrap();
+    // Linux queues Unix connections at once: all three are pending now.
+    let first: Option<UnixStream> = listener.accept().unwrap();
+    assert!(first.is_some());
+    assert!(stream_of(&listener).is_some());
+    let (third, peer) = listener.accept_with_addr().unwrap().expect("third");
+    assert!(peer.is_unnamed());
+    assert_eq!(
+        third.local_addr().unwrap().as_pathname(),
+        Some(path.as_path())
+    );
+    assert!(listener.accept().unwrap().is_none());
+    assert!(listener.accept_with_addr().unwrap().is_none());
+}
+
+#[test]
+fn mio_0_5_fd_passing_with_raw_fds() {
+    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let (mut reader, writer) = pipe().unwrap();
+    let mut buf = [0u8; 8];
+    // Nothing yet.
+    assert_eq!(b.try_read_recv_fd(&mut buf).unwrap(), None);
+    assert_eq!(
+        b.read_recv_fd(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+
+    assert_eq!(a.write_send_fd(b"w", writer.as_raw_fd()).unwrap(), 1);
+    drop(writer); // lent, not given: the message in flight keeps the file open
+    let (n, fd) = b.read_recv_fd(&mut buf).unwrap();
+    assert_eq!(n, 1);
+    let fd = fd.expect("an fd came with the byte");
+    unix_assert_cloexec(fd);
+    // SAFETY: read_recv_fd hands us ownership of the new fd.
+    let mut received = File::from(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+    received.write_all(b"ok").unwrap();
+    drop(received);
+    let mut got = [0u8; 2];
+    reader.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"ok");
+
+    // Data without an fd: (n, None).
+    assert_eq!(
+        a.try_write_send_fd(b"plain", reader.as_raw_fd()).unwrap(),
+        Some(5)
+    );
+    assert_eq!((&a).write(b"!").unwrap(), 1);
+    let (n, fd) = b.try_read_recv_fd(&mut buf).unwrap().unwrap();
+    // The fd comes with the first message; the plain byte may follow in the same read.
+    assert!(n == 5 || n == 6, "{n}");
+    // SAFETY: as above.
+    drop(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd.unwrap()) });
+    if n == 5 {
+        assert_eq!(b.try_read_recv_fd(&mut buf).unwrap(), Some((1, None)));
+    }
+
+    // Through Buf / BufMut.
+    let mut out = &b"buffered"[..];
+    assert_eq!(
+        a.try_write_buf_send_fd(&mut out, reader.as_raw_fd())
+            .unwrap(),
+        Some(8)
+    );
+    assert!(out.is_empty());
+    let mut inbox: Vec<u8> = Vec::with_capacity(16);
+    let (n, fd) = b.try_read_buf_recv_fd(&mut inbox).unwrap().unwrap();
+    assert_eq!((n, inbox.as_slice()), (8, &b"buffered"[..]));
+    // SAFETY: as above.
+    drop(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd.unwrap()) });
+    assert_eq!(b.try_read_buf_recv_fd(&mut inbox).unwrap(), None);
+}
+
+#[test]
+fn mio_0_5_fd_passing_bad_input() {
+    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let (r, _w) = pipe().unwrap();
+    // A stream needs a data byte to carry an fd.
+    assert_eq!(
+        a.write_send_fd(b"", r.as_raw_fd()).unwrap_err().kind(),
+        io::ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        a.try_write_send_fd(b"", r.as_raw_fd()).unwrap_err().kind(),
+        io::ErrorKind::InvalidInput
+    );
+    // A number that is not an open fd: EBADF from the kernel, and nothing is sent.
+    for bad in [-1, 1_000_000] {
+        let err = a.write_send_fd(b"x", bad).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EBADF), "{bad}: {err}");
+    }
+    let mut buf = [0u8; 4];
+    assert_eq!(b.try_read_recv_fd(&mut buf).unwrap(), None);
+    // Two fds in one message are more than read_recv_fd takes: InvalidData, both closed,
+    // the data consumed.
+    let (reader, writer) = pipe().unwrap();
+    let dup = writer.as_fd().try_clone_to_owned().unwrap();
+    assert_eq!(
+        a.send_with_fds(b"2", &[writer.as_fd(), dup.as_fd()])
+            .unwrap(),
+        Some(1)
+    );
+    drop(writer);
+    drop(dup);
+    let err = b.read_recv_fd(&mut buf).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+    unix_assert_all_writers_closed(&[reader]);
+    assert_eq!(b.try_read_recv_fd(&mut buf).unwrap(), None);
 }

@@ -4,8 +4,6 @@
 mod util;
 
 use std::io;
-#[cfg(target_os = "linux")]
-use std::process::Command;
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::Duration;
@@ -137,19 +135,13 @@ fn wake_with_no_poll_running_is_seen_by_the_next_poll() {
     }
 }
 
-/// Set in the environment of the child process that `wakes_make_at_most_one_write_per_poll`
-/// runs under strace.
-#[cfg(target_os = "linux")]
-const STRACE_CHILD_ENV: &str = "FERRIO_WAKER_STRACE_CHILD";
-
-/// The scenario traced by `wakes_make_at_most_one_write_per_poll`. In a normal test run it
-/// does nothing.
+/// The scenario traced by `wakes_make_at_most_one_write_per_poll`.
+// Linux only: the syscalls are counted with strace.
 #[cfg(target_os = "linux")]
 #[test]
+#[ignore = "a child scenario: traced by wakes_make_at_most_one_write_per_poll"]
 fn strace_child_scenario() {
-    if std::env::var_os(STRACE_CHILD_ENV).is_none() {
-        return;
-    }
+    util::child_scenario("strace_child_scenario");
     let mut poll = Poll::new().unwrap();
     let waker = Arc::new(Waker::new(poll.registry(), WAKE).unwrap());
     let mut events = Events::with_capacity(4);
@@ -174,51 +166,21 @@ fn strace_child_scenario() {
     poll.poll(&mut events, Some(Duration::from_secs(5)))
         .unwrap();
     assert_eq!(events.len(), 1);
+    println!("child: two rounds of 100 wakes");
 }
 
-/// Linux only: strace.
+// Linux only: the syscalls are counted with strace.
 #[cfg(target_os = "linux")]
 #[test]
 fn wakes_make_at_most_one_write_per_poll() {
-    let strace_ok = Command::new("strace")
-        .arg("-V")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !strace_ok {
-        println!("skipped: strace is not installed");
+    let Some(text) = util::strace_child_test(
+        "strace_child_scenario",
+        &[],
+        &["-e", "trace=write"],
+        "child: two rounds of 100 wakes",
+    ) else {
         return;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let trace =
-        std::env::temp_dir().join(format!("ferrio-waker-strace-{}.txt", std::process::id()));
-    let output = Command::new("strace")
-        .arg("-f")
-        .arg("-o")
-        .arg(&trace)
-        .args(["-e", "trace=write"])
-        .arg(&exe)
-        .args([
-            "--exact",
-            "strace_child_scenario",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .env(STRACE_CHILD_ENV, "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let text = std::fs::read_to_string(&trace).unwrap_or_default();
-    let _ = std::fs::remove_file(&trace);
-    if !output.status.success() && (stderr.contains("ptrace") || stderr.contains("PTRACE")) {
-        println!("skipped: strace cannot trace here: {stderr}");
-        return;
-    }
-    assert!(
-        output.status.success(),
-        "traced scenario failed: {}\n{stderr}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    };
     // The harness's own output proves the scenario ran under the tracer.
     assert!(
         text.contains("strace_child_scenario"),

@@ -3,6 +3,8 @@
 //!
 //! Linux only: it watches the polling thread's state in `/proc`.
 #![cfg(target_os = "linux")]
+// Not built on Windows: it watches the blocked thread's state in /proc.
+#![cfg(unix)]
 
 use ferrio::{Events, Poll, Token, Waker};
 use std::sync::Arc;

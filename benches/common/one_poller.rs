@@ -34,24 +34,63 @@ fn check_echo(sent: u8, got: u8) {
 // ---------------------------------------------------------------------------------------------
 // ferrio
 
-/// ferrio `Poll` with both ends edge-triggered.
-pub struct FerrioOnePoller {
+/// Which calls a ferrio implementation reads and writes with.
+pub type IoPath = bool;
+/// ferrio's own `TryRead::try_read` / `TryWrite::try_write` (`WouldBlock` as `None`).
+pub const TRY: IoPath = false;
+/// std's `Read::read` / `Write::write` on `&TcpStream` (`WouldBlock` as an error), as mio
+/// users write it.
+pub const STD: IoPath = true;
+
+/// Reads from a ferrio stream on the chosen path: `Some(n)`, or `None` if it would block.
+#[inline(always)]
+fn ferrio_read<const PATH: IoPath>(
+    stream: &mut ferrio::tcp::TcpStream,
+    buf: &mut [u8],
+) -> Option<usize> {
+    if PATH == STD {
+        match (&*stream).read(buf) {
+            Ok(n) => Some(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+            Err(e) => panic!("ferrio read: {e}"),
+        }
+    } else {
+        use ferrio::TryRead;
+        stream.try_read(buf).expect("ferrio read")
+    }
+}
+
+/// Writes to a ferrio stream on the chosen path; the one byte always fits.
+#[inline(always)]
+fn ferrio_write<const PATH: IoPath>(stream: &mut ferrio::tcp::TcpStream, buf: &[u8]) {
+    if PATH == STD {
+        assert_eq!((&*stream).write(buf).expect("ferrio write"), buf.len());
+    } else {
+        use ferrio::TryWrite;
+        assert_eq!(
+            stream.try_write(buf).expect("ferrio write"),
+            Some(buf.len())
+        );
+    }
+}
+
+/// ferrio `Poll` with both ends edge-triggered; `PATH` is [`TRY`] or [`STD`].
+pub struct FerrioOnePoller<const PATH: IoPath = TRY> {
     poll: ferrio::Poll,
     events: ferrio::Events,
     ends: [ferrio::tcp::TcpStream; 2],
 }
 
-impl FerrioOnePoller {
+impl<const PATH: IoPath> FerrioOnePoller<PATH> {
     /// Polls until `end` is readable, then reads its one byte.
     #[inline]
     fn read_when_ready(&mut self, end: usize) -> u8 {
-        use ferrio::TryRead;
         let mut buf = [0u8; 1];
         loop {
             self.poll.poll(&mut self.events, None).expect("ferrio poll");
             for event in &self.events {
                 if event.token() == ferrio::Token(end) && event.kind().is_readable() {
-                    if let Some(n) = self.ends[end].try_read(&mut buf).expect("ferrio read") {
+                    if let Some(n) = ferrio_read::<PATH>(&mut self.ends[end], &mut buf) {
                         assert_eq!(n, 1, "ping-pong: peer closed");
                         return buf[0];
                     }
@@ -61,7 +100,7 @@ impl FerrioOnePoller {
     }
 }
 
-impl OnePoller for FerrioOnePoller {
+impl<const PATH: IoPath> OnePoller for FerrioOnePoller<PATH> {
     fn new(client: TcpStream, server: TcpStream) -> io::Result<Self> {
         let poll = ferrio::Poll::new()?;
         let ends = [
@@ -85,16 +124,9 @@ impl OnePoller for FerrioOnePoller {
 
     #[inline]
     fn round_trip(&mut self, byte: u8) {
-        use ferrio::TryWrite;
-        assert_eq!(
-            self.ends[CLIENT].try_write(&[byte]).expect("ferrio write"),
-            Some(1)
-        );
+        ferrio_write::<PATH>(&mut self.ends[CLIENT], &[byte]);
         let b = self.read_when_ready(SERVER);
-        assert_eq!(
-            self.ends[SERVER].try_write(&[b]).expect("ferrio write"),
-            Some(1)
-        );
+        ferrio_write::<PATH>(&mut self.ends[SERVER], &[b]);
         check_echo(byte, self.read_when_ready(CLIENT));
     }
 }
@@ -300,22 +332,22 @@ pub const CHANNEL: u8 = 2;
 ///
 /// A round trip writes the client's byte, then calls `run_once` until the handler has read
 /// the echo (two iterations: server end readable, client end readable). `EXTRAS` is
-/// [`PLAIN`], [`TIMER`] or [`CHANNEL`].
-pub struct EventLoopOnePoller<const EXTRAS: u8> {
-    event_loop: ferrio::EventLoop<PingPongHandler>,
-    handler: PingPongHandler,
+/// [`PLAIN`], [`TIMER`] or [`CHANNEL`]; `PATH` is [`TRY`] or [`STD`].
+pub struct EventLoopOnePoller<const EXTRAS: u8, const PATH: IoPath = TRY> {
+    event_loop: ferrio::EventLoop<PingPongHandler<PATH>>,
+    handler: PingPongHandler<PATH>,
     /// Keeps the channel's sending side alive ([`CHANNEL`]).
     _sender: Option<ferrio::Sender<()>>,
 }
 
 /// The loop's handler: the server end echoes each byte, the client end keeps it.
-pub struct PingPongHandler {
+pub struct PingPongHandler<const PATH: IoPath> {
     ends: [ferrio::tcp::TcpStream; 2],
     /// The byte the client end read back, taken by `round_trip`.
     echoed: Option<u8>,
 }
 
-impl ferrio::Handler for PingPongHandler {
+impl<const PATH: IoPath> ferrio::Handler for PingPongHandler<PATH> {
     type Timeout = ();
     type Message = ();
 
@@ -326,19 +358,15 @@ impl ferrio::Handler for PingPongHandler {
         token: ferrio::Token,
         events: ferrio::EventSet,
     ) {
-        use ferrio::{TryRead, TryWrite};
         if !events.is_readable() {
             return;
         }
         let end = token.0;
         let mut buf = [0u8; 1];
-        if let Some(n) = self.ends[end].try_read(&mut buf).expect("ferrio read") {
+        if let Some(n) = ferrio_read::<PATH>(&mut self.ends[end], &mut buf) {
             assert_eq!(n, 1, "ping-pong: peer closed");
             if end == SERVER {
-                assert_eq!(
-                    self.ends[SERVER].try_write(&buf).expect("ferrio write"),
-                    Some(1)
-                );
+                ferrio_write::<PATH>(&mut self.ends[SERVER], &buf);
             } else {
                 self.echoed = Some(buf[0]);
             }
@@ -346,7 +374,7 @@ impl ferrio::Handler for PingPongHandler {
     }
 }
 
-impl<const EXTRAS: u8> OnePoller for EventLoopOnePoller<EXTRAS> {
+impl<const EXTRAS: u8, const PATH: IoPath> OnePoller for EventLoopOnePoller<EXTRAS, PATH> {
     fn new(client: TcpStream, server: TcpStream) -> io::Result<Self> {
         let mut event_loop = ferrio::EventLoop::new()?;
         let ends = [
@@ -364,9 +392,7 @@ impl<const EXTRAS: u8> OnePoller for EventLoopOnePoller<EXTRAS> {
         let mut sender = None;
         match EXTRAS {
             TIMER => {
-                event_loop
-                    .timeout_ms((), 3_600_000)
-                    .map_err(|e| io::Error::other(e.to_string()))?;
+                let _ = event_loop.timeout_ms((), 3_600_000)?;
             }
             CHANNEL => sender = Some(event_loop.try_channel()?),
             _ => {}
@@ -380,13 +406,7 @@ impl<const EXTRAS: u8> OnePoller for EventLoopOnePoller<EXTRAS> {
 
     #[inline]
     fn round_trip(&mut self, byte: u8) {
-        use ferrio::TryWrite;
-        assert_eq!(
-            self.handler.ends[CLIENT]
-                .try_write(&[byte])
-                .expect("ferrio write"),
-            Some(1)
-        );
+        ferrio_write::<PATH>(&mut self.handler.ends[CLIENT], &[byte]);
         let echoed = loop {
             if let Some(b) = self.handler.echoed.take() {
                 break b;

@@ -4,8 +4,8 @@
 //! `wrk` and `redis-benchmark`.
 //!
 //! ```sh
-//! cargo bench --bench servers                 # 3 interleaved repetitions per workload
-//! cargo bench --bench servers -- --reps 5
+//! cargo bench -p ferrio-benches --bench servers                 # 3 interleaved repetitions per workload
+//! cargo bench -p ferrio-benches --bench servers -- --reps 5
 //! ```
 //!
 //! Every server answers with the same protocol code (`examples/common/http.rs`, `resp.rs`);
@@ -397,14 +397,14 @@ fn main() -> ExitCode {
             "--reps" => match it.next().and_then(|n| n.parse().ok()) {
                 Some(n) if n > 0 => reps = n,
                 _ => {
-                    eprintln!("usage: cargo bench --bench servers -- [--reps N]");
+                    eprintln!("usage: cargo bench -p ferrio-benches --bench servers -- [--reps N]");
                     return ExitCode::from(2);
                 }
             },
             "--bench" => {}
             other => {
                 eprintln!(
-                    "unknown argument {other:?}; usage: cargo bench --bench servers -- [--reps N]"
+                    "unknown argument {other:?}; usage: cargo bench -p ferrio-benches --bench servers -- [--reps N]"
                 );
                 return ExitCode::from(2);
             }

@@ -286,8 +286,9 @@ impl Channel for EventLoopChannel {
     type Tx = ferrio::Sender<u64>;
 
     fn new() -> (Self, ferrio::Sender<u64>) {
-        let config = ferrio::EventLoopConfig::new().notify_capacity(CAPACITY);
-        let mut event_loop = ferrio::EventLoop::configured(config).expect("event loop");
+        let mut config = ferrio::EventLoopConfig::new();
+        config.notify_capacity(CAPACITY);
+        let event_loop = ferrio::EventLoop::configured(config).expect("event loop");
         let tx = event_loop.channel();
         (EventLoopChannel { event_loop }, tx)
     }

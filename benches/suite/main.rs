@@ -1,13 +1,13 @@
 //! ferrio's benchmark suite: ferrio against hand-written epoll, mio 1.x, polling and tokio.
 //!
 //! ```sh
-//! cargo bench --bench suite                        # everything, a few minutes
-//! cargo bench --bench suite -- --quick             # under a minute
-//! cargo bench --bench suite -- --filter pingpong   # workloads whose name contains it
-//! cargo bench --bench suite -- --filter mio        # or one implementation (and its variants:
-//!                                                  # ferrio takes in "ferrio EventLoop"), everywhere
-//! cargo bench --bench suite -- --reps 9            # repetitions (default 3 quick, 5 full)
-//! cargo bench --bench suite -- --no-syscalls       # don't count syscalls (channel workload)
+//! cargo bench -p ferrio-benches --bench suite                        # everything, a few minutes
+//! cargo bench -p ferrio-benches --bench suite -- --quick             # under a minute
+//! cargo bench -p ferrio-benches --bench suite -- --filter pingpong   # workloads whose name contains it
+//! cargo bench -p ferrio-benches --bench suite -- --filter mio        # or one implementation (and its variants:
+//!                                                                  # ferrio takes in "ferrio EventLoop"), everywhere
+//! cargo bench -p ferrio-benches --bench suite -- --reps 9            # repetitions (default 3 quick, 5 full)
+//! cargo bench -p ferrio-benches --bench suite -- --no-syscalls       # don't count syscalls (channel workload)
 //! ```
 //!
 //! # How it measures
@@ -504,7 +504,7 @@ fn report_path() -> PathBuf {
 
 fn main() -> ExitCode {
     let usage =
-        "usage: cargo bench --bench suite -- [--quick] [--filter NAME] [--reps N] [--no-syscalls]";
+        "usage: cargo bench -p ferrio-benches --bench suite -- [--quick] [--filter NAME] [--reps N] [--no-syscalls]";
     let mut cfg = Config {
         quick: false,
         reps: 0,

@@ -180,7 +180,7 @@ impl Parker for EventLoopParker {
     type Unparker = ferrio::Sender<()>;
 
     fn new() -> (Self, ferrio::Sender<()>) {
-        let mut event_loop = ferrio::EventLoop::new().expect("event loop");
+        let event_loop = ferrio::EventLoop::new().expect("event loop");
         let sender = event_loop.channel();
         let handler = WakeHandler { woken: false };
         (
@@ -197,7 +197,7 @@ impl Parker for EventLoopParker {
         let start = Instant::now();
         while !self.handler.woken {
             self.event_loop
-                .run_once(&mut self.handler, Some(WATCHDOG))
+                .run_once_timeout(&mut self.handler, Some(WATCHDOG))
                 .expect("run_once");
             if !self.handler.woken && start.elapsed() >= WATCHDOG {
                 return false;

@@ -225,16 +225,19 @@ pub struct Server<P: Protocol> {
     stats: Stats,
 }
 
-/// (Re)arms a connection's idle timer; `false` if the timer is full. The only place that
-/// knows how a timer is re-armed, so it can become one "reset" call on the loop.
+/// (Re)arms a connection's idle timer; `false` if the timer is full. Pushing a pending
+/// deadline later is one `reset_timeout_ms` (it only updates the entry); a new timeout is set
+/// only when there is none or it already fired.
 fn touch_idle_timer<P: Protocol>(
     event_loop: &mut EventLoop<Server<P>>,
     timer: &mut Option<Timeout>,
     token: Token,
     idle_ms: u64,
 ) -> bool {
-    if let Some(old) = timer.take() {
-        event_loop.clear_timeout(old);
+    if let Some(pending) = *timer {
+        if event_loop.reset_timeout_ms(pending, idle_ms) {
+            return true;
+        }
     }
     match event_loop.timeout_ms(token, idle_ms) {
         Ok(timeout) => {
@@ -281,7 +284,8 @@ impl<P: Protocol> Server<P> {
     fn close(&mut self, event_loop: &mut EventLoop<Server<P>>, token: Token) {
         if let Some(conn) = self.connections.remove(token) {
             if let Some(timer) = conn.timer {
-                event_loop.clear_timeout(timer);
+                // False if it already fired: nothing to cancel then.
+                let _ = event_loop.clear_timeout(timer);
             }
             self.stats.closed += 1;
             // Dropping the stream deregisters and closes it.
@@ -358,14 +362,10 @@ impl Running {
     }
 }
 
-/// Binds `options.loops` listeners on `addr` (one port: the first binds, possibly port 0,
-/// the others join it with `SO_REUSEPORT`) and runs one loop per listener on its own thread.
-pub fn start<P: Protocol>(
-    addr: SocketAddr,
-    options: Options,
-    shared: Arc<P::Shared>,
-) -> io::Result<Running> {
-    let loops = options.loops.max(1);
+/// `loops` listeners on one port: the first binds `addr` (possibly port 0), the others join it
+/// with `SO_REUSEPORT`.
+#[cfg(unix)]
+fn bind_listeners(addr: SocketAddr, loops: usize) -> io::Result<Vec<TcpListener>> {
     let mut listeners = Vec::with_capacity(loops);
     let mut bound = addr;
     for _ in 0..loops {
@@ -377,6 +377,32 @@ pub fn start<P: Protocol>(
         bound = listener.local_addr()?;
         listeners.push(listener);
     }
+    Ok(listeners)
+}
+
+/// Windows has no `SO_REUSEPORT`: one listener, and a duplicate of it (`try_clone`) for each
+/// further loop; every loop is told of each connection and one of them accepts it.
+#[cfg(windows)]
+fn bind_listeners(addr: SocketAddr, loops: usize) -> io::Result<Vec<TcpListener>> {
+    let first = TcpBuilder::for_addr(&addr)?.bind(&addr)?.listen(1024)?;
+    let mut listeners = Vec::with_capacity(loops);
+    for _ in 1..loops {
+        listeners.push(first.try_clone()?);
+    }
+    listeners.insert(0, first);
+    Ok(listeners)
+}
+
+/// Binds `options.loops` listeners on `addr` (one port: the first binds, possibly port 0,
+/// the others join it with `SO_REUSEPORT`) and runs one loop per listener on its own thread.
+pub fn start<P: Protocol>(
+    addr: SocketAddr,
+    options: Options,
+    shared: Arc<P::Shared>,
+) -> io::Result<Running> {
+    let loops = options.loops.max(1);
+    let listeners = bind_listeners(addr, loops)?;
+    let bound = listeners[0].local_addr()?;
     let mut senders = Vec::with_capacity(loops);
     let mut threads = Vec::with_capacity(loops);
     for (i, listener) in listeners.into_iter().enumerate() {

@@ -20,6 +20,11 @@ use crate::token::Token;
 /// 4. [`timeout`](Handler::timeout) for every due timeout, in deadline order;
 /// 5. [`tick`](Handler::tick) once.
 ///
+/// A callback may call [`EventLoop::run_once`] itself: the nested call first delivers the
+/// rest of the current batch, then runs a whole iteration (see
+/// [Calling `run_once` from a callback](EventLoop#calling-run_once-from-a-callback)). Every
+/// event is still delivered exactly once.
+///
 /// # Examples
 ///
 /// ```

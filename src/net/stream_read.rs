@@ -59,6 +59,10 @@
 //!   not the last event was consumed, as epoll's `EPOLLET`: the same argument, by reading of
 //!   the kernels' sources, not tested on one.
 //!
+//! * **IOCP** (Windows) emulates edges as poll(2) does: a reported direction's AFD poll is not
+//!   asked again until ferrio's next IO call of that direction, and the short read is one, so
+//!   the next `select` asks again and the request completes at once if data is there.
+//!
 //! Level-triggered and oneshot registrations need no argument: level reports the socket again
 //! while data is queued, and `reregister` after a oneshot event re-checks readiness.
 //!
@@ -70,6 +74,7 @@ use std::io::{self, Read};
 use bytes::BufMut;
 
 use crate::net::tcp::TcpStream;
+#[cfg(unix)]
 use crate::net::unix::UnixStream;
 use crate::try_io::UninitRead;
 
@@ -239,4 +244,6 @@ macro_rules! impl_try_read_stream {
     )*};
 }
 
-impl_try_read_stream!(TcpStream, &TcpStream, UnixStream, &UnixStream);
+impl_try_read_stream!(TcpStream, &TcpStream);
+#[cfg(unix)]
+impl_try_read_stream!(UnixStream, &UnixStream);

@@ -2,25 +2,42 @@
 
 use std::fmt;
 use std::io;
-use std::net::{self, Shutdown, SocketAddr};
+use std::net::{self, SocketAddr};
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
-use crate::io_source::IoSource;
+use crate::convert::{new_io, SourceIo};
 use crate::sys;
-use crate::try_io::{would_block, TryAccept};
+use crate::try_io::TryAccept;
+
+/// How to shut a stream down (std's type, re-exported as mio 0.5 did).
+pub use std::net::Shutdown;
 
 /// The listen backlog `TcpListener::bind` uses (the kernel caps it at `net.core.somaxconn`).
 pub const DEFAULT_BACKLOG: i32 = 1024;
 
+#[cfg(unix)]
 fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
     sys::fd::socket(
         Domain::for_address(*addr),
         Type::STREAM,
         Some(Protocol::TCP),
     )
+}
+
+/// Windows: socket2 creates it non-inheritable; non-blocking takes one more call.
+#[cfg(windows)]
+fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
+    let socket = Socket::new(
+        Domain::for_address(*addr),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
 }
 
 /// A non-blocking TCP stream.
@@ -45,22 +62,53 @@ fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
 /// poll.poll(&mut events, Some(Duration::from_secs(5)))?;
 /// // A writable event means the connect finished; check it succeeded.
 /// assert_eq!(events.get(0).unwrap().token(), Token(1));
-/// assert!(stream.take_socket_error()?.is_none());
+/// stream.take_socket_error()?; // Err(e) if the connect failed
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// # Conversions
+///
+/// Every source converts to and from `OwnedFd` (and raw fds) and, for sockets, std's type.
+/// Adopting an fd switches it to non-blocking mode; converting away deregisters the source if
+/// it is registered, and leaves the fd open.
+///
+/// ```
+/// use ferrio::tcp::{TcpListener, TcpStream};
+/// use ferrio::{Poll, EventSet, PollOpt, Token};
+/// use std::os::fd::{AsRawFd, OwnedFd};
+///
+/// let listener = TcpListener::bind(&"127.0.0.1:0".parse().unwrap())?;
+/// let blocking = std::net::TcpStream::connect(listener.local_addr()?)?;
+/// let fd = blocking.as_raw_fd();
+/// let stream = TcpStream::from(OwnedFd::from(blocking)); // now non-blocking
+/// let poll = Poll::new()?;
+/// poll.register(&stream, Token(1), EventSet::readable(), PollOpt::edge())?;
+/// let back: std::net::TcpStream = stream.into_std(); // deregistered, still open
+/// assert_eq!(back.as_raw_fd(), fd);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct TcpStream {
-    io: IoSource<net::TcpStream>,
+    io: SourceIo<net::TcpStream>,
 }
 
 impl_evented_via_io_source!(TcpStream);
+impl_fd_conversions!(TcpStream, net::TcpStream);
+impl_socket_conversions!(TcpStream, net::TcpStream);
+impl_std_conversions!(TcpStream, net::TcpStream);
+#[cfg(unix)]
 impl_source_read!(TcpStream, sys::fd::recv);
+#[cfg(unix)]
 impl_source_write!(TcpStream, sys::fd::send, sys::fd::send_vectored);
+#[cfg(windows)]
+impl_source_read!(TcpStream, sys::windows::recv);
+#[cfg(windows)]
+impl_source_write!(TcpStream, sys::windows::send, sys::windows::send_vectored);
 
 impl TcpStream {
     /// Starts connecting to `addr` without blocking.
     ///
     /// The connection completes later: register for writable; when the event comes, check
-    /// [`take_socket_error`](Self::take_socket_error) (`None` means connected). A refused or
+    /// [`take_error`](Self::take_error) (`None` means connected). A refused or
     /// failed connect shows up as error/hup readiness.
     ///
     /// # Errors
@@ -95,9 +143,7 @@ impl TcpStream {
     }
 
     pub(crate) fn wrap(stream: net::TcpStream) -> TcpStream {
-        TcpStream {
-            io: IoSource::new(stream),
-        }
+        TcpStream { io: new_io(stream) }
     }
 
     fn sock(&self) -> SockRef<'_> {
@@ -130,7 +176,7 @@ impl TcpStream {
     /// The OS error (for example `EMFILE`).
     pub fn try_clone(&self) -> io::Result<TcpStream> {
         self.io
-            .try_clone_with(|inner| inner.try_clone())
+            .try_clone_with(|inner| inner.try_clone().map(crate::sys::detach::Detachable::new))
             .map(|io| TcpStream { io })
     }
 
@@ -161,23 +207,47 @@ impl TcpStream {
         self.io.inner().nodelay()
     }
 
-    /// Enables keep-alive probes after `idle` without traffic, or disables them (`None`).
-    ///
-    /// # Portability
-    ///
-    /// The idle time is per socket on Linux, macOS, FreeBSD, NetBSD and DragonFly (in whole
-    /// seconds: a sub-second part is dropped). OpenBSD has no per-socket idle time (it is the
-    /// system-wide `net.inet.tcp.keepidle`): there `Some(idle)` is an `Unsupported` error and
-    /// changes nothing; turn keep-alive on with `socket2::SockRef::from(&stream)
-    /// .set_keepalive(true)` to use the system's time.
+    /// Enables keep-alive probes after `seconds` without traffic, or disables them (`None`):
+    /// mio 0.5's signature. [`set_keepalive_time`](Self::set_keepalive_time) takes a
+    /// `Duration` (and says what differs between platforms).
     ///
     /// # Errors
     ///
-    /// The OS error; `Unsupported` for `Some(_)` on OpenBSD.
-    pub fn set_keepalive(&self, idle: Option<Duration>) -> io::Result<()> {
+    /// `InvalidInput` for `Some(0)` or more than the kernel allows (32767 s on Linux), or
+    /// another OS error; `Unsupported` for `Some(_)` on OpenBSD.
+    pub fn set_keepalive(&self, seconds: Option<u32>) -> io::Result<()> {
+        self.set_keepalive_time(seconds.map(|s| Duration::from_secs(u64::from(s))))
+    }
+
+    /// Enables keep-alive probes after `idle` without traffic (whole seconds, as the kernel
+    /// counts them: `TCP_KEEPIDLE`), or disables them (`None`).
+    ///
+    /// # Portability
+    ///
+    /// The idle time is per socket on Linux, macOS, FreeBSD, NetBSD, DragonFly and Windows.
+    /// OpenBSD has no per-socket idle time (it is the system-wide `net.inet.tcp.keepidle`):
+    /// there `Some(idle)` is an `Unsupported` error and changes nothing; turn keep-alive on
+    /// with `socket2::SockRef::from(&stream).set_keepalive(true)` to use the system's time.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an `idle` under one second or more than the kernel allows (32767 s
+    /// on Linux), or another OS error; `Unsupported` for `Some(_)` on OpenBSD.
+    pub fn set_keepalive_time(&self, idle: Option<Duration>) -> io::Result<()> {
         let sock = self.sock();
         match idle {
             None => sock.set_keepalive(false),
+            Some(idle) if idle.as_secs() == 0 => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the keep-alive idle time must be at least one second",
+            )),
+            // Winsock takes the time in milliseconds as a u32 (SIO_KEEPALIVE_VALS): refuse what
+            // would be cut, as Linux refuses what exceeds its limit.
+            #[cfg(windows)]
+            Some(idle) if idle.as_millis() > u128::from(u32::MAX) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the keep-alive idle time must be at most u32::MAX milliseconds on Windows",
+            )),
             #[cfg(target_os = "openbsd")]
             Some(_) => Err(no_keepalive_time()),
             #[cfg(not(target_os = "openbsd"))]
@@ -193,7 +263,7 @@ impl TcpStream {
     /// # Errors
     ///
     /// The OS error; on OpenBSD, `Unsupported` if keep-alive is on (its time is the
-    /// system's; see [`set_keepalive`](Self::set_keepalive)).
+    /// system's; see [`set_keepalive_time`](Self::set_keepalive_time)).
     pub fn keepalive(&self) -> io::Result<Option<Duration>> {
         let sock = self.sock();
         if !sock.keepalive()? {
@@ -201,8 +271,10 @@ impl TcpStream {
         }
         #[cfg(target_os = "openbsd")]
         return Err(no_keepalive_time());
-        #[cfg(not(target_os = "openbsd"))]
-        sock.tcp_keepalive_time().map(Some)
+        #[cfg(all(unix, not(target_os = "openbsd")))]
+        return sock.tcp_keepalive_time().map(Some);
+        #[cfg(windows)]
+        return sys::windows::tcp_keepalive_idle(self.io.raw_fd()).map(Some);
     }
 
     /// Sets the IP time-to-live.
@@ -232,14 +304,26 @@ impl TcpStream {
         self.sock().set_linger(linger)
     }
 
-    /// Takes the pending socket error (`SO_ERROR`), clearing it. `Ok(None)` means no error:
-    /// after a writable event on a connecting socket, the connect succeeded.
+    /// Takes the pending socket error (`SO_ERROR`), clearing it: `Ok(None)` if there is none
+    /// (std's `take_error`). After a writable event on a connecting socket, `Ok(None)` means
+    /// the connect succeeded.
     ///
     /// # Errors
     ///
     /// The OS error of `getsockopt` itself.
-    pub fn take_socket_error(&self) -> io::Result<Option<io::Error>> {
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.inner().take_error()
+    }
+
+    /// Takes the pending socket error, mio 0.5's way: `Err` with the pending error (which it
+    /// clears), `Ok(())` if there is none. [`take_error`](Self::take_error) is the same as an
+    /// `Option`.
+    ///
+    /// # Errors
+    ///
+    /// The pending socket error, or the OS error of `getsockopt` itself.
+    pub fn take_socket_error(&self) -> io::Result<()> {
+        crate::net::pending_error(self.take_error())
     }
 
     /// Reads without removing the data from the receive queue.
@@ -255,7 +339,11 @@ impl TcpStream {
 fn start_connect(socket: &Socket, addr: &SocketAddr) -> io::Result<()> {
     match socket.connect(&(*addr).into()) {
         Ok(()) => Ok(()),
+        #[cfg(unix)]
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(()),
+        // Winsock says a connect in progress with WSAEWOULDBLOCK.
+        #[cfg(windows)]
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
         Err(e) => Err(e),
     }
 }
@@ -268,7 +356,8 @@ impl fmt::Debug for TcpStream {
 
 /// A non-blocking TCP listener.
 ///
-/// [`bind`](Self::bind) sets `SO_REUSEADDR` and listens with a backlog of
+/// [`bind`](Self::bind) sets `SO_REUSEADDR` (on Unix; on Windows that option would let another
+/// socket bind the same port, so it is left off) and listens with a backlog of
 /// [`DEFAULT_BACKLOG`]; use [`TcpBuilder`] for other options (reuseport, backlog, ...).
 /// Accepted streams are non-blocking and close-on-exec.
 ///
@@ -282,10 +371,13 @@ impl fmt::Debug for TcpStream {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct TcpListener {
-    io: IoSource<net::TcpListener>,
+    io: SourceIo<net::TcpListener>,
 }
 
 impl_evented_via_io_source!(TcpListener);
+impl_fd_conversions!(TcpListener, net::TcpListener);
+impl_socket_conversions!(TcpListener, net::TcpListener);
+impl_std_conversions!(TcpListener, net::TcpListener);
 
 impl TcpListener {
     /// Binds to `addr` (port 0 picks a free port) and listens.
@@ -295,6 +387,9 @@ impl TcpListener {
     /// `AddrInUse`, `AddrNotAvailable`, `PermissionDenied`, or another OS error.
     pub fn bind(addr: &SocketAddr) -> io::Result<TcpListener> {
         let socket = new_socket(addr)?;
+        // On Windows SO_REUSEADDR would let another socket take the port while we listen
+        // (and Windows has no TIME_WAIT problem for listeners to solve).
+        #[cfg(unix)]
         socket.set_reuse_address(true)?;
         socket.bind(&(*addr).into())?;
         socket.listen(DEFAULT_BACKLOG)?;
@@ -326,14 +421,16 @@ impl TcpListener {
 
     fn wrap(listener: net::TcpListener) -> TcpListener {
         TcpListener {
-            io: IoSource::new(listener),
+            io: new_io(listener),
         }
     }
 
-    /// Accepts one pending connection: `Ok(None)` if none is pending.
+    /// Accepts one pending connection with its peer's address: `Ok(None)` if none is pending
+    /// (mio 0.5's signature; [`TryAccept::accept`] gives the stream alone).
     ///
     /// Under edge-triggered registration call it until it returns `Ok(None)`. A connection
-    /// that was reset before it was accepted (`ECONNABORTED`) is skipped.
+    /// that was reset before it was accepted (`ECONNABORTED`) is skipped. The stream is
+    /// non-blocking and close-on-exec (`accept4`).
     ///
     /// # Errors
     ///
@@ -341,19 +438,34 @@ impl TcpListener {
     /// connection then stays in the backlog and the listener stays readable (a
     /// level-triggered loop would spin). Use [`accept_or_shed`](Self::accept_or_shed), or
     /// deregister the listener until fds are free.
+    #[cfg(unix)]
     pub fn accept(&self) -> io::Result<Option<(TcpStream, SocketAddr)>> {
-        loop {
-            let res = would_block(|| self.io.do_read(|l| sys::fd::accept(l.as_raw_fd())));
-            match res {
-                Ok(Some((fd, addr))) => {
-                    let stream = TcpStream::wrap(net::TcpStream::from(fd));
-                    return Ok(Some((stream, sys::fd::to_socket_addr(&addr)?)));
-                }
-                Ok(None) => return Ok(None),
-                Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
-                Err(e) => return Err(e),
+        let accepted = self
+            .io
+            .do_read(|l| sys::fd::accept_pending(l.as_raw_fd()))?;
+        match accepted {
+            Some((fd, addr)) => {
+                let stream = TcpStream::wrap(net::TcpStream::from(fd));
+                Ok(Some((stream, sys::fd::to_socket_addr(&addr)?)))
             }
+            None => Ok(None),
         }
+    }
+
+    /// Accepts one pending connection: `Ok(None)` if none is pending.
+    ///
+    /// Under edge-triggered registration call it until it returns `Ok(None)`. A connection
+    /// that was reset before it was accepted (`WSAECONNRESET`) is skipped. The accepted socket
+    /// is made non-inheritable and non-blocking (two calls after `accept`).
+    ///
+    /// # Errors
+    ///
+    /// The OS error, notably `WSAEMFILE`/`WSAENOBUFS` when out of sockets: see
+    /// [`accept_or_shed`](Self::accept_or_shed).
+    #[cfg(windows)]
+    pub fn accept(&self) -> io::Result<Option<(TcpStream, SocketAddr)>> {
+        let accepted = self.io.do_read(|l| sys::windows::accept_pending(l))?;
+        Ok(accepted.map(|(stream, addr)| (TcpStream::wrap(stream), addr)))
     }
 
     /// Accepts like [`accept`](Self::accept), but when the process (`EMFILE`) or the system
@@ -432,17 +544,29 @@ impl TcpListener {
     /// The OS error.
     pub fn try_clone(&self) -> io::Result<TcpListener> {
         self.io
-            .try_clone_with(|inner| inner.try_clone())
+            .try_clone_with(|inner| inner.try_clone().map(crate::sys::detach::Detachable::new))
             .map(|io| TcpListener { io })
     }
 
-    /// Takes the pending socket error (`SO_ERROR`).
+    /// Takes the pending socket error (`SO_ERROR`), clearing it: `Ok(None)` if there is none
+    /// (std's `take_error`).
     ///
     /// # Errors
     ///
     /// The OS error of `getsockopt` itself.
-    pub fn take_socket_error(&self) -> io::Result<Option<io::Error>> {
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.inner().take_error()
+    }
+
+    /// Takes the pending socket error, mio 0.5's way: `Err` with the pending error (which it
+    /// clears), `Ok(())` if there is none. [`take_error`](Self::take_error) is the same as an
+    /// `Option`.
+    ///
+    /// # Errors
+    ///
+    /// The pending socket error, or the OS error of `getsockopt` itself.
+    pub fn take_socket_error(&self) -> io::Result<()> {
+        crate::net::pending_error(self.take_error())
     }
 
     /// Sets the IP time-to-live of accepted sockets.
@@ -464,9 +588,21 @@ impl TcpListener {
     }
 }
 
+#[cfg(unix)]
 fn is_out_of_fds(err: &io::Error) -> bool {
     matches!(err.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
 }
+
+#[cfg(windows)]
+fn is_out_of_fds(err: &io::Error) -> bool {
+    sys::windows::is_out_of_sockets(err)
+}
+
+/// What the spare handle of an [`FdReserve`] opens.
+#[cfg(unix)]
+const SPARE_FILE: &str = "/dev/null";
+#[cfg(windows)]
+const SPARE_FILE: &str = "NUL";
 
 /// OpenBSD has no per-socket keep-alive idle time.
 #[cfg(target_os = "openbsd")]
@@ -534,17 +670,19 @@ impl FdReserve {
 
     fn rearm(&mut self) -> io::Result<()> {
         if self.spare.is_none() {
-            self.spare = Some(std::fs::File::open("/dev/null")?);
+            self.spare = Some(std::fs::File::open(SPARE_FILE)?);
         }
         Ok(())
     }
 }
 
+/// mio 0.5's `TryAccept` for TCP: the accepted stream, without the peer's address (which
+/// [`TcpListener::accept`] returns too).
 impl TryAccept for TcpListener {
-    type Output = (TcpStream, SocketAddr);
+    type Output = TcpStream;
 
-    fn accept(&self) -> io::Result<Option<(TcpStream, SocketAddr)>> {
-        TcpListener::accept(self)
+    fn accept(&self) -> io::Result<Option<TcpStream>> {
+        TcpListener::accept(self).map(|accepted| accepted.map(|(stream, _)| stream))
     }
 }
 
@@ -572,6 +710,7 @@ impl fmt::Debug for TcpListener {
 /// assert_eq!(second.local_addr()?, port_addr);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[must_use = "a builder only holds an unconnected socket; call `listen` or `connect` to use it"]
 #[derive(Debug)]
 pub struct TcpBuilder {
     socket: Socket,
@@ -607,7 +746,9 @@ impl TcpBuilder {
         })
     }
 
-    /// Sets `SO_REUSEADDR`.
+    /// Sets `SO_REUSEADDR`. On Windows this lets other sockets bind the same address while
+    /// this one uses it (there it means what `SO_REUSEPORT` means elsewhere, without the load
+    /// balancing); leave it off there unless that is what you want.
     ///
     /// # Errors
     ///
@@ -618,7 +759,7 @@ impl TcpBuilder {
     }
 
     /// Sets `SO_REUSEPORT`: several sockets bind the same port and the kernel spreads
-    /// connections among them.
+    /// connections among them. Unix only: Windows has no such option.
     ///
     /// # Portability
     ///
@@ -630,6 +771,7 @@ impl TcpBuilder {
     /// # Errors
     ///
     /// The OS error.
+    #[cfg(unix)]
     pub fn reuse_port(self, reuse: bool) -> io::Result<TcpBuilder> {
         self.socket.set_reuse_port(reuse)?;
         #[cfg(target_os = "freebsd")]

@@ -1,18 +1,22 @@
-//! UDP source: [`UdpSocket`], with batched IO ([`UdpSocket::recv_many`],
+//! UDP source: [`UdpSocket`] and the option builder [`UdpBuilder`], with batched IO ([`UdpSocket::recv_many`],
 //! [`UdpSocket::send_many`]) and segmentation offload ([`UdpSocket::send_gso`],
 //! [`UdpSocket::set_gro`]).
 
 use std::fmt;
 use std::io;
-use std::net::{self, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{self, IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
-use crate::io_source::IoSource;
+use crate::convert::{new_io, SourceIo};
+#[cfg(windows)]
+use crate::sys::{self, windows::Datagram};
 use crate::try_io::would_block;
 
+#[cfg(unix)]
 mod batch;
 
+#[cfg(unix)]
 pub use batch::{RecvMeta, Segments, MAX_BATCH};
 
 /// A non-blocking UDP socket.
@@ -38,13 +42,25 @@ pub use batch::{RecvMeta, Segments, MAX_BATCH};
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct UdpSocket {
-    io: IoSource<net::UdpSocket>,
+    io: SourceIo<net::UdpSocket>,
 }
 
 impl_evented_via_io_source!(UdpSocket);
+impl_fd_conversions!(UdpSocket, net::UdpSocket);
+impl_socket_conversions!(UdpSocket, net::UdpSocket);
+impl_std_conversions!(UdpSocket, net::UdpSocket);
 
+#[cfg(unix)]
 fn new_socket(domain: Domain) -> io::Result<Socket> {
     crate::sys::fd::socket(domain, Type::DGRAM, Some(Protocol::UDP))
+}
+
+/// Windows: socket2 creates it non-inheritable; non-blocking takes one more call.
+#[cfg(windows)]
+fn new_socket(domain: Domain) -> io::Result<Socket> {
+    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
 }
 
 impl UdpSocket {
@@ -67,14 +83,16 @@ impl UdpSocket {
         Ok(UdpSocket::wrap(new_socket(Domain::IPV6)?.into()))
     }
 
-    /// A socket bound to `addr` (port 0 picks a free port), with `SO_REUSEADDR` set.
+    /// A socket bound to `addr` (port 0 picks a free port).
+    ///
+    /// Binds as std's `UdpSocket::bind` does: no `SO_REUSEADDR`, so a port in use is an
+    /// `AddrInUse` error. To share a port, set the option first with [`UdpBuilder`].
     ///
     /// # Errors
     ///
     /// `AddrInUse`, `AddrNotAvailable`, or another OS error.
     pub fn bound(addr: &SocketAddr) -> io::Result<UdpSocket> {
         let socket = new_socket(Domain::for_address(*addr))?;
-        socket.set_reuse_address(true)?;
         socket.bind(&(*addr).into())?;
         Ok(UdpSocket::wrap(socket.into()))
     }
@@ -90,9 +108,7 @@ impl UdpSocket {
     }
 
     fn wrap(socket: net::UdpSocket) -> UdpSocket {
-        UdpSocket {
-            io: IoSource::new(socket),
-        }
+        UdpSocket { io: new_io(socket) }
     }
 
     fn sock(&self) -> SockRef<'_> {
@@ -133,7 +149,7 @@ impl UdpSocket {
     /// The OS error.
     pub fn try_clone(&self) -> io::Result<UdpSocket> {
         self.io
-            .try_clone_with(|inner| inner.try_clone())
+            .try_clone_with(|inner| inner.try_clone().map(crate::sys::detach::Detachable::new))
             .map(|io| UdpSocket { io })
     }
 
@@ -155,7 +171,13 @@ impl UdpSocket {
     ///
     /// The OS error (for example `ECONNREFUSED` from an earlier send).
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr)>> {
-        would_block(|| self.io.do_read(|s| s.recv_from(buf)))
+        #[cfg(unix)]
+        return would_block(|| self.io.do_read(|s| s.recv_from(buf)));
+        #[cfg(windows)]
+        return would_block(|| {
+            self.io
+                .do_read(|_| sys::windows::recv_from(self.io.raw_fd(), buf, Datagram::Take))
+        });
     }
 
     /// Sets the default destination and filters received datagrams to that peer.
@@ -182,7 +204,13 @@ impl UdpSocket {
     ///
     /// The OS error.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        would_block(|| self.io.do_read(|s| s.recv(buf)))
+        #[cfg(unix)]
+        return would_block(|| self.io.do_read(|s| s.recv(buf)));
+        #[cfg(windows)]
+        return would_block(|| {
+            self.io
+                .do_read(|_| sys::windows::recv_datagram(self.io.raw_fd(), buf))
+        });
     }
 
     /// Reads the next datagram without removing it; `Ok(None)` if none is queued.
@@ -191,7 +219,13 @@ impl UdpSocket {
     ///
     /// The OS error.
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr)>> {
-        would_block(|| self.io.do_read(|s| s.peek_from(buf)))
+        #[cfg(unix)]
+        return would_block(|| self.io.do_read(|s| s.peek_from(buf)));
+        #[cfg(windows)]
+        return would_block(|| {
+            self.io
+                .do_read(|_| sys::windows::recv_from(self.io.raw_fd(), buf, Datagram::Peek))
+        });
     }
 
     /// Sets `SO_BROADCAST`.
@@ -228,6 +262,96 @@ impl UdpSocket {
     /// The OS error.
     pub fn ttl(&self) -> io::Result<u32> {
         self.io.inner().ttl()
+    }
+
+    /// Joins the multicast group `multi` on the interface the kernel chooses (mio 0.5's
+    /// signature): for IPv4, [`join_multicast_v4`](Self::join_multicast_v4) with
+    /// `Ipv4Addr::UNSPECIFIED`; for IPv6, [`join_multicast_v6`](Self::join_multicast_v6) with
+    /// interface 0.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an address that is not multicast, an error if the group's family
+    /// is not the socket's (for example an IPv6 group on an IPv4 socket), `ENODEV` if no
+    /// interface can carry it, or another OS error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::udp::UdpSocket;
+    /// use std::net::{IpAddr, Ipv4Addr};
+    ///
+    /// let socket = UdpSocket::bound(&"0.0.0.0:0".parse().unwrap())?;
+    /// let group = IpAddr::V4(Ipv4Addr::new(239, 255, 0, 1));
+    /// socket.join_multicast(&group)?;
+    /// socket.leave_multicast(&group)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn join_multicast(&self, multi: &IpAddr) -> io::Result<()> {
+        match multi {
+            IpAddr::V4(group) => self.join_multicast_v4(group, &Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(group) => self.join_multicast_v6(group, 0),
+        }
+    }
+
+    /// Leaves a multicast group joined with [`join_multicast`](Self::join_multicast).
+    ///
+    /// # Errors
+    ///
+    /// `AddrNotAvailable` if the group was not joined, or another OS error.
+    pub fn leave_multicast(&self, multi: &IpAddr) -> io::Result<()> {
+        match multi {
+            IpAddr::V4(group) => self.leave_multicast_v4(group, &Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(group) => self.leave_multicast_v6(group, 0),
+        }
+    }
+
+    /// Sets whether multicast sent by this socket loops back to local receivers, for the
+    /// socket's family (mio 0.5's signature; `set_multicast_loop_v4`/`_v6` name it).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn set_multicast_loop(&self, on: bool) -> io::Result<()> {
+        if self.is_ipv4()? {
+            self.set_multicast_loop_v4(on)
+        } else {
+            self.set_multicast_loop_v6(on)
+        }
+    }
+
+    /// Sets the multicast time-to-live (IPv4) or hop limit (IPv6) for the socket's family
+    /// (mio 0.5's signature).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a negative `ttl` or one above 255, or another OS error.
+    pub fn set_multicast_time_to_live(&self, ttl: i32) -> io::Result<()> {
+        let ttl = u32::try_from(ttl)
+            .ok()
+            .filter(|&ttl| ttl <= 255)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a multicast time-to-live must be between 0 and 255",
+                )
+            })?;
+        if self.is_ipv4()? {
+            self.set_multicast_ttl_v4(ttl)
+        } else {
+            self.set_multicast_hops_v6(ttl)
+        }
+    }
+
+    fn is_ipv4(&self) -> io::Result<bool> {
+        // SO_DOMAIN where the OS has it; elsewhere the family of the (possibly unbound,
+        // then all-zero) local address.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        return Ok(self.sock().domain()? == Domain::IPV4);
+        #[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+        return Ok(self.sock().local_addr()?.is_ipv4());
+        #[cfg(windows)]
+        return sys::windows::is_ipv4(self.io.raw_fd());
     }
 
     /// Joins an IPv4 multicast group on the interface with address `interface`
@@ -366,18 +490,165 @@ impl UdpSocket {
         self.sock().set_send_buffer_size(size)
     }
 
-    /// Takes the pending socket error (`SO_ERROR`).
+    /// Takes the pending socket error (`SO_ERROR`), clearing it: `Ok(None)` if there is none
+    /// (std's `take_error`).
     ///
     /// # Errors
     ///
     /// The OS error of `getsockopt` itself.
-    pub fn take_socket_error(&self) -> io::Result<Option<io::Error>> {
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.inner().take_error()
+    }
+
+    /// Takes the pending socket error, mio 0.5's way: `Err` with the pending error (which it
+    /// clears), `Ok(())` if there is none. [`take_error`](Self::take_error) is the same as an
+    /// `Option`.
+    ///
+    /// # Errors
+    ///
+    /// The pending socket error, or the OS error of `getsockopt` itself.
+    pub fn take_socket_error(&self) -> io::Result<()> {
+        crate::net::pending_error(self.take_error())
     }
 }
 
 impl fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.io.inner().fmt(f)
+    }
+}
+
+/// Sets socket options before `bind`, for what [`UdpSocket::bound`] does not set: address or
+/// port reuse, `IPV6_V6ONLY`, buffer sizes, broadcast.
+///
+/// Each method consumes the builder and returns it, so calls chain with `?`; [`bind`](Self::bind)
+/// makes the socket.
+///
+/// # Examples
+///
+/// Two sockets on one port (`SO_REUSEADDR` on both; without it the second bind fails with
+/// `AddrInUse`):
+///
+/// ```
+/// use ferrio::udp::UdpBuilder;
+///
+/// let addr = "127.0.0.1:0".parse().unwrap();
+/// let first = UdpBuilder::for_addr(&addr)?.reuse_address(true)?.bind(&addr)?;
+/// let port = first.local_addr()?;
+/// let second = UdpBuilder::for_addr(&port)?.reuse_address(true)?.bind(&port)?;
+/// assert_eq!(second.local_addr()?, port);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[must_use = "a builder only holds an unbound socket; call `bind` to make the UdpSocket"]
+#[derive(Debug)]
+pub struct UdpBuilder {
+    socket: Socket,
+}
+
+impl UdpBuilder {
+    /// A builder for an IPv4 socket.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `socket`.
+    pub fn v4() -> io::Result<UdpBuilder> {
+        Ok(UdpBuilder {
+            socket: new_socket(Domain::IPV4)?,
+        })
+    }
+
+    /// A builder for an IPv6 socket.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `socket`.
+    pub fn v6() -> io::Result<UdpBuilder> {
+        Ok(UdpBuilder {
+            socket: new_socket(Domain::IPV6)?,
+        })
+    }
+
+    /// A builder for a socket of `addr`'s family.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `socket`.
+    pub fn for_addr(addr: &SocketAddr) -> io::Result<UdpBuilder> {
+        Ok(UdpBuilder {
+            socket: new_socket(Domain::for_address(*addr))?,
+        })
+    }
+
+    /// Sets `SO_REUSEADDR`: several sockets that all set it may bind the same port.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn reuse_address(self, reuse: bool) -> io::Result<UdpBuilder> {
+        self.socket.set_reuse_address(reuse)?;
+        Ok(self)
+    }
+
+    /// Sets `SO_REUSEPORT`: several sockets bind the same port and the kernel spreads the
+    /// datagrams among them. Unix only: Windows has no such option.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    #[cfg(unix)]
+    pub fn reuse_port(self, reuse: bool) -> io::Result<UdpBuilder> {
+        self.socket.set_reuse_port(reuse)?;
+        Ok(self)
+    }
+
+    /// Sets `IPV6_V6ONLY` (IPv6 sockets only).
+    ///
+    /// # Errors
+    ///
+    /// The OS error, for example on an IPv4 socket.
+    pub fn only_v6(self, only_v6: bool) -> io::Result<UdpBuilder> {
+        self.socket.set_only_v6(only_v6)?;
+        Ok(self)
+    }
+
+    /// Sets `SO_BROADCAST`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn broadcast(self, on: bool) -> io::Result<UdpBuilder> {
+        self.socket.set_broadcast(on)?;
+        Ok(self)
+    }
+
+    /// Sets `SO_SNDBUF` (the kernel doubles it and applies its limits).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn send_buffer_size(self, size: usize) -> io::Result<UdpBuilder> {
+        self.socket.set_send_buffer_size(size)?;
+        Ok(self)
+    }
+
+    /// Sets `SO_RCVBUF` (the kernel doubles it and applies its limits).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn recv_buffer_size(self, size: usize) -> io::Result<UdpBuilder> {
+        self.socket.set_recv_buffer_size(size)?;
+        Ok(self)
+    }
+
+    /// Binds to `addr` and returns the socket.
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse` (unless every socket on the port set a reuse option), `AddrNotAvailable`,
+    /// or another OS error.
+    pub fn bind(self, addr: &SocketAddr) -> io::Result<UdpSocket> {
+        self.socket.bind(&(*addr).into())?;
+        Ok(UdpSocket::wrap(self.socket.into()))
     }
 }

@@ -109,7 +109,11 @@ impl DeregisterLog {
     /// A new iteration of the loop begins (before its wait): forget the records.
     #[inline]
     pub(crate) fn begin_iteration(&self) {
-        self.dispatching.store(false, Ordering::SeqCst);
+        // Release stores suffice: the flag is written just before and just after the wait, a
+        // syscall, and read by other threads before their own registration syscall. A reader
+        // that sees `false` late only makes a stale event be delivered (a spurious event);
+        // seeing `true` late would need it to miss a store that preceded a syscall it raced.
+        self.dispatching.store(false, Ordering::Release);
         if !self.is_empty() {
             self.clear();
         }
@@ -118,7 +122,7 @@ impl DeregisterLog {
     /// The loop's wait returned: what is registered from now on has no event in this batch.
     #[inline]
     pub(crate) fn begin_dispatch(&self) {
-        self.dispatching.store(true, Ordering::SeqCst);
+        self.dispatching.store(true, Ordering::Release);
     }
 
     #[cold]

@@ -1,6 +1,7 @@
 //! The epoll backend (Linux).
 //!
-//! * Interest maps to `EPOLLIN | EPOLLRDHUP` (readable) and `EPOLLOUT` (writable); `EPOLLET`
+//! * Interest maps to `EPOLLIN | EPOLLRDHUP` (readable), `EPOLLOUT` (writable) and `EPOLLPRI`
+//!   (priority); `EPOLLET`
 //!   unless level is asked for; `EPOLLONESHOT` for oneshot. The kernel emulates nothing, and
 //!   `epoll_wait` writes ferrio's [`Events`] buffer in place (its layout is `epoll_event`'s).
 //! * Timeouts: `epoll_pwait2` (Linux 5.11+) takes a `timespec`, so a timed wait ends on time to
@@ -18,8 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use super::event::Events;
 use super::wake_fd::WakeFd;
-use super::{Events, Selector, WakeState};
+use super::waker::WakeState;
+use super::Selector;
 use crate::event_set::EventSet;
 use crate::poll_opt::PollOpt;
 use crate::token::Token;
@@ -81,7 +84,7 @@ impl Selector for EpollSelector {
         .map(drop)
     }
 
-    #[inline]
+    #[inline(always)]
     fn select(
         &self,
         events: &mut Events,
@@ -89,19 +92,25 @@ impl Selector for EpollSelector {
         waker: &WakeState,
     ) -> io::Result<()> {
         events.clear();
-        let cap = events.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
+        // At most `ferrio::Events::MAX_CAPACITY` (65,536): no overflow. A capacity of 0 makes
+        // epoll_wait fail with EINVAL, reported below as the clearer error.
+        let cap = events.capacity() as libc::c_int;
         let buf = events.spare_ptr().cast::<libc::epoll_event>();
         let n = match timeout {
             Some(d) if !d.is_zero() && !NO_PWAIT2.load(Ordering::Relaxed) => {
                 self.wait_precise(buf, cap, d)
             }
-            _ => self.wait_ms(buf, cap, timeout_to_ms(timeout)),
+            _ => self.wait_ms(buf, cap, super::timeout::to_ms(timeout)),
         };
         // Cleared after the wait, not before: a wake whose write this wait consumed must not
         // make a later wake coalesce into it (see `waker`). The wake itself is reported by the
         // kernel, under the token the eventfd is registered with.
         waker.take_pending();
-        let n = n?;
+        let n = match n {
+            Ok(n) => n,
+            Err(_) if cap == 0 => return Err(Events::zero_capacity_error()),
+            Err(e) => return Err(e),
+        };
         // SAFETY: epoll_wait initialised the first `n` (<= capacity) entries.
         unsafe { events.set_len(n) };
         Ok(())
@@ -218,23 +227,7 @@ impl EpollSelector {
                 Err(e) => return Err(e),
             }
         }
-        self.wait_ms(buf, cap, timeout_to_ms(Some(timeout)))
-    }
-}
-
-/// Rounds up to whole milliseconds; `None` blocks, zero does not block. (u64 arithmetic: a
-/// u128 division here costs a libcall and register spills on every poll.)
-#[inline]
-pub(crate) fn timeout_to_ms(timeout: Option<Duration>) -> libc::c_int {
-    match timeout {
-        None => -1,
-        Some(d) => {
-            let ms = d
-                .as_secs()
-                .saturating_mul(1000)
-                .saturating_add(u64::from(d.subsec_nanos().div_ceil(1_000_000)));
-            ms.min(libc::c_int::MAX as u64) as libc::c_int
-        }
+        self.wait_ms(buf, cap, super::timeout::to_ms(Some(timeout)))
     }
 }
 
@@ -245,6 +238,9 @@ fn interest_to_epoll(interest: EventSet, opts: PollOpt) -> u32 {
     }
     if interest.is_writable() {
         bits |= libc::EPOLLOUT;
+    }
+    if interest.is_priority() {
+        bits |= libc::EPOLLPRI;
     }
     if opts.is_edge() && !opts.is_level() {
         bits |= libc::EPOLLET;
@@ -258,17 +254,6 @@ fn interest_to_epoll(interest: EventSet, opts: PollOpt) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timeouts_round_up() {
-        assert_eq!(timeout_to_ms(None), -1);
-        assert_eq!(timeout_to_ms(Some(Duration::ZERO)), 0);
-        assert_eq!(timeout_to_ms(Some(Duration::from_nanos(1))), 1);
-        assert_eq!(timeout_to_ms(Some(Duration::from_micros(300))), 1);
-        assert_eq!(timeout_to_ms(Some(Duration::from_millis(5))), 5);
-        assert_eq!(timeout_to_ms(Some(Duration::from_micros(5001))), 6);
-        assert_eq!(timeout_to_ms(Some(Duration::MAX)), libc::c_int::MAX);
-    }
 
     #[test]
     fn level_wins_over_edge() {

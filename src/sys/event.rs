@@ -7,6 +7,7 @@
 //! same values on Linux, also checked). The buffer never reallocates after construction.
 
 use std::fmt;
+use std::io;
 
 use crate::event_set::EventSet;
 use crate::token::Token;
@@ -28,6 +29,7 @@ pub(crate) mod ready {
     /// Writing is no longer possible: we shut down writing, or the peer is gone (kqueue's
     /// `EV_EOF` on `EVFILT_WRITE`). Not an epoll bit (epoll never sets 0x4000): epoll says
     /// this with `HUP` or `ERROR`.
+    // Set by kqueue only (and its logic's unit tests on Linux).
     #[cfg_attr(
         not(any(
             target_vendor = "apple",
@@ -35,7 +37,7 @@ pub(crate) mod ready {
             target_os = "netbsd",
             target_os = "openbsd",
             target_os = "dragonfly",
-            test
+            all(test, target_os = "linux")
         )),
         allow(dead_code)
     )]
@@ -50,6 +52,27 @@ pub(crate) mod ready {
 pub(crate) struct RawEvent {
     bits: u32,
     token: u64,
+}
+
+impl RawEvent {
+    /// The event's token and readiness.
+    #[inline]
+    pub(crate) fn get(&self) -> (Token, EventSet) {
+        // Copy out of the (packed on x86_64) struct before use.
+        let token = self.token;
+        let bits = self.bits;
+        (Token(token as usize), readiness(bits))
+    }
+}
+
+impl fmt::Debug for RawEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (token, kind) = self.get();
+        f.debug_struct("RawEvent")
+            .field("token", &token)
+            .field("kind", &kind)
+            .finish()
+    }
 }
 
 // The epoll backend hands the buffer to `epoll_wait`: the layouts must be the same.
@@ -144,6 +167,7 @@ impl Events {
 
     /// Event `idx` as its token and raw [`ready`] bits (for backend unit tests).
     #[cfg(test)]
+    #[cfg_attr(windows, allow(dead_code))]
     pub(crate) fn raw(&self, idx: usize) -> Option<(Token, u32)> {
         self.list.get(idx).map(|ev| {
             let (token, bits) = (ev.token, ev.bits);
@@ -153,12 +177,22 @@ impl Events {
 
     #[inline]
     pub(crate) fn get(&self, idx: usize) -> Option<(Token, EventSet)> {
-        self.list.get(idx).map(|ev| {
-            // Copy out of the (packed on x86_64) struct before use.
-            let token = ev.token;
-            let bits = ev.bits;
-            (Token(token as usize), readiness(bits))
-        })
+        self.list.get(idx).map(RawEvent::get)
+    }
+
+    /// The events, in order.
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[RawEvent] {
+        &self.list
+    }
+
+    /// The error for polling into a buffer that can hold nothing.
+    #[cold]
+    pub(crate) fn zero_capacity_error() -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "Events buffer has zero capacity; use Events::with_capacity(n) with n > 0",
+        )
     }
 }
 
@@ -171,20 +205,37 @@ impl fmt::Debug for Events {
     }
 }
 
-/// ferrio's readiness bits to an `EventSet`.
-fn readiness(bits: u32) -> EventSet {
-    let mut set = EventSet::none();
-    if bits & (ready::READABLE | ready::PRIORITY) != 0 {
-        set.insert(EventSet::readable());
+/// ferrio's readiness bits to an `EventSet`: the directions, error and priority as they are;
+/// `READ_CLOSED` (the peer shut down writing, or we shut down reading) and `HUP` (both
+/// directions shut down, or reset) are read-closed and mio 0.5's hup; `HUP`, or writable with an
+/// error (a pipe without readers, a reset), is write-closed.
+#[inline]
+pub(crate) fn readiness(bits: u32) -> EventSet {
+    use ready::*;
+    const _: () = assert!(
+        READABLE as usize == EventSet::readable().bits()
+            && (WRITABLE >> 1) as usize == EventSet::writable().bits()
+            && (ERROR >> 1) as usize == EventSet::error().bits()
+            && (PRIORITY << 7) as usize == EventSet::priority().bits()
+    );
+    let b = bits;
+    // The common case, plain readable and/or writable: two masks and a shift.
+    if b & (PRIORITY | ERROR | HUP | READ_CLOSED) == 0 {
+        return EventSet::from_bits_truncate(((b & READABLE) | ((b & WRITABLE) >> 1)) as usize);
     }
-    if bits & ready::WRITABLE != 0 {
-        set.insert(EventSet::writable());
-    }
-    if bits & ready::ERROR != 0 {
-        set.insert(EventSet::error());
-    }
-    if bits & (ready::HUP | ready::READ_CLOSED) != 0 {
-        set.insert(EventSet::hup());
-    }
-    set
+    // Priority data is readable too (as before the finer flags existed).
+    let readable = (b & (READABLE | PRIORITY) != 0) as usize;
+    let writable = ((b & WRITABLE) >> 1) as usize;
+    let error = ((b & ERROR) >> 1) as usize;
+    let priority = ((b & PRIORITY) << 7) as usize;
+    let read_closed = (b & (HUP | READ_CLOSED) != 0) as usize;
+    let write_closed = ((b & HUP != 0) | (b & ERROR != 0 && b & WRITABLE != 0)) as usize;
+    EventSet::from_bits_truncate(
+        readable
+            | writable
+            | error
+            | priority
+            | (read_closed * (EventSet::read_closed().bits() | EventSet::hup().bits()))
+            | (write_closed * EventSet::write_closed().bits()),
+    )
 }

@@ -93,18 +93,6 @@ pub(crate) fn set_cloexec(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Sets `O_NONBLOCK` on `fd`.
-#[cfg(target_vendor = "apple")]
-fn set_nonblocking(fd: RawFd) -> io::Result<()> {
-    // SAFETY: F_GETFL/F_SETFL take and return plain ints; a bad fd gives EBADF.
-    let flags = unsafe { syscall!(fcntl(fd, libc::F_GETFL)) }?;
-    if flags & libc::O_NONBLOCK == 0 {
-        // SAFETY: as above.
-        unsafe { syscall!(fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK)) }?;
-    }
-    Ok(())
-}
-
 /// `eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)`.
 #[cfg(all(target_os = "linux", not(ferrio_portable)))]
 pub(crate) fn eventfd() -> io::Result<OwnedFd> {
@@ -183,6 +171,40 @@ pub(crate) fn accept(fd: RawFd) -> io::Result<(OwnedFd, SockAddr)> {
         set_nonblocking(new.as_raw_fd())?;
     }
     Ok((new, addr))
+}
+
+/// The accept loop of every listener (TCP and Unix): accepts one pending connection with
+/// [`accept`] (so the new socket is non-blocking and close-on-exec), retrying on `EINTR` and
+/// skipping connections that were reset before we took them (`ECONNABORTED`, which says
+/// nothing about the listener). `Ok(None)` means none is pending (`EAGAIN`).
+///
+/// # Errors
+///
+/// Any other error of `accept4`, notably `EMFILE`/`ENFILE` (out of fds: the connection stays
+/// in the backlog).
+pub(crate) fn accept_pending(fd: RawFd) -> io::Result<Option<(OwnedFd, SockAddr)>> {
+    loop {
+        match accept(fd) {
+            Ok(accepted) => return Ok(Some(accepted)),
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EAGAIN) => return Ok(None),
+                Some(libc::EINTR) | Some(libc::ECONNABORTED) => continue,
+                _ => return Err(e),
+            },
+        }
+    }
+}
+
+/// Sets `O_NONBLOCK` on an fd (`fcntl(F_GETFL)`, then `F_SETFL` if the flag was missing).
+#[doc(alias = "fcntl")]
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: F_GETFL takes no pointer; a bad fd gives EBADF.
+    let flags = unsafe { syscall!(fcntl(fd, libc::F_GETFL)) }?;
+    if flags & libc::O_NONBLOCK == 0 {
+        // SAFETY: F_SETFL takes an int argument; a bad fd gives EBADF.
+        unsafe { syscall!(fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK)) }?;
+    }
+    Ok(())
 }
 
 /// Converts a socket address the kernel gave us into a `SocketAddr`.

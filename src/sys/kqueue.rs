@@ -44,15 +44,17 @@ use std::io;
 use std::mem::{self, MaybeUninit};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::event::ready;
+use super::event::Events;
 use super::kqueue_logic::{
     changes, first_error, flags, timespec_of, Change, Filter, KEvent, Table,
 };
 use super::pollable::{already_registered, check_pollable, not_registered};
 use super::wake_fd::WakeFd;
-use super::{Events, Selector, WakeState};
+use super::waker::WakeState;
+use super::Selector;
 use crate::event_set::EventSet;
 use crate::poll_opt::PollOpt;
 use crate::token::Token;
@@ -197,27 +199,10 @@ impl Selector for KqueueSelector {
         timeout: Option<Duration>,
         waker: &WakeState,
     ) -> io::Result<()> {
-        // A wait that ends with nothing to report waits again for what is left: read the
-        // clock before the first wait (only for a timed, non-zero wait).
-        let deadline = match timeout {
-            Some(d) if !d.is_zero() => Some(Instant::now().checked_add(d)),
-            _ => None,
-        };
-        let mut wait = timeout;
-        loop {
-            if !self.select_once(events, wait, waker)?.again {
-                return Ok(());
-            }
-            match deadline {
-                // `None`: blocks indefinitely; `Some(None)`: so far off that `Instant` cannot
-                // hold it.
-                None | Some(None) => {}
-                Some(Some(at)) => match at.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => wait = Some(left),
-                    _ => return Ok(()),
-                },
-            }
-        }
+        // A wait that ends with nothing to report waits again for what is left.
+        super::timeout::wait_out(timeout, |left| {
+            Ok(self.select_once(events, left, waker)?.again)
+        })
     }
 
     fn install_waker(&self, _token: Token, waker: &WakeState) -> io::Result<()> {

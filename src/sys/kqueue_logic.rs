@@ -33,8 +33,7 @@
 
 use std::time::Duration;
 
-use super::event::ready;
-use super::Events;
+use super::event::{ready, Events};
 use crate::event_set::EventSet;
 use crate::poll_opt::PollOpt;
 use crate::token::Token;

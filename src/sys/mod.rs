@@ -2,7 +2,8 @@
 //!
 //! # The backend contract
 //!
-//! A selector backend is one file in this directory (`epoll.rs`, `poll.rs`, `uring.rs`) whose
+//! A selector backend is one file in this directory (`epoll.rs`, `poll.rs`, `uring.rs`,
+//! `kqueue.rs` with its OS-independent half `kqueue_logic.rs`, `iocp/`) whose
 //! type implements the crate-private trait [`Selector`]: the compiler checks that every backend
 //! provides the same operations, and the trait's docs are the promises each must keep. This
 //! module holds the trait, the run-time choice between the backends ([`AnySelector`]: one enum
@@ -22,14 +23,21 @@
 //! Besides the selectors, this layer offers thin, documented wrappers for the other syscalls
 //! the sources need (`accept4`, `pipe2`, `send` with `MSG_NOSIGNAL`, `sendmsg`/`recvmsg` with
 //! `SCM_RIGHTS`, `sendmmsg`/`recvmmsg`), each creating fds non-blocking and close-on-exec
-//! atomically.
+//! atomically, and the OS mechanisms of the signal and child-exit sources: the `sigaction`
+//! handler and self-pipes ([`signal`]), pidfds and non-blocking reaping ([`process`]), and on
+//! kqueue systems the sources' own kqueues (`kevent`).
 
+#[cfg(unix)]
 #[macro_use]
 mod syscall;
 
 mod deregister_log;
 mod event;
+#[cfg(unix)]
 mod pollable;
+#[cfg(unix)]
+mod timeout;
+#[cfg(unix)]
 mod wake_fd;
 pub(crate) mod waker;
 
@@ -53,23 +61,64 @@ mod kqueue;
     all(test, target_os = "linux")
 ))]
 mod kqueue_logic;
+#[cfg(unix)]
 mod poll;
 #[cfg(all(target_os = "linux", feature = "uring"))]
 mod uring;
 
-#[cfg(feature = "fault-injection")]
+// Windows: the IOCP selector (readiness through AFD polls) and the socket calls of the sources.
+#[cfg(windows)]
+mod iocp;
+#[cfg(windows)]
+pub(crate) mod windows;
+#[cfg(windows)]
+pub(crate) use windows::monotonic_ns;
+
+/// Reads into a `BufMut`'s uninitialised spare capacity (the sources' `try_read_buf`).
+#[cfg(unix)]
+pub(crate) use fd::read_buf;
+#[cfg(windows)]
+pub(crate) use windows::read_buf;
+
+pub(crate) mod detach;
+#[cfg(all(unix, feature = "fault-injection"))]
 pub mod fault;
+#[cfg(unix)]
 pub(crate) mod fd;
+#[cfg(unix)]
+mod fd_conversions;
+#[cfg(unix)]
 pub(crate) mod mmsg;
+#[cfg(unix)]
+pub(crate) mod process;
+#[cfg(unix)]
+pub(crate) mod signal;
+#[cfg(windows)]
+mod socket_conversions;
+#[cfg(unix)]
 pub(crate) mod unix_msg;
 
+// The own kqueues of the signal and child-exit sources (not the kqueue selector backend).
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "netbsd",
+    target_os = "openbsd"
+))]
+mod kevent;
+
+// epoll's bits, which poll(2) and io_uring share on Linux only.
+#[cfg(all(test, target_os = "linux"))]
+mod readiness_tests;
+
 pub(crate) use deregister_log::DeregisterLog;
-pub(crate) use event::Events;
+pub(crate) use event::{Events, RawEvent};
 pub(crate) use waker::WakeState;
 
 use std::fmt;
 use std::io;
-use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,6 +127,49 @@ use crate::backend::Backend;
 use crate::event_set::EventSet;
 use crate::poll_opt::PollOpt;
 use crate::token::Token;
+
+/// The OS handle a selector registers: a file descriptor on Unix.
+#[cfg(unix)]
+pub(crate) type RawSource = std::os::fd::RawFd;
+/// The OS handle a selector registers: a socket on Windows.
+#[cfg(windows)]
+pub(crate) type RawSource = std::os::windows::io::RawSocket;
+
+/// The std trait [`AsRawSource`] is implemented through: `AsRawFd` on Unix, `AsRawSocket` on
+/// Windows (for bounds that must hold of wrappers such as `Detachable`).
+#[cfg(unix)]
+pub(crate) use std::os::fd::AsRawFd as AsRawOs;
+#[cfg(windows)]
+pub(crate) use std::os::windows::io::AsRawSocket as AsRawOs;
+
+/// The raw handle of a source's IO object (`AsRawFd` on Unix, `AsRawSocket` on Windows): the
+/// bound of `IoSource`.
+pub(crate) trait AsRawSource {
+    fn as_raw_source(&self) -> RawSource;
+}
+
+#[cfg(unix)]
+impl<T: std::os::fd::AsRawFd> AsRawSource for T {
+    #[inline]
+    fn as_raw_source(&self) -> RawSource {
+        self.as_raw_fd()
+    }
+}
+
+#[cfg(windows)]
+impl<T: std::os::windows::io::AsRawSocket> AsRawSource for T {
+    #[inline]
+    fn as_raw_source(&self) -> RawSource {
+        self.as_raw_socket()
+    }
+}
+
+/// The deregistration log's key of a source: its fd or socket value; `None` for a value that
+/// cannot be registered (a negative fd).
+#[inline]
+fn log_key(source: RawSource) -> Option<usize> {
+    usize::try_from(source).ok()
+}
 
 /// What every selector backend provides. Implemented once per backend file; the layers above
 /// reach it only through [`Shared`].
@@ -102,7 +194,7 @@ pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
     /// behind.
     fn register(
         &self,
-        fd: RawFd,
+        fd: RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -112,7 +204,7 @@ pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
     /// An fd the selector does not have is `ENOENT` (`NotFound`).
     fn reregister(
         &self,
-        fd: RawFd,
+        fd: RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -121,7 +213,7 @@ pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
     /// Stops reporting `fd`: no `select` that starts after this returns reports it, and the
     /// selector keeps no reference to the file (closing the fd really closes it). An fd the
     /// selector does not have is `ENOENT` (`NotFound`).
-    fn deregister(&self, fd: RawFd) -> io::Result<()>;
+    fn deregister(&self, fd: RawSource) -> io::Result<()>;
 
     /// Waits until at least one event, a wake-up or the timeout, and fills `events` (cleared
     /// first).
@@ -164,7 +256,7 @@ pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
     /// Re-arms `direction` (readable or writable) of an edge-triggered `fd` after one of
     /// ferrio's IO calls of that direction on it or on a `try_clone` of it (the emulation hook
     /// of [`needs_rearm`](Selector::needs_rearm) backends).
-    fn rearm(&self, _fd: RawFd, _direction: EventSet) {}
+    fn rearm(&self, _fd: RawSource, _direction: EventSet) {}
 }
 
 /// The selector of one `Poll`, on the backend chosen at run time.
@@ -174,6 +266,7 @@ pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
 pub(crate) enum AnySelector {
     #[cfg(target_os = "linux")]
     Epoll(epoll::EpollSelector),
+    #[cfg(unix)]
     Poll(poll::PollSelector),
     #[cfg(all(target_os = "linux", feature = "uring"))]
     Uring(uring::UringSelector),
@@ -185,6 +278,8 @@ pub(crate) enum AnySelector {
         target_os = "dragonfly"
     ))]
     Kqueue(kqueue::KqueueSelector),
+    #[cfg(windows)]
+    Iocp(iocp::IocpSelector),
 }
 
 /// Forwards one call to the backend: one arm per backend (each as cfg'd as its variant).
@@ -193,6 +288,7 @@ macro_rules! dispatch {
         match $self {
             #[cfg(target_os = "linux")]
             AnySelector::Epoll($s) => $call,
+            #[cfg(unix)]
             AnySelector::Poll($s) => $call,
             #[cfg(all(target_os = "linux", feature = "uring"))]
             AnySelector::Uring($s) => $call,
@@ -204,6 +300,8 @@ macro_rules! dispatch {
                 target_os = "dragonfly"
             ))]
             AnySelector::Kqueue($s) => $call,
+            #[cfg(windows)]
+            AnySelector::Iocp($s) => $call,
         }
     };
 }
@@ -213,6 +311,7 @@ impl AnySelector {
         match self {
             #[cfg(target_os = "linux")]
             AnySelector::Epoll(_) => Backend::Epoll,
+            #[cfg(unix)]
             AnySelector::Poll(_) => Backend::Poll,
             #[cfg(all(target_os = "linux", feature = "uring"))]
             AnySelector::Uring(_) => Backend::Uring,
@@ -224,6 +323,8 @@ impl AnySelector {
                 target_os = "dragonfly"
             ))]
             AnySelector::Kqueue(_) => Backend::Kqueue,
+            #[cfg(windows)]
+            AnySelector::Iocp(_) => Backend::Iocp,
         }
     }
 
@@ -232,6 +333,7 @@ impl AnySelector {
         Ok(match backend {
             #[cfg(target_os = "linux")]
             Backend::Epoll => (AnySelector::Epoll(epoll::EpollSelector::new()?), None),
+            #[cfg(unix)]
             Backend::Poll => (AnySelector::Poll(poll::PollSelector::new()?), None),
             #[cfg(all(target_os = "linux", feature = "uring"))]
             Backend::Uring => match uring::UringSelector::new() {
@@ -252,15 +354,17 @@ impl AnySelector {
                 target_os = "dragonfly"
             ))]
             Backend::Kqueue => (AnySelector::Kqueue(kqueue::KqueueSelector::new()?), None),
+            #[cfg(windows)]
+            Backend::Iocp => (AnySelector::Iocp(iocp::IocpSelector::new()?), None),
             #[allow(unreachable_patterns)] // every backend exists in some builds only
-            other => return Err(other.unsupported()),
+            other => return Err(other.unavailable()),
         })
     }
 
     #[inline]
     fn register(
         &self,
-        fd: RawFd,
+        fd: RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -271,7 +375,7 @@ impl AnySelector {
     #[inline]
     fn reregister(
         &self,
-        fd: RawFd,
+        fd: RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -280,11 +384,11 @@ impl AnySelector {
     }
 
     #[inline]
-    fn deregister(&self, fd: RawFd) -> io::Result<()> {
+    fn deregister(&self, fd: RawSource) -> io::Result<()> {
         dispatch!(self, s => s.deregister(fd))
     }
 
-    #[inline]
+    #[inline(always)]
     fn select(
         &self,
         events: &mut Events,
@@ -310,7 +414,7 @@ impl AnySelector {
     }
 
     #[inline]
-    fn rearm(&self, fd: RawFd, direction: EventSet) {
+    fn rearm(&self, fd: RawSource, direction: EventSet) {
         dispatch!(self, s => s.rearm(fd, direction))
     }
 }
@@ -354,7 +458,7 @@ impl Shared {
 
     pub(crate) fn register(
         &self,
-        fd: RawFd,
+        fd: RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -366,7 +470,7 @@ impl Shared {
 
     pub(crate) fn reregister(
         &self,
-        fd: RawFd,
+        fd: RawSource,
         token: Token,
         interest: EventSet,
         opts: PollOpt,
@@ -378,15 +482,15 @@ impl Shared {
 
     /// Deregisters `fd`. Recorded in the log even when the selector no longer knew it (a
     /// closed raw fd): the registration is gone either way.
-    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
+    pub(crate) fn deregister(&self, fd: RawSource) -> io::Result<()> {
         let res = self.selector.deregister(fd);
-        if fd >= 0 {
-            self.log.deregistered(fd as usize);
+        if let Some(key) = log_key(fd) {
+            self.log.deregistered(key);
         }
         res
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         self.selector.select(events, timeout, &self.waker)
     }
@@ -398,7 +502,7 @@ impl Shared {
     }
 
     /// See [`Selector::rearm`].
-    pub(crate) fn rearm(&self, fd: RawFd, direction: EventSet) {
+    pub(crate) fn rearm(&self, fd: RawSource, direction: EventSet) {
         self.selector.rearm(fd, direction)
     }
 
@@ -450,6 +554,7 @@ impl Drop for Waker {
 
 /// `CLOCK_MONOTONIC` (the clock behind `Instant` on Linux) in nanoseconds, read without
 /// `Instant`'s `timespec` arithmetic (the event loop's timers read it twice per iteration).
+#[cfg(unix)]
 #[inline]
 pub(crate) fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec {

@@ -52,15 +52,17 @@
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::event::ready;
+use super::event::Events;
 use super::pollable::{
     already_registered, check_pollable, interest_to_poll, is_read_closed, not_registered,
     poll_to_ready,
 };
 use super::wake_fd::WakeFd;
-use super::{Events, Selector, WakeState};
+use super::waker::WakeState;
+use super::Selector;
 use crate::event_set::EventSet;
 use crate::poll_opt::PollOpt;
 use crate::token::Token;
@@ -257,28 +259,14 @@ impl Selector for PollSelector {
         timeout: Option<Duration>,
         waker: &WakeState,
     ) -> io::Result<()> {
-        // When another thread's registration change ends the wait, this select waits again on
-        // the new set for what is left of the timeout: read the clock before the first wait
-        // (only for a timed, non-zero wait).
-        let deadline = match timeout {
-            Some(d) if !d.is_zero() => Some(Instant::now().checked_add(d)),
-            _ => None,
-        };
-        let mut wait = timeout;
-        loop {
-            if !self.select_once(events, wait, waker)?.again {
-                return Ok(());
-            }
-            match deadline {
-                // `None`: blocks indefinitely; `Some(None)`: so far off that `Instant` cannot
-                // hold it.
-                None | Some(None) => {}
-                Some(Some(at)) => match at.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => wait = Some(left),
-                    _ => return Ok(()),
-                },
-            }
+        if events.capacity() == 0 {
+            return Err(Events::zero_capacity_error());
         }
+        // A registration change by another thread ends the wait: this select then waits again
+        // on the new set for what is left of its timeout, so the change is seen by it.
+        super::timeout::wait_out(timeout, |left| {
+            Ok(self.select_once(events, left, waker)?.again)
+        })
     }
 
     fn install_waker(&self, _token: Token, _waker: &WakeState) -> io::Result<()> {
@@ -483,9 +471,11 @@ fn report(table: &mut Table, pfd: libc::pollfd, events: &mut Events) {
         return;
     }
     if bits & ERR_HUP != 0 {
-        // As epoll does: with an error or hang-up, the interest's operations no longer block,
-        // even if their directions were disarmed by an earlier edge.
-        bits |= interest_to_poll(entry.interest) & (libc::POLLIN | libc::POLLOUT);
+        // With an error or hang-up, the directions disarmed by an earlier edge are reported as
+        // ready again (their operations no longer block), as epoll, which asks for them all
+        // the time, would see them. Directions that were asked and not reported stay out (an
+        // empty pipe without writers is hang-up only, as on epoll).
+        bits |= interest_to_poll(entry.interest) & !entry.armed & (libc::POLLIN | libc::POLLOUT);
     }
     if is_read_closed(bits) && entry.interest.is_readable() {
         // epoll reports a half-close as readable (the read returns EOF) too.
@@ -606,14 +596,7 @@ fn wait(pfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usiz
     not(ferrio_portable)
 )))]
 fn wait(pfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
-    let ms = match timeout {
-        None => -1,
-        Some(d) => d
-            .as_secs()
-            .saturating_mul(1000)
-            .saturating_add(u64::from(d.subsec_nanos().div_ceil(1_000_000)))
-            .min(libc::c_int::MAX as u64) as libc::c_int,
-    };
+    let ms = super::timeout::to_ms(timeout);
     // SAFETY: `pfds` is a valid, writable array of `len` pollfds.
     let n = unsafe { syscall!(poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms)) }?;
     Ok(n as usize)

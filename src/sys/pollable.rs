@@ -42,7 +42,7 @@ pub(crate) fn is_read_closed(revents: libc::c_short) -> bool {
 }
 
 /// The `poll(2)` bits asked for an interest (readable adds `POLLRDHUP` where it exists, like
-/// epoll's `EPOLLRDHUP`, so a half-close is reported as hup).
+/// epoll's `EPOLLRDHUP`, so a half-close is reported as hup; priority is `POLLPRI`).
 pub(crate) fn interest_to_poll(interest: EventSet) -> libc::c_short {
     interest_to_poll_with(interest, POLLRDHUP)
 }
@@ -56,6 +56,9 @@ pub(crate) fn interest_to_poll_with(interest: EventSet, rdhup: libc::c_short) ->
     }
     if interest.is_writable() {
         bits |= libc::POLLOUT;
+    }
+    if interest.is_priority() {
+        bits |= libc::POLLPRI;
     }
     bits
 }

@@ -64,10 +64,32 @@ fn cmsg_len(fds: usize) -> usize {
 #[doc(alias = "sendmsg")]
 pub(crate) fn send_with_fds(fd: RawFd, buf: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<usize> {
     if fds.len() > MAX_FDS {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "too many file descriptors for one message (the maximum is 32)",
-        ));
+        return Err(too_many_fds());
+    }
+    let mut raw = [-1 as RawFd; MAX_FDS];
+    for (slot, fd) in raw.iter_mut().zip(fds) {
+        *slot = fd.as_raw_fd();
+    }
+    send_with_raw_fds(fd, buf, &raw[..fds.len()])
+}
+
+fn too_many_fds() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "too many file descriptors for one message (the maximum is 32)",
+    )
+}
+
+/// [`send_with_fds`] for fd numbers the caller does not hold as `BorrowedFd`s (mio 0.5's
+/// `write_send_fd`). Sound for any value: the kernel resolves each number in this process's
+/// fd table during the call and fails with `EBADF` if one is not open.
+///
+/// # Errors
+///
+/// As [`send_with_fds`], plus `EBADF` for an fd number that is not open.
+pub(crate) fn send_with_raw_fds(fd: RawFd, buf: &[u8], fds: &[RawFd]) -> io::Result<usize> {
+    if fds.len() > MAX_FDS {
+        return Err(too_many_fds());
     }
     let mut iov = libc::iovec {
         iov_base: buf.as_ptr() as *mut libc::c_void,
@@ -95,8 +117,8 @@ pub(crate) fn send_with_fds(fd: RawFd, buf: &[u8], fds: &[BorrowedFd<'_>]) -> io
             (*cmsg).cmsg_type = libc::SCM_RIGHTS;
             (*cmsg).cmsg_len = cmsg_len(fds.len()) as _;
             let data = libc::CMSG_DATA(cmsg).cast::<RawFd>();
-            for (i, fd) in fds.iter().enumerate() {
-                ptr::write_unaligned(data.add(i), fd.as_raw_fd());
+            for (i, &fd) in fds.iter().enumerate() {
+                ptr::write_unaligned(data.add(i), fd);
             }
         }
     }
@@ -121,10 +143,47 @@ pub(crate) fn recv_with_fds(
     buf: &mut [u8],
     fds: &mut [Option<OwnedFd>],
 ) -> io::Result<(usize, usize)> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+    unsafe { recv_into(fd, buf.as_mut_ptr(), buf.len(), fds) }
+}
+
+/// [`recv_with_fds`] into the first chunk of `buf`'s spare capacity, advancing `buf` by the
+/// data bytes received, without initialising that memory first (the kernel only writes to a
+/// `recvmsg` destination).
+///
+/// # Errors
+///
+/// As [`recv_with_fds`].
+pub(crate) fn recv_buf_with_fds<B: bytes::BufMut + ?Sized>(
+    fd: RawFd,
+    buf: &mut B,
+    fds: &mut [Option<OwnedFd>],
+) -> io::Result<(usize, usize)> {
+    let chunk = buf.chunk_mut();
+    let (ptr, len) = (chunk.as_mut_ptr(), chunk.len());
+    // SAFETY: `ptr` is valid for writes of `len` bytes (an UninitSlice of `buf`); recvmsg
+    // never reads its destination.
+    let (n, count) = unsafe { recv_into(fd, ptr, len, fds) }?;
+    // SAFETY: the kernel initialised exactly `n <= len` bytes at the start of the chunk.
+    unsafe { buf.advance_mut(n) };
+    Ok((n, count))
+}
+
+/// The body of [`recv_with_fds`].
+///
+/// # Safety
+///
+/// `base` must be valid for writes of `len` bytes (it may be uninitialised).
+unsafe fn recv_into(
+    fd: RawFd,
+    base: *mut u8,
+    len: usize,
+    fds: &mut [Option<OwnedFd>],
+) -> io::Result<(usize, usize)> {
     let room = fds.len().min(MAX_FDS);
     let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
+        iov_base: base.cast(),
+        iov_len: len,
     };
     // SAFETY: an all-zero msghdr is a valid empty message.
     let mut msg: libc::msghdr = unsafe { mem::zeroed() };
@@ -137,8 +196,9 @@ pub(crate) fn recv_with_fds(
         // CMSG_SPACE's padding could make room for one more than `fds` can hold.
         msg.msg_controllen = cmsg_len(room) as _;
     }
-    // SAFETY: msg points at `iov` (describing the writable `buf`) and at `control`, which has
-    // room for msg_controllen bytes; all outlive the call.
+    // SAFETY: msg points at `iov` (describing `len` writable bytes at `base`, as the caller
+    // guarantees) and at `control`, which has room for msg_controllen bytes; all outlive the
+    // call.
     let n = unsafe { syscall!(recvmsg(fd, &mut msg, CMSG_CLOEXEC)) }? as usize;
 
     const NONE: Option<OwnedFd> = None;

@@ -50,16 +50,18 @@
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 
 use super::event::ready;
+use super::event::Events;
 use super::pollable::{
     already_registered, check_pollable, interest_to_poll_with, not_registered, poll_to_ready_with,
 };
 use super::wake_fd::WakeFd;
-use super::{Events, Selector, WakeState};
+use super::waker::WakeState;
+use super::Selector;
 use crate::event_set::EventSet;
 use crate::poll_opt::PollOpt;
 use crate::token::Token;
@@ -291,28 +293,14 @@ impl Selector for UringSelector {
         timeout: Option<Duration>,
         waker: &WakeState,
     ) -> io::Result<()> {
-        // A timed wait ended by the backend's own completions waits again for the rest: read
-        // the clock before the first wait (only for a timed, non-zero wait).
-        let deadline = match timeout {
-            Some(d) if !d.is_zero() => Some(Instant::now().checked_add(d)),
-            _ => None,
-        };
-        let mut wait = timeout;
-        loop {
-            let timed_out = self.select_once(events, wait, waker)?;
-            if !events.is_empty() || timed_out || wait == Some(Duration::ZERO) {
-                return Ok(());
-            }
-            match deadline {
-                // `None`: blocks indefinitely; `Some(None)`: so far off that `Instant` cannot
-                // hold it.
-                None | Some(None) => {}
-                Some(Some(at)) => match at.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => wait = Some(left),
-                    _ => return Ok(()),
-                },
-            }
+        if events.capacity() == 0 {
+            return Err(Events::zero_capacity_error());
         }
+        // A timed wait ended only by the backend's own completions waits again for the rest.
+        super::timeout::wait_out(timeout, |left| {
+            let timed_out = self.select_once(events, left, waker)?;
+            Ok(events.is_empty() && !timed_out)
+        })
     }
 
     fn install_waker(&self, _token: Token, _waker: &WakeState) -> io::Result<()> {

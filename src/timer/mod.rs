@@ -21,8 +21,7 @@
 //! `leading_zeros`), and its slot is the deadline's digit at that level. Because the deadline is
 //! later than `now` and agrees with it on all higher digits, that slot lies strictly ahead of
 //! `now`'s digit at the same level. This gives the wheel's invariant: *every timeout sits exactly
-//! where an insert at the current time would put it*. Each slot is an intrusive doubly linked
-//! list of entries, so insert (append at the tail) and cancel (unlink) are O(1).
+//! where an insert at the current time would put it*. Insert appends at the slot's tail: O(1).
 //!
 //! **Bitmaps instead of scans.** Each level keeps a `u64` bitmap of its non-empty slots. By the
 //! invariant, all occupied slots of a level are ahead of `now`, and every slot of a lower level
@@ -30,39 +29,73 @@
 //! lowest non-empty level, in its lowest set bit (`trailing_zeros`); finding them takes at most
 //! [`LEVELS`] bitmap tests and never looks at a slot's contents.
 //!
-//! **Cascading.** When time reaches the start of the next occupied slot at level `L > 0`, the
-//! slot's entries are re-placed relative to that start: each lands in a lower level (or in the
-//! expired list if its deadline is exactly the slot's start). Entries of a level-0 slot all have
-//! the same deadline, the slot's start, and move to the expired list. [`Timer::poll`] jumps from
-//! occupied slot to occupied slot like this until the next one starts after the new time, so a
-//! jump of any length costs one step per occupied slot, never one per tick. An entry moves down
-//! at most once per level, so the total work per timeout is bounded by [`LEVELS`].
+//! **Records and chunks.** A slot does not link the timeouts themselves: it holds a list of
+//! 16-byte *records* (the deadline the timeout was filed under, its entry index and a version),
+//! stored in chunks of 15 that come from one pool shared by all slots. The timeouts' values live
+//! in *entries*, one per pending timeout; free entries are kept on a stack.
+//!
+//! **Cascading.** When time reaches the start of the next occupied slot at level `L`, the
+//! slot's records are filed again relative to that start: each lands in a lower level, or in the
+//! expired list if its deadline is exactly the slot's start. This reads the records in order from
+//! contiguous memory and does not look at the timeouts' entries (see *Cancel* for the exception).
+//! A level-0 slot (one tick, now due) joins the expired list whole, and a level-1 slot that a
+//! jump passes entirely is sorted onto it when it holds a few records, instead of being spread
+//! over level 0 first. [`Timer::poll`] jumps from occupied slot to occupied slot like this until
+//! the next one starts after the new time, so a jump of any length costs one step per occupied
+//! slot, never one per tick. A timeout moves down at most once per level, so the work per
+//! timeout is bounded by [`LEVELS`]; its entry is read once, when it fires.
+//!
+//! **Cancel, lazily.** [`Timer::cancel`] frees the timeout's entry at once (its value is
+//! dropped and the entry can be reused) and bumps the entry's version, which makes its record
+//! *stale*: a record is valid only while its version equals its entry's. The stale record is
+//! dropped when it reaches the expired list (where the entry is read anyway) or when its list is
+//! compacted. Each list counts the stale records it holds (the record of a pending timeout is
+//! in the list its filed deadline and the current time name, by the invariant above) and
+//! reclaims them once more than 7/8 of its records are stale: a list whose records are all
+//! stale (request deadlines that were all cancelled, say) is freed without reading an entry;
+//! any other is compacted, reading each record's entry. A cascade moves stale records along
+//! unchecked, uncounted by any list, only while such untracked records stay under half the
+//! pending timeouts; otherwise it reads the entries and drops them. So records never exceed
+//! 8.5 times the pending timeouts (in practice, far fewer), at O(1) amortised cost per
+//! cancel: at most 8/7 entry reads per stale record a compaction drops.
+//!
+//! **Reset.** [`Timer::reset`] moves a deadline. Later, the usual case of an idle timeout that
+//! every event pushes back: only the entry's deadline changes; the record stays where it is,
+//! and when it reaches the expired list (or a cascade that reads entries) the timeout is filed
+//! at its new deadline, once. Earlier: the timeout is filed anew and the old record goes stale.
 //!
 //! **Order.** Time advances slot by slot in deadline order and lists keep their order when they
 //! are moved, so timeouts fire in order of deadline, and timeouts with the same deadline fire in
 //! insertion order. A deadline already in the past when inserted counts as `now` (the time of
-//! the insert): such a timeout fires after those already expired and in insertion order among
-//! them; it is never reported as due earlier than that.
+//! the insert): such a timeout fires after those already expired; it is never reported as due
+//! earlier than that. One exception: a timeout moved *later* by a reset may, when one poll finds
+//! it and others due together, come after timeouts with later deadlines (it is filed at its new
+//! deadline only when its old one is reached). It never fires before its deadline.
 //!
-//! **Next deadline.** [`Timer::next_deadline`] returns the minimum deadline of the earliest
-//! occupied slot, which each slot keeps up to date on insert. It is exact, except after the
-//! timeout holding a slot's minimum is cancelled while others stay in that slot: the stored
-//! minimum is then a lower bound, still `<=` the earliest pending deadline and `>` [`Timer::now`].
-//! Polling at that lower bound always makes progress: the stale slot's start has been reached,
-//! so its entries move down into slots with exact minimums, and the following
-//! [`Timer::next_deadline`] is exact again. A loop that sleeps until `next_deadline()` and then
-//! polls thus wakes at most once early per such cancellation and never busy-loops at one tick.
+//! **Next deadline.** [`Timer::next_deadline`] returns the minimum deadline filed in the
+//! earliest occupied slot, which each slot keeps up to date on insert. It is exact, except after
+//! a timeout of that slot was cancelled or moved later: the stored minimum is then a lower
+//! bound, still `<=` the earliest pending deadline and `>` [`Timer::now`]. Polling at that lower
+//! bound always makes progress: the slot's start has been reached, so its records move on. A
+//! loop that sleeps until `next_deadline()` and then polls thus wakes early at most once per
+//! cancel or reset, and never busy-loops at one tick.
 //!
-//! **Memory.** All entries are allocated by [`Timer::with_capacity`]; free entries form a free
-//! list threaded through the same `u32` links. Insert, cancel and poll never allocate. The entry
-//! count is limited to [`Timer::MAX_CAPACITY`] (`u32::MAX`) and larger requests are clamped.
+//! **Memory.** The capacity given to [`Timer::with_capacity`] is a bound on pending timeouts,
+//! not an up-front allocation: entries and chunks grow on demand (amortised doubling) and are
+//! kept, so once a timer has held its peak load, insert, cancel, reset and poll allocate nothing.
+//! [`Timer::try_reserve`] allocates for a given load up front. Capacities are clamped to
+//! [`Timer::MAX_CAPACITY`] (`u32::MAX`).
 //!
-//! **Handles and generations.** A [`Timeout`] holds the entry index and the entry's *generation*,
-//! a `u64` bumped each time the entry is freed (fired, cancelled or cleared). A handle whose
-//! generation differs from its entry's refers to a timeout that is gone, so [`Timer::cancel`]
-//! returns `None` for it and leaves the timeout now using that entry alone. A generation would
-//! only wrap after 2^64 reuses of one entry (centuries at a billion timeouts a second); only then
-//! could a handle that old match again. Handles are only meaningful to the timer that made them.
+//! **Handles, generations and identity.** A [`Timeout`] holds the identity of the timer that
+//! made it, the entry index and the entry's *generation*, a `u64` bumped each time the entry is
+//! freed (fired, cancelled or cleared). A handle from another timer, or whose generation differs
+//! from its entry's, refers to a timeout that is not there, so [`Timer::cancel`] returns `None`
+//! for it and leaves the timeouts of this timer alone. A generation would only wrap after 2^64
+//! reuses of one entry; timer identities are 32-bit and would repeat only after 2^32 timers were
+//! created in one process (and the index and generation would then have to match too). Record
+//! versions are 32-bit: should one wrap while an old record of its entry is still filed, that
+//! record is treated as valid, which at worst files the timeout once more; it still fires at
+//! most once and never early.
 //!
 //! # Examples
 //!
@@ -106,11 +139,15 @@ mod tests;
 
 pub use wheel::{Timer, LEVELS};
 
-/// A handle to a timeout scheduled in a [`Timer`], used to cancel it.
+/// A handle to a timeout scheduled in a [`Timer`] (or through an
+/// [`EventLoop`](crate::EventLoop)), used to cancel or reset it.
 ///
-/// It names the timer's entry and the entry's generation, so once the timeout has fired or been
-/// cancelled, the handle is *stale*: [`Timer::cancel`] returns `None` for it, even after its entry
-/// was reused for a new timeout. Handles are small (`Copy`) and can be compared and hashed.
+/// It names the timer that made it, the timer's entry and the entry's generation, so once the
+/// timeout has fired or been cancelled, the handle is *stale*: [`Timer::cancel`] returns `None`
+/// for it, even after its entry was reused for a new timeout, and a handle used with another
+/// timer (or another loop) matches nothing there. Handles are small (`Copy`, 16 bytes) and can
+/// be compared and hashed. Dropping the handle does not cancel the timeout; it only gives up the
+/// means to cancel or reset it.
 ///
 /// # Examples
 ///
@@ -128,7 +165,10 @@ pub use wheel::{Timer, LEVELS};
 /// assert_eq!(timer.cancel(second), Some('y'));
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[must_use = "a Timeout handle is the only way to cancel or reset the timeout"]
 pub struct Timeout {
+    /// Identity of the timer that made the handle.
+    timer: u32,
     index: u32,
     generation: u64,
 }
@@ -142,18 +182,38 @@ pub struct Timeout {
 ///
 /// let mut timer = Timer::with_capacity(0);
 /// assert_eq!(timer.insert(1, ()), Err(TimerError));
-/// assert_eq!(TimerError.to_string(), "timer is full: all timeout entries are in use");
+/// assert_eq!(TimerError.to_string(), "timer is full: as many timeouts are pending as its capacity allows");
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct TimerError;
 
 impl fmt::Display for TimerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("timer is full: all timeout entries are in use")
+        f.write_str("timer is full: as many timeouts are pending as its capacity allows")
     }
 }
 
 impl Error for TimerError {}
+
+/// A full timer as an `io::Error` (kind `Other`, the [`TimerError`] as its source), so
+/// `timeout_ms(..)?` works in a function returning `io::Result`.
+///
+/// # Examples
+///
+/// ```
+/// use ferrio::TimerError;
+/// use std::io;
+///
+/// let err: io::Error = TimerError.into();
+/// assert_eq!(err.kind(), io::ErrorKind::Other);
+/// assert!(err.get_ref().unwrap().is::<TimerError>());
+/// assert_eq!(err.to_string(), TimerError.to_string());
+/// ```
+impl From<TimerError> for std::io::Error {
+    fn from(error: TimerError) -> std::io::Error {
+        std::io::Error::other(error)
+    }
+}
 
 /// The result of scheduling a timeout: a [`Timeout`] handle, or [`TimerError`] if the timer is full.
 pub type TimerResult<T> = Result<T, TimerError>;

@@ -1,7 +1,7 @@
 //! Unit tests of edge cases and property tests against a `BTreeMap` model with a virtual clock.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 use proptest::prelude::*;
@@ -20,7 +20,7 @@ fn drain<T>(timer: &mut Timer<T>, now: u64) -> Vec<T> {
 #[test]
 fn deadline_in_the_past_fires_on_next_poll() {
     let mut timer = Timer::starting_at(1_000, 4);
-    timer.insert(10, "past").unwrap();
+    let _ = timer.insert(10, "past").unwrap();
     assert_eq!(timer.next_deadline(), Some(1_000));
     // Polling at the current time (or earlier) is enough.
     assert_eq!(drain(&mut timer, 0), ["past"]);
@@ -31,7 +31,7 @@ fn deadline_in_the_past_fires_on_next_poll() {
 #[test]
 fn deadline_equal_to_now_fires_without_advancing() {
     let mut timer = Timer::starting_at(64, 4);
-    timer.insert(64, 1).unwrap();
+    let _ = timer.insert(64, 1).unwrap();
     assert_eq!(timer.poll(64).map(|(_, v)| v), Some(1));
     assert_eq!(timer.poll(64), None);
 }
@@ -50,7 +50,7 @@ fn never_fires_early_around_level_boundaries() {
         }
         let mut timer = Timer::starting_at(start, deadlines.len());
         for &d in &deadlines {
-            timer.insert(d, d).unwrap();
+            let _ = timer.insert(d, d).unwrap();
         }
         // Tick by tick over the first few thousand ticks: each fires exactly at its deadline.
         for now in start..start.saturating_add(4200) {
@@ -76,7 +76,7 @@ fn never_fires_early_around_level_boundaries() {
 fn max_deadline_and_max_time() {
     let mut timer = Timer::with_capacity(4);
     let far = timer.insert(u64::MAX, "max").unwrap();
-    timer.insert(u64::MAX - 1, "max-1").unwrap();
+    let _ = timer.insert(u64::MAX - 1, "max-1").unwrap();
     assert_eq!(timer.next_deadline(), Some(u64::MAX - 1));
     assert_eq!(drain(&mut timer, u64::MAX - 2), Vec::<&str>::new());
     assert_eq!(drain(&mut timer, u64::MAX - 1), ["max-1"]);
@@ -87,8 +87,8 @@ fn max_deadline_and_max_time() {
 
     // At the end of time everything is due at once.
     let mut timer = Timer::starting_at(u64::MAX, 2);
-    timer.insert(u64::MAX, 1).unwrap();
-    timer.insert(3, 2).unwrap();
+    let _ = timer.insert(u64::MAX, 1).unwrap();
+    let _ = timer.insert(3, 2).unwrap();
     assert_eq!(timer.next_deadline(), Some(u64::MAX));
     assert_eq!(drain(&mut timer, u64::MAX), [1, 2]);
 }
@@ -134,9 +134,28 @@ fn capacity_one_full_then_free_again() {
 }
 
 #[test]
-fn huge_capacity_is_clamped() {
-    // Only checks the constant: allocating it would need hundreds of GiB.
+fn huge_capacity_is_clamped_and_allocates_nothing_up_front() {
     assert_eq!(Timer::<()>::MAX_CAPACITY, u32::MAX as usize);
+    // A bound, not an allocation: these would need hundreds of GiB up front.
+    for capacity in [usize::MAX, 1 << 40, u32::MAX as usize] {
+        let mut timer = Timer::with_capacity(capacity);
+        assert_eq!(timer.capacity(), Timer::<u64>::MAX_CAPACITY);
+        assert_eq!(timer.chunks_allocated(), 0);
+        let t = timer.insert(10, 1u64).unwrap();
+        assert_eq!(timer.chunks_allocated(), 1);
+        assert_eq!(timer.poll(10), Some((t, 1)));
+    }
+    assert_eq!(Timer::<u8>::new().capacity(), Timer::<u8>::MAX_CAPACITY);
+}
+
+#[test]
+fn try_reserve_is_clamped_to_the_capacity() {
+    let mut timer: Timer<u64> = Timer::with_capacity(100);
+    timer.try_reserve(usize::MAX).unwrap();
+    let mut unbounded: Timer<u64> = Timer::new();
+    // Far more than memory: an error, not an abort.
+    assert!(unbounded.try_reserve(usize::MAX).is_err());
+    let _ = unbounded.insert(1, 1).unwrap();
 }
 
 #[test]
@@ -181,6 +200,98 @@ fn generation_changes_on_every_reuse() {
 }
 
 #[test]
+fn foreign_handle_with_a_matching_index_and_generation_is_ignored() {
+    let mut a = Timer::with_capacity(4);
+    let mut b = Timer::with_capacity(4);
+    let from_a = a.insert(100, 'a').unwrap();
+    let in_b = b.insert(100, 'b').unwrap();
+    // Same entry index and generation: only the timer's identity tells them apart.
+    assert_eq!(
+        (from_a.index, from_a.generation),
+        (in_b.index, in_b.generation)
+    );
+    assert_ne!(from_a, in_b);
+    assert!(!b.contains(from_a));
+    assert_eq!(b.cancel(from_a), None);
+    assert!(!b.reset(from_a, 5));
+    assert_eq!(b.len(), 1);
+    assert_eq!(b.poll(100), Some((in_b, 'b')));
+    assert_eq!(a.poll(100), Some((from_a, 'a')));
+}
+
+#[test]
+fn reset_later_fires_at_the_new_deadline_only() {
+    let mut timer = Timer::with_capacity(4);
+    let t = timer.insert(100, 'x').unwrap();
+    let other = timer.insert(150, 'o').unwrap();
+    // Many resets later, as an idle timeout pushed back on every event.
+    for deadline in (200..10_000).step_by(97) {
+        assert!(timer.reset(t, deadline));
+    }
+    let last = 200 + 97 * ((10_000 - 200 - 1) / 97);
+    assert!(timer.next_deadline().unwrap() <= 100);
+    assert_eq!(drain(&mut timer, 149), Vec::<char>::new());
+    assert_eq!(timer.poll(150), Some((other, 'o')));
+    assert_eq!(drain(&mut timer, last - 1), Vec::<char>::new());
+    assert_eq!(timer.poll(last), Some((t, 'x')));
+    assert!(!timer.reset(t, 1));
+}
+
+#[test]
+fn reset_earlier_fires_at_the_new_deadline_and_once() {
+    let mut timer = Timer::with_capacity(4);
+    let t = timer.insert(1_000_000, 'x').unwrap();
+    assert!(timer.reset(t, 70));
+    assert_eq!(timer.next_deadline(), Some(70));
+    assert_eq!(drain(&mut timer, 69), Vec::<char>::new());
+    assert_eq!(drain(&mut timer, 70), ['x']);
+    assert_eq!(drain(&mut timer, u64::MAX), Vec::<char>::new());
+    // Earlier within the same slot.
+    let mut timer = Timer::with_capacity(4);
+    let u = timer.insert(u64::MAX - 10, 'u').unwrap();
+    assert!(timer.reset(u, u64::MAX - 20));
+    assert_eq!(drain(&mut timer, u64::MAX - 21), Vec::<char>::new());
+    assert_eq!(drain(&mut timer, u64::MAX - 20), ['u']);
+}
+
+#[test]
+fn reset_to_the_past_counts_as_now_and_keeps_the_expired_order() {
+    let mut timer = Timer::starting_at(1_000, 4);
+    let a = timer.insert(900, 'a').unwrap(); // due
+    let _ = timer.insert(950, 'b').unwrap(); // due
+    let c = timer.insert(5_000, 'c').unwrap();
+    assert!(timer.reset(c, 10)); // now due: after a and b
+    assert!(timer.reset(a, 2_000)); // no longer due
+    assert_eq!(drain(&mut timer, 1_000), ['b', 'c']);
+    assert_eq!(drain(&mut timer, 1_999), Vec::<char>::new());
+    assert_eq!(drain(&mut timer, 2_000), ['a']);
+}
+
+#[test]
+fn cancelled_timeouts_do_not_pile_up() {
+    // Long timeouts set and cancelled at once, the way a server sets a request deadline: the
+    // stale records are compacted, so storage stays bounded by the pending timeouts.
+    let mut timer = Timer::with_capacity(64);
+    let keep: Vec<Timeout> = (0..32).map(|i| timer.insert(1 << 30, i).unwrap()).collect();
+    for round in 0..200_000u64 {
+        let t = timer.insert((1 << 30) + round % 1000, 99).unwrap();
+        assert_eq!(timer.cancel(t), Some(99));
+        if round % 1000 == 0 {
+            assert!(timer.poll(round).is_none());
+        }
+    }
+    assert!(
+        timer.chunks_allocated() <= super::wheel::chunks_needed(33),
+        "{} chunks for at most 33 pending timeouts",
+        timer.chunks_allocated()
+    );
+    assert_eq!(timer.len(), 32);
+    for t in keep {
+        assert!(timer.contains(t));
+    }
+}
+
+#[test]
 fn foreign_handle_out_of_range_is_ignored() {
     let mut big = Timer::with_capacity(10);
     let mut handle = None;
@@ -188,7 +299,7 @@ fn foreign_handle_out_of_range_is_ignored() {
         handle = Some(big.insert(100, i).unwrap());
     }
     let mut small = Timer::with_capacity(1);
-    small.insert(100, 0).unwrap();
+    let _ = small.insert(100, 0).unwrap();
     assert_eq!(small.cancel(handle.unwrap()), None);
     assert_eq!(small.len(), 1);
 }
@@ -196,22 +307,22 @@ fn foreign_handle_out_of_range_is_ignored() {
 #[test]
 fn ties_fire_in_insertion_order_across_cascades() {
     let mut timer = Timer::with_capacity(8);
-    timer.insert(5_000, 'a').unwrap(); // level 2 from tick 0
+    let _ = timer.insert(5_000, 'a').unwrap(); // level 2 from tick 0
     assert!(timer.poll(4_000).is_none()); // 'a' moves down to a lower level
-    timer.insert(5_000, 'b').unwrap();
-    timer.insert(4_999, 'z').unwrap();
+    let _ = timer.insert(5_000, 'b').unwrap();
+    let _ = timer.insert(4_999, 'z').unwrap();
     assert!(timer.poll(4_990).is_none());
-    timer.insert(5_000, 'c').unwrap();
+    let _ = timer.insert(5_000, 'c').unwrap();
     assert_eq!(drain(&mut timer, 1 << 40), ['z', 'a', 'b', 'c']);
 }
 
 #[test]
 fn overdue_at_insert_counts_as_now() {
     let mut timer = Timer::starting_at(100, 8);
-    timer.insert(100, 1).unwrap();
-    timer.insert(50, 2).unwrap(); // counts as 100: after 1 in insertion order
-    timer.insert(150, 4).unwrap();
-    timer.insert(0, 3).unwrap();
+    let _ = timer.insert(100, 1).unwrap();
+    let _ = timer.insert(50, 2).unwrap(); // counts as 100: after 1 in insertion order
+    let _ = timer.insert(150, 4).unwrap();
+    let _ = timer.insert(0, 3).unwrap();
     assert_eq!(timer.next_deadline(), Some(100));
     assert_eq!(drain(&mut timer, 200), [1, 2, 3, 4]);
 }
@@ -227,7 +338,7 @@ fn big_jump_fires_everything_in_deadline_order() {
         x ^= x >> 7;
         x ^= x << 17;
         let deadline = x >> (24 + i % 20);
-        timer.insert(deadline, (deadline, i)).unwrap();
+        let _ = timer.insert(deadline, (deadline, i)).unwrap();
         expected.push((deadline, i));
     }
     expected.sort_unstable();
@@ -241,7 +352,7 @@ fn big_jump_fires_everything_in_deadline_order() {
 fn next_deadline_is_a_lower_bound_after_cancel_and_converges() {
     let mut timer = Timer::with_capacity(4);
     let early = timer.insert(10_000, 'e').unwrap(); // level 2
-    timer.insert(10_100, 'l').unwrap(); // same level-2 slot
+    let _ = timer.insert(10_100, 'l').unwrap(); // same level-2 slot
     assert_eq!(timer.next_deadline(), Some(10_000));
     timer.cancel(early).unwrap();
     let bound = timer.next_deadline().unwrap();
@@ -265,7 +376,7 @@ fn next_deadline_is_a_lower_bound_after_cancel_and_converges() {
 fn poll_never_goes_backwards() {
     let mut timer = Timer::with_capacity(2);
     assert!(timer.poll(500).is_none());
-    timer.insert(400, ()).unwrap();
+    let _ = timer.insert(400, ()).unwrap();
     assert!(timer.poll(10).is_some());
     assert_eq!(timer.now(), 500);
 }
@@ -282,7 +393,7 @@ fn clear_keeps_time_and_frees_every_entry() {
         assert_eq!(timer.cancel(h), None);
     }
     for i in 0..3 {
-        timer.insert(10 - i, i).unwrap();
+        let _ = timer.insert(10 - i, i).unwrap();
     }
     assert_eq!(drain(&mut timer, 10), [2, 1, 0]);
 }
@@ -293,12 +404,12 @@ fn clear_drops_values_once() {
     let counter = Rc::new(());
     let mut timer = Timer::with_capacity(4);
     for d in [0, 70, 5_000] {
-        timer.insert(d, Rc::clone(&counter)).unwrap();
+        let _ = timer.insert(d, Rc::clone(&counter)).unwrap();
     }
     assert_eq!(Rc::strong_count(&counter), 4);
     timer.clear();
     assert_eq!(Rc::strong_count(&counter), 1);
-    timer.insert(1, Rc::clone(&counter)).unwrap();
+    let _ = timer.insert(1, Rc::clone(&counter)).unwrap();
     drop(timer);
     assert_eq!(Rc::strong_count(&counter), 1);
 }
@@ -307,7 +418,7 @@ fn clear_drops_values_once() {
 fn debug_does_not_need_debug_values() {
     struct Opaque;
     let mut timer = Timer::with_capacity(2);
-    timer.insert(9, Opaque).unwrap();
+    let _ = timer.insert(9, Opaque).unwrap();
     let text = format!("{timer:?}");
     assert!(text.contains("now: 0"), "{text}");
     assert!(text.contains("len: 1"), "{text}");
@@ -372,6 +483,11 @@ enum Op {
     TryInsert(Deadline),
     /// Cancel the n-th handle ever issued (modulo their count): live, fired or cancelled.
     Cancel(usize),
+    /// Move the n-th handle ever issued to a new deadline.
+    Reset(usize, Deadline),
+    /// Cancel, and reset, with the n-th handle of another timer that mirrors the inserts (so
+    /// its handles often have the same index and generation).
+    Foreign(usize),
     Advance(Step),
     Clear,
 }
@@ -402,6 +518,8 @@ fn op() -> impl Strategy<Value = Op> {
         6 => deadline().prop_map(Op::Insert),
         1 => deadline().prop_map(Op::TryInsert),
         3 => any::<usize>().prop_map(Op::Cancel),
+        3 => (any::<usize>(), deadline()).prop_map(|(n, d)| Op::Reset(n, d)),
+        1 => any::<usize>().prop_map(Op::Foreign),
         5 => step().prop_map(Op::Advance),
         1 => Just(Op::Clear),
     ]
@@ -417,14 +535,27 @@ fn start() -> impl Strategy<Value = u64> {
     ]
 }
 
-/// The model: pending timeouts ordered by (effective deadline, insertion sequence).
+/// A pending timeout of the model.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    /// Effective deadline: the deadline raised to the time it was set.
+    deadline: u64,
+    /// Order of setting; ties of never-reset timeouts fire in this order.
+    seq: u64,
+    value: u64,
+    /// Moved since it was set: its order among timeouts due at once is not specified.
+    reset: bool,
+}
+
+/// The model: the pending timeouts by handle.
 struct Model {
     now: u64,
-    pending: BTreeMap<(u64, u64), (Timeout, u64)>,
+    pending: HashMap<Timeout, Pending>,
     /// Every handle ever issued, with its value.
     issued: Vec<(Timeout, u64)>,
     seq: u64,
-    cancels: usize,
+    /// Cancels and resets so far: each may leave one slot's lower bound stale.
+    disturbances: usize,
 }
 
 impl Model {
@@ -436,11 +567,8 @@ impl Model {
         }
     }
 
-    fn key_of(&self, handle: Timeout) -> Option<(u64, u64)> {
-        self.pending
-            .iter()
-            .find(|(_, (h, _))| *h == handle)
-            .map(|(k, _)| *k)
+    fn earliest(&self) -> Option<u64> {
+        self.pending.values().map(|p| p.deadline).min()
     }
 }
 
@@ -448,25 +576,41 @@ impl Model {
 fn advance_and_check(timer: &mut Timer<u64>, model: &mut Model, target: u64) -> usize {
     let now = target.max(model.now);
     let mut fired = 0;
+    let mut last = 0;
     while let Some((handle, value)) = timer.poll(now) {
-        let (&(deadline, seq), &(expected_handle, expected_value)) = model
+        let p = model
             .pending
-            .iter()
-            .next()
-            .expect("fired a timeout the model does not have");
+            .remove(&handle)
+            .expect("fired a timeout the model does not have (twice, or cancelled)");
+        assert_eq!(value, p.value, "value");
         assert!(
-            deadline <= now,
-            "fired early: deadline {deadline} now {now} seq {seq}"
+            p.deadline <= now,
+            "fired early: deadline {} now {now} seq {}",
+            p.deadline,
+            p.seq
         );
-        assert_eq!((handle, value), (expected_handle, expected_value), "order");
-        model.pending.remove(&(deadline, seq));
+        // Deadline order (ties in insertion order) for timeouts never reset; a timeout moved
+        // later may come after others due in the same poll.
+        if !p.reset {
+            assert!(p.deadline >= last, "out of deadline order");
+            last = p.deadline;
+            for other in model.pending.values().filter(|o| !o.reset) {
+                assert!(
+                    other.deadline >= p.deadline,
+                    "an earlier timeout is still pending"
+                );
+                if other.deadline == p.deadline {
+                    assert!(other.seq > p.seq, "tie fired out of insertion order");
+                }
+            }
+        }
         fired += 1;
     }
     model.now = now;
     assert_eq!(timer.now(), now);
     // Nothing due is left behind: fired at the first poll with now >= deadline.
-    if let Some((&(deadline, _), _)) = model.pending.iter().next() {
-        assert!(deadline > now, "due timeout {deadline} not fired at {now}");
+    if let Some(earliest) = model.earliest() {
+        assert!(earliest > now, "due timeout {earliest} not fired at {now}");
     }
     fired
 }
@@ -475,9 +619,12 @@ fn check_invariants(timer: &Timer<u64>, model: &Model) {
     assert_eq!(timer.len(), model.pending.len());
     assert_eq!(timer.is_empty(), model.pending.is_empty());
     assert_eq!(timer.now(), model.now);
-    match model.pending.keys().next() {
+    for &handle in model.pending.keys() {
+        assert!(timer.contains(handle));
+    }
+    match model.earliest() {
         None => assert_eq!(timer.next_deadline(), None),
-        Some(&(earliest, _)) => {
+        Some(earliest) => {
             let next = timer
                 .next_deadline()
                 .expect("next_deadline None with pending timeouts");
@@ -492,20 +639,24 @@ fn check_invariants(timer: &Timer<u64>, model: &Model) {
                     model.now
                 );
             } else {
-                assert_eq!(next, earliest);
+                assert!(next <= model.now, "a timeout is due but next is {next}");
             }
         }
     }
+    // Storage stays within the bound for the pending timeouts (at their peak).
+    assert!(timer.chunks_allocated() <= super::wheel::chunks_needed(timer.capacity()));
 }
 
 fn run_ops(start: u64, capacity: usize, ops: Vec<Op>) {
     let mut timer = Timer::starting_at(start, capacity);
+    let mut twin: Timer<u64> = Timer::starting_at(start, capacity);
+    let mut twin_handles = Vec::new();
     let mut model = Model {
         now: start,
-        pending: BTreeMap::new(),
+        pending: HashMap::new(),
         issued: Vec::new(),
         seq: 0,
-        cancels: 0,
+        disturbances: 0,
     };
     for op in ops {
         match op {
@@ -516,14 +667,20 @@ fn run_ops(start: u64, capacity: usize, ops: Vec<Op>) {
                     Op::Insert(_) => timer.insert(deadline, value).map_err(|e| (e, value)),
                     _ => timer.try_insert(deadline, value),
                 };
+                if let Ok(h) = twin.insert(deadline, value) {
+                    twin_handles.push(h);
+                }
                 match result {
                     Ok(handle) => {
                         assert!(model.pending.len() < capacity);
                         assert!(!model.issued.iter().any(|(h, _)| *h == handle));
-                        let effective = deadline.max(model.now);
-                        model
-                            .pending
-                            .insert((effective, model.seq), (handle, value));
+                        let pending = Pending {
+                            deadline: deadline.max(model.now),
+                            seq: model.seq,
+                            value,
+                            reset: false,
+                        };
+                        model.pending.insert(handle, pending);
                         model.issued.push((handle, value));
                     }
                     Err((error, returned)) => {
@@ -540,54 +697,87 @@ fn run_ops(start: u64, capacity: usize, ops: Vec<Op>) {
                 }
                 let (handle, value) = model.issued[n % model.issued.len()];
                 let result = timer.cancel(handle);
-                match model.key_of(handle) {
-                    Some(key) => {
+                match model.pending.remove(&handle) {
+                    Some(_) => {
                         assert_eq!(result, Some(value));
-                        model.pending.remove(&key);
-                        model.cancels += 1;
+                        model.disturbances += 1;
                     }
                     None => assert_eq!(result, None, "stale handle cancelled something"),
                 }
                 assert!(!timer.contains(handle));
             }
-            Op::Advance(step) => match step {
-                Step::Small(k) => {
-                    // Tick by tick: exercises "fires exactly at the first poll >= deadline".
-                    for _ in 0..k {
-                        let target = model.now.saturating_add(1);
+            Op::Reset(n, ref d) => {
+                if model.issued.is_empty() {
+                    continue;
+                }
+                let (handle, _) = model.issued[n % model.issued.len()];
+                let deadline = model.resolve(d);
+                let result = timer.reset(handle, deadline);
+                let seq = model.seq;
+                let now = model.now;
+                match model.pending.get_mut(&handle) {
+                    Some(p) => {
+                        assert!(result, "reset of a pending timeout failed");
+                        p.deadline = deadline.max(now);
+                        p.seq = seq;
+                        p.reset = true;
+                        model.disturbances += 1;
+                    }
+                    None => assert!(!result, "stale handle reset something"),
+                }
+                model.seq += 1;
+            }
+            Op::Foreign(n) => {
+                if twin_handles.is_empty() {
+                    continue;
+                }
+                let foreign = twin_handles[n % twin_handles.len()];
+                assert!(!timer.contains(foreign));
+                assert_eq!(timer.cancel(foreign), None, "a foreign handle cancelled");
+                assert!(!timer.reset(foreign, 0), "a foreign handle reset");
+            }
+            Op::Advance(step) => {
+                // The twin only has to keep issuing handles like the timer's.
+                let _ = twin.poll(u64::MAX);
+                match step {
+                    Step::Small(k) => {
+                        // Tick by tick: exercises "fires exactly at the first poll >= deadline".
+                        for _ in 0..k {
+                            let target = model.now.saturating_add(1);
+                            advance_and_check(&mut timer, &mut model, target);
+                        }
+                    }
+                    Step::Mid(k) | Step::Huge(k) => {
+                        let target = model.now.saturating_add(k);
                         advance_and_check(&mut timer, &mut model, target);
                     }
-                }
-                Step::Mid(k) | Step::Huge(k) => {
-                    let target = model.now.saturating_add(k);
-                    advance_and_check(&mut timer, &mut model, target);
-                }
-                Step::ToMax => {
-                    advance_and_check(&mut timer, &mut model, u64::MAX);
-                }
-                Step::Backwards(k) => {
-                    let target = model.now.saturating_sub(k);
-                    advance_and_check(&mut timer, &mut model, target);
-                }
-                Step::ToNextDeadline => {
-                    // Each cancel can leave one slot with a stale lower bound: at most one early
-                    // wake per cancel, plus the real one.
-                    let mut polls = 0;
-                    while let Some(next) = timer.next_deadline() {
-                        polls += 1;
-                        assert!(
-                            polls <= model.cancels + 1,
-                            "no convergence after {polls} polls"
-                        );
-                        let before = timer.now();
-                        let fired = advance_and_check(&mut timer, &mut model, next);
-                        if fired > 0 {
-                            break;
+                    Step::ToMax => {
+                        advance_and_check(&mut timer, &mut model, u64::MAX);
+                    }
+                    Step::Backwards(k) => {
+                        let target = model.now.saturating_sub(k);
+                        advance_and_check(&mut timer, &mut model, target);
+                    }
+                    Step::ToNextDeadline => {
+                        // Each cancel or reset can leave one slot with a stale lower bound: at
+                        // most one early wake per such disturbance, plus the real one.
+                        let mut polls = 0;
+                        while let Some(next) = timer.next_deadline() {
+                            polls += 1;
+                            assert!(
+                                polls <= model.disturbances + 1,
+                                "no convergence after {polls} polls"
+                            );
+                            let before = timer.now();
+                            let fired = advance_and_check(&mut timer, &mut model, next);
+                            if fired > 0 {
+                                break;
+                            }
+                            assert!(timer.now() > before, "busy loop at {before}");
                         }
-                        assert!(timer.now() > before, "busy loop at {before}");
                     }
                 }
-            },
+            }
             Op::Clear => {
                 timer.clear();
                 model.pending.clear();
@@ -601,6 +791,7 @@ fn run_ops(start: u64, capacity: usize, ops: Vec<Op>) {
     check_invariants(&timer, &model);
     for (handle, _) in model.issued {
         assert_eq!(timer.cancel(handle), None);
+        assert!(!timer.reset(handle, 0));
     }
 }
 
@@ -624,7 +815,7 @@ proptest! {
         let mut timer = Timer::starting_at(start, offsets.len());
         for &offset in &offsets {
             let deadline = start.saturating_add(offset);
-            timer.insert(deadline, deadline).unwrap();
+            let _ = timer.insert(deadline, deadline).unwrap();
         }
         let mut count = 0;
         let mut now = start;
@@ -650,7 +841,7 @@ proptest! {
         let mut timer = Timer::starting_at(start, deadlines.len());
         let mut expected = Vec::new();
         for (i, &d) in deadlines.iter().enumerate() {
-            timer.insert(d, (d, i)).unwrap();
+            let _ = timer.insert(d, (d, i)).unwrap();
             expected.push((d.max(start), i));
         }
         let now = start.saturating_add(jump);
@@ -662,4 +853,29 @@ proptest! {
         prop_assert!(timer.len() <= deadlines.len());
         prop_assert!(LEVELS * 6 >= 64);
     }
+}
+
+#[test]
+fn stale_records_reaching_the_expired_list_with_nothing_pending_are_drained() {
+    // Found by `behaves_like_the_model`: a record made stale by a reset travels down
+    // unchecked and reaches the expired list when nothing is pending any more; `poll` must
+    // still drain it, or a later timeout's `next_deadline` would point at it.
+    use Deadline::{Near, Past};
+    let ops = vec![
+        Op::Advance(Step::Small(43)),
+        Op::Insert(Past(0)),
+        Op::Cancel(0),
+        Op::Insert(Past(0)),
+        Op::Insert(Past(0)),
+        Op::Reset(5173589019235113428, Near(2475)),
+        Op::Insert(Past(0)),
+        Op::Insert(Past(0)),
+        Op::Advance(Step::Small(2)),
+        Op::Reset(1909573060561006747, Near(2472)),
+        Op::Insert(Past(0)),
+        Op::Reset(1599490057586608029, Past(0)),
+        Op::Advance(Step::Mid(2473)),
+        Op::Insert(Near(1)),
+    ];
+    run_ops(697_899, 4, ops);
 }

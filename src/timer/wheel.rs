@@ -1,6 +1,9 @@
-//! The wheel itself: entries, slot lists, bitmaps, cascading. See the module docs for the design.
+//! The wheel itself: entries, slot lists of record chunks, bitmaps, cascading, lazy
+//! cancellation and compaction. See the module docs for the design.
 
+use std::collections::TryReserveError;
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::{Timeout, TimerError};
 
@@ -20,53 +23,89 @@ pub const LEVELS: usize = 11;
 /// Number of slot lists in the wheel proper.
 const WHEEL_SLOTS: usize = LEVELS * SLOTS;
 /// List index of the expired list (deadline `<= now`), stored after the wheel slots.
-const EXPIRED: u16 = WHEEL_SLOTS as u16;
-/// `Entry::list` of an entry on the free list.
-const FREE: u16 = u16::MAX;
-/// "No entry" in a `u32` link.
+const EXPIRED: usize = WHEEL_SLOTS;
+/// All lists: the wheel slots and the expired list.
+const LISTS: usize = WHEEL_SLOTS + 1;
+/// "No entry" / "no chunk" in a `u32` link.
 const NIL: u32 = u32::MAX;
+/// Records per chunk: 15 records of 16 bytes and the chunk's header fill 248 bytes.
+const CHUNK: usize = 15;
+/// A wholly due level-1 slot with at most this many records is sorted onto the expired list.
+const SORT_MAX: usize = 32;
 
-// The list index must fit in `u16` next to the two markers.
-const _: () = assert!(WHEEL_SLOTS < FREE as usize);
+/// Identities of timers, so a handle from one timer never acts on another.
+static NEXT_TIMER_ID: AtomicU32 = AtomicU32::new(1);
 
-/// One preallocated timeout entry. Links are entry indices; `NIL` ends a list.
+/// One timeout entry. It holds the value; the wheel's lists hold [`Record`]s naming it.
 struct Entry<T> {
     /// `Some` exactly while the entry holds a pending timeout.
     value: Option<T>,
-    /// Absolute deadline, raised to the time of insertion if it was in the past.
+    /// The deadline: raised to the time of insertion if it was in the past.
     deadline: u64,
+    /// The deadline the entry's one valid record was filed under (`<= deadline`: a later
+    /// reset leaves the record where it is).
+    filed: u64,
     /// Bumped each time the entry is freed, so old handles stop matching.
     generation: u64,
-    prev: u32,
-    next: u32,
-    /// Which list the entry is on: a wheel slot, `EXPIRED`, or `FREE`.
-    list: u16,
+    /// Bumped each time the entry is freed or re-filed, so its old records stop matching.
+    version: u32,
 }
 
-/// Head and tail of one intrusive list, plus a lower bound of its entries' deadlines.
+/// A list's reference to an entry: valid while `version` equals the entry's.
+#[derive(Clone, Copy)]
+struct Record {
+    /// The deadline the record was filed under.
+    deadline: u64,
+    index: u32,
+    version: u32,
+}
+
+const EMPTY_RECORD: Record = Record {
+    deadline: 0,
+    index: NIL,
+    version: 0,
+};
+
+/// A block of records; a list is a chain of chunks, records in order.
+struct Chunk {
+    records: [Record; CHUNK],
+    next: u32,
+    /// `records[start..end]` are in the list.
+    start: u8,
+    end: u8,
+}
+
+/// One list: a chain of chunks, with counts and a lower bound of its deadlines.
 #[derive(Clone, Copy)]
 struct List {
     head: u32,
     tail: u32,
-    /// Minimum deadline of the entries linked since the list was last empty. A cancel does
-    /// not raise it, so it is a lower bound of the current entries' deadlines.
+    /// Records in the list, stale ones included.
+    count: usize,
+    /// Records whose entry was freed or re-filed since they were filed here.
+    stale: usize,
+    /// Minimum deadline of the records filed since the list was last empty: a lower bound of
+    /// the deadlines of its pending timeouts.
     min_deadline: u64,
 }
 
 const EMPTY_LIST: List = List {
     head: NIL,
     tail: NIL,
+    count: 0,
+    stale: 0,
     min_deadline: u64::MAX,
 };
 
 /// A hierarchical timer wheel of timeouts carrying values of type `T`, with a caller-driven
 /// clock counted in abstract ticks.
 ///
-/// See the [module docs](crate::timer) for the algorithm. In short: insert and cancel are
-/// O(1), [`next_deadline`](Timer::next_deadline) tests at most [`LEVELS`] bitmaps, a
+/// See the [module docs](crate::timer) for the algorithm. In short: insert, cancel and reset
+/// are O(1) (a reset to a later deadline touches only the timeout's own entry),
+/// [`next_deadline`](Timer::next_deadline) tests at most [`LEVELS`] bitmaps, a
 /// [`poll`](Timer::poll) that jumps far ahead costs one step per occupied slot passed (not per
-/// tick), timeouts fire in deadline order (ties in insertion order), never before their
-/// deadline, and nothing allocates after construction.
+/// tick), timeouts fire in deadline order, never before their deadline, and storage grows on
+/// demand up to the capacity, after which nothing allocates.
 ///
 /// # Examples
 ///
@@ -88,30 +127,53 @@ const EMPTY_LIST: List = List {
 /// ```
 pub struct Timer<T> {
     entries: Vec<Entry<T>>,
-    /// `WHEEL_SLOTS` slot lists (level-major), then the expired list.
-    lists: Box<[List]>,
-    /// Per level, bit `s` is set iff slot `s` of that level is non-empty.
+    /// The free entries, most recently freed last. A stack rather than a list threaded
+    /// through the entries: popping it reads contiguous memory, not the previous entry.
+    free: Vec<u32>,
+    chunks: Vec<Chunk>,
+    /// Head of the free chunks, linked through `Chunk::next`.
+    free_chunk: u32,
+    /// `WHEEL_SLOTS` slot lists (level-major), then the expired list; empty until the first
+    /// insert.
+    lists: Vec<List>,
+    /// Per level, bit `s` is set iff slot `s` of that level holds records.
     occupied: [u64; LEVELS],
-    free_head: u32,
+    /// Stale records no list counts: those moved by a cascade that did not look at them.
+    untracked: usize,
     len: usize,
+    capacity: usize,
     now: u64,
+    id: u32,
 }
 
 impl<T> Timer<T> {
-    /// The largest capacity a timer can have; [`with_capacity`](Timer::with_capacity) clamps
-    /// larger requests to it. Entry indices are `u32`, with `u32::MAX` kept as "no entry".
+    /// The largest capacity a timer can have; larger requests are clamped to it. Entry
+    /// indices are `u32`, with `u32::MAX` kept as "no entry".
     pub const MAX_CAPACITY: usize = u32::MAX as usize;
 
-    /// Creates a timer at tick 0 with room for `capacity` pending timeouts.
+    /// Creates an empty timer at tick 0 that holds up to [`Timer::MAX_CAPACITY`] timeouts.
+    /// Allocates nothing until the first insert.
     ///
-    /// All entries are allocated here; nothing allocates later. A capacity of 0 is allowed (every
-    /// insert then fails with [`TimerError`]); a capacity above [`Timer::MAX_CAPACITY`] is clamped
-    /// to it.
+    /// # Examples
     ///
-    /// # Panics
+    /// ```
+    /// use ferrio::timer::Timer;
     ///
-    /// Like [`Vec::with_capacity`], if the allocation size overflows `isize::MAX` bytes (the
-    /// process aborts if memory runs out).
+    /// let mut timer = Timer::new();
+    /// timer.insert(3, "x").unwrap();
+    /// assert_eq!(timer.poll(3).map(|(_, v)| v), Some("x"));
+    /// ```
+    pub fn new() -> Timer<T> {
+        Timer::starting_at(0, Self::MAX_CAPACITY)
+    }
+
+    /// Creates a timer at tick 0 that holds up to `capacity` pending timeouts.
+    ///
+    /// The capacity is a bound, not an up-front allocation: storage grows on demand (by
+    /// doubling) and is kept, so once a timer has held its peak number of timeouts nothing
+    /// allocates. Use [`try_reserve`](Timer::try_reserve) to allocate up front. A capacity of 0
+    /// is allowed (every insert then fails with [`TimerError`]); a capacity above
+    /// [`Timer::MAX_CAPACITY`] is clamped to it.
     ///
     /// # Examples
     ///
@@ -127,13 +189,8 @@ impl<T> Timer<T> {
         Timer::starting_at(0, capacity)
     }
 
-    /// Creates a timer whose current time is `now`, with room for `capacity` pending timeouts.
-    ///
-    /// The capacity is handled as in [`with_capacity`](Timer::with_capacity).
-    ///
-    /// # Panics
-    ///
-    /// Like [`Vec::with_capacity`], if the allocation size overflows `isize::MAX` bytes.
+    /// Creates a timer whose current time is `now`, holding up to `capacity` pending
+    /// timeouts. The capacity is handled as in [`with_capacity`](Timer::with_capacity).
     ///
     /// # Examples
     ///
@@ -144,36 +201,60 @@ impl<T> Timer<T> {
     /// assert_eq!(timer.now(), 5_000);
     /// ```
     pub fn starting_at(now: u64, capacity: usize) -> Timer<T> {
-        let capacity = capacity.min(Self::MAX_CAPACITY);
-        let mut entries = Vec::with_capacity(capacity);
-        entries.extend((0..capacity).map(|index| Entry {
-            value: None,
-            deadline: 0,
-            generation: 0,
-            prev: NIL,
-            next: free_link(index, capacity),
-            list: FREE,
-        }));
         Timer {
-            entries,
-            lists: vec![EMPTY_LIST; WHEEL_SLOTS + 1].into_boxed_slice(),
+            entries: Vec::new(),
+            free: Vec::new(),
+            chunks: Vec::new(),
+            free_chunk: NIL,
+            lists: Vec::new(),
             occupied: [0; LEVELS],
-            free_head: if capacity == 0 { NIL } else { 0 },
+            untracked: 0,
             len: 0,
+            capacity: capacity.min(Self::MAX_CAPACITY),
             now,
+            id: NEXT_TIMER_ID.fetch_add(1, Ordering::Relaxed),
         }
+    }
+
+    /// Allocates room for `additional` more pending timeouts (up to the capacity), so that no
+    /// insert, cancel, reset or poll allocates while at most `len() + additional` timeouts are
+    /// pending.
+    ///
+    /// # Errors
+    ///
+    /// The allocator's error if the memory cannot be had; the timer is unchanged and usable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::timer::Timer;
+    ///
+    /// let mut timer: Timer<u64> = Timer::with_capacity(10_000);
+    /// timer.try_reserve(10_000).unwrap();
+    /// assert!(timer.try_reserve(usize::MAX).is_ok()); // clamped to the capacity
+    /// ```
+    pub fn try_reserve(&mut self, additional: usize) -> Result<(), TryReserveError> {
+        let target = self.len.saturating_add(additional).min(self.capacity);
+        self.entries
+            .try_reserve_exact(target.saturating_sub(self.entries.len()))?;
+        self.free
+            .try_reserve_exact(target.saturating_sub(self.free.len()))?;
+        let chunks = chunks_needed(target);
+        self.chunks
+            .try_reserve_exact(chunks.saturating_sub(self.chunks.len()))?;
+        self.allocate_lists()
     }
 
     /// Schedules `value` to fire at the absolute tick `deadline`.
     ///
     /// A `deadline <= now()` is due at once: the next [`poll`](Timer::poll) returns it (after
-    /// timeouts that were due before). Any deadline up to `u64::MAX` is valid. O(1); never
-    /// allocates.
+    /// timeouts that were due before). Any deadline up to `u64::MAX` is valid. O(1).
     ///
     /// # Errors
     ///
-    /// [`TimerError`] if the timer already holds [`capacity`](Timer::capacity) timeouts; `value`
-    /// is dropped. Use [`try_insert`](Timer::try_insert) to get it back.
+    /// [`TimerError`] if the timer already holds [`capacity`](Timer::capacity) timeouts (or
+    /// its storage could not grow); `value` is dropped. Use [`try_insert`](Timer::try_insert)
+    /// to get it back.
     ///
     /// # Examples
     ///
@@ -192,7 +273,8 @@ impl<T> Timer<T> {
     ///
     /// # Errors
     ///
-    /// `(TimerError, value)` if the timer already holds [`capacity`](Timer::capacity) timeouts.
+    /// `(TimerError, value)` if the timer already holds [`capacity`](Timer::capacity)
+    /// timeouts, or its storage could not grow.
     ///
     /// # Examples
     ///
@@ -203,26 +285,77 @@ impl<T> Timer<T> {
     /// let value = String::from("kept");
     /// assert_eq!(timer.try_insert(1, value), Err((TimerError, String::from("kept"))));
     /// ```
+    #[inline]
     pub fn try_insert(&mut self, deadline: u64, value: T) -> Result<Timeout, (TimerError, T)> {
-        let index = self.free_head;
-        if index == NIL {
+        if self.len >= self.capacity {
             return Err((TimerError, value));
         }
+        let index = if let Some(index) = self.free.pop() {
+            index
+        } else {
+            match self.grow() {
+                Ok(index) => index,
+                Err(()) => return Err((TimerError, value)),
+            }
+        };
+        let deadline = deadline.max(self.now);
+        let list = self.list_of(deadline);
         let entry = &mut self.entries[index as usize];
-        self.free_head = entry.next;
         entry.value = Some(value);
-        entry.deadline = deadline.max(self.now);
-        let generation = entry.generation;
+        entry.deadline = deadline;
+        entry.filed = deadline;
+        let (generation, version) = (entry.generation, entry.version);
         self.len += 1;
-        self.place(index);
-        Ok(Timeout { index, generation })
+        self.push(
+            list,
+            Record {
+                deadline,
+                index,
+                version,
+            },
+        );
+        Ok(Timeout {
+            timer: self.id,
+            index,
+            generation,
+        })
+    }
+
+    /// Adds one free entry (all entries are in use), allocating the lists on the first call.
+    #[cold]
+    fn grow(&mut self) -> Result<u32, ()> {
+        self.allocate_lists().map_err(drop)?;
+        self.entries.try_reserve(1).map_err(drop)?;
+        // Room to free every entry without allocating.
+        let entries = self.entries.len() + 1;
+        self.free
+            .try_reserve(entries.saturating_sub(self.free.len()))
+            .map_err(drop)?;
+        let index = self.entries.len() as u32;
+        self.entries.push(Entry {
+            value: None,
+            deadline: 0,
+            filed: 0,
+            generation: 0,
+            version: 0,
+        });
+        Ok(index)
+    }
+
+    fn allocate_lists(&mut self) -> Result<(), TryReserveError> {
+        if self.lists.is_empty() {
+            self.lists.try_reserve_exact(LISTS)?;
+            self.lists.resize(LISTS, EMPTY_LIST);
+        }
+        Ok(())
     }
 
     /// Cancels a pending timeout and returns its value.
     ///
-    /// Returns `None`, and changes nothing, if the handle is stale: its timeout already fired
-    /// (was returned by [`poll`](Timer::poll)), was cancelled, or was dropped by
-    /// [`clear`](Timer::clear), even if the entry now holds another timeout. O(1).
+    /// Returns `None`, and changes nothing, if the handle is stale (its timeout already fired,
+    /// was cancelled, or was dropped by [`clear`](Timer::clear), even if the entry now holds
+    /// another timeout) or comes from another timer. O(1): the timeout's place in the wheel is
+    /// reclaimed lazily, when its slot is next visited or compacted.
     ///
     /// # Examples
     ///
@@ -234,16 +367,90 @@ impl<T> Timer<T> {
     /// assert_eq!(timer.cancel(t), Some("x"));
     /// assert_eq!(timer.cancel(t), None);
     /// assert!(timer.poll(100).is_none());
+    ///
+    /// let mut other = Timer::with_capacity(4);
+    /// other.insert(10, "y").unwrap();
+    /// assert_eq!(other.cancel(t), None); // a handle of another timer
     /// ```
+    #[inline]
     pub fn cancel(&mut self, timeout: Timeout) -> Option<T> {
         if !self.contains(timeout) {
             return None;
         }
-        self.unlink(timeout.index);
-        self.release(timeout.index)
+        let list = self.list_of(self.entries[timeout.index as usize].filed);
+        let value = self.release(timeout.index);
+        self.mark_stale(list);
+        value
     }
 
-    /// Returns `true` if `timeout` is still pending (neither fired, cancelled nor cleared).
+    /// Moves a pending timeout's deadline to the absolute tick `deadline` (a past one counts
+    /// as `now()`), keeping its handle and value. Returns `false`, and changes nothing, for a
+    /// stale or foreign handle (as [`cancel`](Timer::cancel)).
+    ///
+    /// Moving a deadline later, the common case of an idle timeout pushed back on every event,
+    /// only updates the timeout's entry: its old place in the wheel is kept, and when that
+    /// place comes due the timeout is re-filed at its new deadline, once. Moving it earlier
+    /// files it anew. Either way O(1), and the timeout fires at its new deadline, never before.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::timer::Timer;
+    ///
+    /// let mut timer = Timer::with_capacity(4);
+    /// let idle = timer.insert(100, "idle").unwrap();
+    /// assert!(timer.reset(idle, 250));
+    /// assert_eq!(timer.poll(249), None);
+    /// assert_eq!(timer.poll(250), Some((idle, "idle")));
+    /// assert!(!timer.reset(idle, 300)); // fired: the handle is stale
+    /// ```
+    #[inline]
+    pub fn reset(&mut self, timeout: Timeout, deadline: u64) -> bool {
+        if !self.contains(timeout) {
+            return false;
+        }
+        let index = timeout.index;
+        let deadline = deadline.max(self.now);
+        let entry = &mut self.entries[index as usize];
+        let filed = entry.filed;
+        entry.deadline = deadline;
+        if filed > self.now {
+            // In the wheel.
+            if deadline < filed {
+                // Earlier: file it anew (its record's deadline must never be later than the
+                // timeout's).
+                self.refile(index, deadline, self.list_of(filed));
+            }
+            // Later: nothing to do now; it is filed at its new deadline when its record
+            // comes due.
+        } else if deadline != filed {
+            // Due and on the expired list, which must stay in deadline order: file it anew.
+            self.refile(index, deadline, EXPIRED);
+        }
+        true
+    }
+
+    /// Files a pending entry's only valid record anew at `deadline`, leaving the old one (in
+    /// list `old`) stale.
+    fn refile(&mut self, index: u32, deadline: u64, old: usize) {
+        let list = self.list_of(deadline);
+        let entry = &mut self.entries[index as usize];
+        entry.version = entry.version.wrapping_add(1);
+        entry.filed = deadline;
+        let version = entry.version;
+        self.push(
+            list,
+            Record {
+                deadline,
+                index,
+                version,
+            },
+        );
+        self.mark_stale(old);
+    }
+
+    /// Returns `true` if `timeout` is a handle of this timer and still pending (neither fired,
+    /// cancelled nor cleared).
     ///
     /// # Examples
     ///
@@ -256,9 +463,13 @@ impl<T> Timer<T> {
     /// timer.poll(10);
     /// assert!(!timer.contains(t));
     /// ```
+    #[inline]
     pub fn contains(&self, timeout: Timeout) -> bool {
+        if timeout.timer != self.id {
+            return false;
+        }
         match self.entries.get(timeout.index as usize) {
-            Some(entry) => entry.list != FREE && entry.generation == timeout.generation,
+            Some(entry) => entry.value.is_some() && entry.generation == timeout.generation,
             None => false,
         }
     }
@@ -267,10 +478,10 @@ impl<T> Timer<T> {
     /// or `None` if none is due.
     ///
     /// Call it repeatedly until it returns `None` to collect all due timeouts. They come in
-    /// deadline order, ties in insertion order; a timeout inserted with a past deadline counts as
-    /// due at the time of its insertion. Time never goes backwards: a `now` smaller than
-    /// [`now()`](Timer::now) is treated as `now()`. A jump far ahead costs one step per occupied
-    /// slot passed, not one per tick. Never allocates.
+    /// deadline order, ties in the order they were filed; a timeout inserted with a past
+    /// deadline counts as due at the time of its insertion. Time never goes backwards: a `now`
+    /// smaller than [`now()`](Timer::now) is treated as `now()`. A jump far ahead costs one
+    /// step per occupied slot passed, not one per tick.
     ///
     /// # Examples
     ///
@@ -285,18 +496,42 @@ impl<T> Timer<T> {
     /// assert_eq!(timer.poll(0).map(|(_, v)| v), Some('b')); // 0 counts as "still now"
     /// assert_eq!(timer.now(), 2_000_000_000_000);
     /// ```
+    #[inline]
     pub fn poll(&mut self, now: u64) -> Option<(Timeout, T)> {
         if now > self.now {
             self.advance(now);
         }
-        let index = self.lists[EXPIRED as usize].head;
-        if index == NIL {
+        if self.lists.is_empty() {
             return None;
         }
-        self.unlink(index);
-        let generation = self.entries[index as usize].generation;
-        let value = self.release(index)?;
-        Some((Timeout { index, generation }, value))
+        // Even with no timeout pending, stale records may have reached the expired list:
+        // drained here like the others.
+        while let Some(record) = self.pop_expired() {
+            let entry = &self.entries[record.index as usize];
+            if entry.version != record.version {
+                self.forget_stale(EXPIRED, 1);
+                continue;
+            }
+            if entry.deadline > self.now {
+                // Moved later since it was filed: file it at its new deadline.
+                let deadline = entry.deadline;
+                self.entries[record.index as usize].filed = deadline;
+                self.push(self.list_of(deadline), Record { deadline, ..record });
+                continue;
+            }
+            let generation = entry.generation;
+            let value = self.release(record.index);
+            self.check_stale(EXPIRED);
+            if let Some(value) = value {
+                let timeout = Timeout {
+                    timer: self.id,
+                    index: record.index,
+                    generation,
+                };
+                return Some((timeout, value));
+            }
+        }
+        None
     }
 
     /// Returns the earliest pending deadline, or a lower bound of it, or `None` if no timeout is
@@ -304,10 +539,10 @@ impl<T> Timer<T> {
     ///
     /// If a timeout is already due, the result is `<= now()` (the next
     /// [`poll`](Timer::poll) returns it). Otherwise the result `d` satisfies
-    /// `now() < d <= earliest deadline`: it is exact unless the timeout that held the minimum of
-    /// the earliest occupied slot was cancelled. Polling at `d` always makes progress (see the
-    /// [module docs](crate::timer)), so sleeping until `d` and polling converges without busy
-    /// looping. O([`LEVELS`]), scans no slot.
+    /// `now() < d <= earliest deadline`: it is exact unless a timeout of the earliest occupied
+    /// slot was cancelled or moved later since that slot was filled. Polling at `d` always
+    /// makes progress (see the [module docs](crate::timer)), so sleeping until `d` and polling
+    /// converges without busy looping. O([`LEVELS`]), scans no slot.
     ///
     /// # Examples
     ///
@@ -320,10 +555,14 @@ impl<T> Timer<T> {
     /// timer.insert(65_000, ()).unwrap();
     /// assert_eq!(timer.next_deadline(), Some(65_000));
     /// ```
+    #[inline]
     pub fn next_deadline(&self) -> Option<u64> {
-        let expired = self.lists[EXPIRED as usize].head;
-        if expired != NIL {
-            return Some(self.entries[expired as usize].deadline);
+        if self.len == 0 {
+            return None;
+        }
+        let expired = &self.lists[EXPIRED];
+        if expired.count > 0 {
+            return Some(expired.min_deadline);
         }
         let (level, slot) = self.next_occupied()?;
         Some(self.lists[level * SLOTS + slot].min_deadline)
@@ -347,12 +586,13 @@ impl<T> Timer<T> {
 
     /// The maximum number of pending timeouts, fixed at construction.
     pub fn capacity(&self) -> usize {
-        self.entries.len()
+        self.capacity
     }
 
-    /// Drops all pending timeouts, making their handles stale. The current time is kept.
+    /// Drops all pending timeouts, making their handles stale. The current time and the
+    /// storage are kept.
     ///
-    /// Takes O(capacity) time; never allocates.
+    /// Takes O(number of entries ever used) time; never allocates.
     ///
     /// # Examples
     ///
@@ -367,13 +607,220 @@ impl<T> Timer<T> {
     /// assert!(timer.poll(10).is_none());
     /// ```
     pub fn clear(&mut self) {
-        // One entry at a time, so a panicking `Drop` of a value leaves a consistent timer.
+        // One entry at a time, each left as a cancel leaves it, so a panicking `Drop` of a
+        // value leaves a consistent timer.
         for index in 0..self.entries.len() as u32 {
-            if self.entries[index as usize].list != FREE {
-                self.unlink(index);
-                drop(self.release(index));
+            if self.entries[index as usize].value.is_some() {
+                let list = self.list_of(self.entries[index as usize].filed);
+                let value = self.release(index);
+                self.lists[list].stale += 1;
+                drop(value);
             }
         }
+        for list in &mut self.lists {
+            *list = EMPTY_LIST;
+        }
+        self.occupied = [0; LEVELS];
+        self.untracked = 0;
+        self.free_chunk = NIL;
+        for index in (0..self.chunks.len() as u32).rev() {
+            self.chunks[index as usize].next = self.free_chunk;
+            self.free_chunk = index;
+        }
+    }
+
+    /// The list a record filed at `deadline` is on now: the expired list if it is due,
+    /// otherwise the slot an insert at the current time would choose. (By the wheel's
+    /// invariant a record never has to move until its slot's start is reached, so this is
+    /// where it is.)
+    #[inline]
+    fn list_of(&self, deadline: u64) -> usize {
+        if deadline <= self.now {
+            EXPIRED
+        } else {
+            let level = level_for(self.now, deadline);
+            level * SLOTS + digit(deadline, level) as usize
+        }
+    }
+
+    /// Appends a record to a list.
+    #[inline(always)]
+    fn push(&mut self, list: usize, record: Record) {
+        let tail = self.lists[list].tail;
+        let tail = match self.chunks.get(tail as usize) {
+            Some(chunk) if (chunk.end as usize) < CHUNK => tail,
+            _ => self.append_chunk(list, tail),
+        };
+        let chunk = &mut self.chunks[tail as usize];
+        if let Some(slot) = chunk.records.get_mut(chunk.end as usize) {
+            *slot = record;
+            chunk.end += 1;
+        }
+        let header = &mut self.lists[list];
+        // An empty list's minimum is `u64::MAX`.
+        header.min_deadline = header.min_deadline.min(record.deadline);
+        header.count += 1;
+        if list < WHEEL_SLOTS {
+            self.occupied[list / SLOTS] |= 1 << (list % SLOTS);
+        }
+    }
+
+    /// Links a fresh chunk at the end of `list`, whose tail is `tail` (full, or `NIL`).
+    #[cold]
+    #[inline(never)]
+    fn append_chunk(&mut self, list: usize, tail: u32) -> u32 {
+        let chunk = self.alloc_chunk();
+        if tail == NIL {
+            self.lists[list].head = chunk;
+        } else {
+            self.chunks[tail as usize].next = chunk;
+        }
+        self.lists[list].tail = chunk;
+        chunk
+    }
+
+    /// A chunk from the free chunks, or a new one.
+    #[inline]
+    fn alloc_chunk(&mut self) -> u32 {
+        let index = self.free_chunk;
+        if index == NIL {
+            return self.new_chunk();
+        }
+        let chunk = &mut self.chunks[index as usize];
+        self.free_chunk = chunk.next;
+        chunk.next = NIL;
+        chunk.start = 0;
+        chunk.end = 0;
+        index
+    }
+
+    #[cold]
+    fn new_chunk(&mut self) -> u32 {
+        let index = self.chunks.len() as u32;
+        self.chunks.push(Chunk {
+            records: [EMPTY_RECORD; CHUNK],
+            next: NIL,
+            start: 0,
+            end: 0,
+        });
+        index
+    }
+
+    #[inline]
+    fn free_chunk(&mut self, index: u32) {
+        self.chunks[index as usize].next = self.free_chunk;
+        self.free_chunk = index;
+    }
+
+    /// Removes and returns the first record of the expired list.
+    #[inline]
+    fn pop_expired(&mut self) -> Option<Record> {
+        let head = self.lists[EXPIRED].head;
+        if head == NIL {
+            return None;
+        }
+        let chunk = &mut self.chunks[head as usize];
+        let record = chunk.records[chunk.start as usize];
+        chunk.start += 1;
+        if chunk.start == chunk.end {
+            let next = chunk.next;
+            let list = &mut self.lists[EXPIRED];
+            list.head = next;
+            if next == NIL {
+                list.tail = NIL;
+            }
+            self.free_chunk(head);
+        }
+        let list = &mut self.lists[EXPIRED];
+        list.count -= 1;
+        if list.count == 0 {
+            list.min_deadline = u64::MAX;
+        }
+        Some(record)
+    }
+
+    /// Takes a list's whole chain of chunks out of it, leaving it empty.
+    fn detach(&mut self, list: usize) -> u32 {
+        let head = self.lists[list].head;
+        self.lists[list] = EMPTY_LIST;
+        if list < WHEEL_SLOTS {
+            self.occupied[list / SLOTS] &= !(1 << (list % SLOTS));
+        }
+        head
+    }
+
+    /// One more record of `list` is stale; see `check_stale`.
+    #[inline]
+    fn mark_stale(&mut self, list: usize) {
+        self.lists[list].stale += 1;
+        self.check_stale(list);
+    }
+
+    /// Reclaims a list's stale records once more than 7/8 of its records are: a list whose
+    /// records are all stale (request deadlines that were all cancelled, say) is freed
+    /// without reading a single entry; otherwise it is compacted, reading every record's entry,
+    /// which costs at most 8/7 entry reads per stale record dropped. The records a list keeps
+    /// stay under 8 times its pending timeouts.
+    #[inline]
+    fn check_stale(&mut self, list: usize) {
+        let header = &self.lists[list];
+        if 8 * header.stale > 7 * header.count {
+            if header.stale == header.count {
+                self.free_list(list);
+            } else {
+                self.compact(list);
+            }
+        }
+    }
+
+    /// Frees a list all of whose records are stale.
+    #[cold]
+    fn free_list(&mut self, list: usize) {
+        let mut chunk = self.detach(list);
+        while chunk != NIL {
+            let next = self.chunks[chunk as usize].next;
+            self.free_chunk(chunk);
+            chunk = next;
+        }
+    }
+
+    /// Drops the stale records of a list, keeping the others in order.
+    #[cold]
+    fn compact(&mut self, list: usize) {
+        let tracked = self.lists[list].stale;
+        let mut dropped = 0;
+        let mut chunk = self.detach(list);
+        while chunk != NIL {
+            let (start, end, next) = {
+                let c = &self.chunks[chunk as usize];
+                (c.start as usize, c.end as usize, c.next)
+            };
+            for i in start..end {
+                let record = self.chunks[chunk as usize].records[i];
+                let entry = &self.entries[record.index as usize];
+                if entry.version == record.version {
+                    let deadline = entry.filed;
+                    self.push(list, Record { deadline, ..record });
+                } else {
+                    dropped += 1;
+                }
+            }
+            self.free_chunk(chunk);
+            chunk = next;
+        }
+        self.untracked = self
+            .untracked
+            .saturating_sub(dropped - tracked.min(dropped));
+    }
+
+    /// `n` stale records of `list` were dropped: uncount them (from the list, or else from
+    /// the untracked ones).
+    #[inline]
+    fn forget_stale(&mut self, list: usize, n: usize) {
+        let header = &mut self.lists[list];
+        let tracked = header.stale.min(n);
+        header.stale -= tracked;
+        self.untracked = self.untracked.saturating_sub(n - tracked);
     }
 
     /// Moves time forward to `now`, cascading every occupied slot whose start is `<= now`, in
@@ -387,26 +834,130 @@ impl<T> Timer<T> {
             // Lower levels are empty (this is the lowest occupied one), so jumping to the slot's
             // start passes no timeout.
             self.now = start;
-            self.cascade(level, slot);
+            let list = level * SLOTS + slot;
+            if level == 1 && start + DIGIT_MASK <= now && self.lists[list].count <= SORT_MAX {
+                // The whole 64-tick slot is due: sort its few records instead of moving each
+                // down to a level-0 slot and from there to the expired list.
+                self.sort_into_expired(list);
+            } else {
+                self.cascade(list);
+            }
         }
         self.now = now;
     }
 
-    /// Empties the slot whose start is the current time and re-places its entries, in order.
-    fn cascade(&mut self, level: usize, slot: usize) {
-        let list = &mut self.lists[level * SLOTS + slot];
-        let mut index = list.head;
-        *list = EMPTY_LIST;
-        self.occupied[level] &= !(1 << slot);
-        while index != NIL {
-            let next = self.entries[index as usize].next;
-            debug_assert!(level > 0 || self.entries[index as usize].deadline == self.now);
-            self.place(index);
-            index = next;
+    /// Appends the records of a level-1 slot that is wholly due (`count <= SORT_MAX`) to the
+    /// expired list in deadline order (ties in list order).
+    fn sort_into_expired(&mut self, list: usize) {
+        let header = self.lists[list];
+        let mut sorted = [EMPTY_RECORD; SORT_MAX];
+        let mut n = 0;
+        let mut chunk = self.detach(list);
+        while chunk != NIL {
+            let c = &self.chunks[chunk as usize];
+            let next = c.next;
+            for &record in c
+                .records
+                .get(c.start as usize..c.end as usize)
+                .unwrap_or_default()
+            {
+                // Insertion sort: stable, and the slot holds few records.
+                let mut at = n;
+                while at > 0 && sorted[at - 1].deadline > record.deadline {
+                    sorted[at] = sorted[at - 1];
+                    at -= 1;
+                }
+                sorted[at] = record;
+                n += 1;
+            }
+            self.free_chunk(chunk);
+            chunk = next;
+        }
+        for &record in &sorted[..n] {
+            self.push(EXPIRED, record);
+        }
+        self.lists[EXPIRED].stale += header.stale;
+    }
+
+    /// Empties the slot whose start is the current time and files its records again, each in
+    /// a lower level or on the expired list, in order.
+    ///
+    /// A level-0 slot holds one tick, now: its whole chain joins the expired list as it is.
+    /// A slot without stale records is moved record by record without looking at the
+    /// timeouts' entries (a timeout moved later since is filed anew when its record comes due).
+    /// Otherwise each record's entry is checked: stale records are dropped, and a timeout
+    /// moved later is filed at its new deadline right away.
+    fn cascade(&mut self, list: usize) {
+        let header = self.lists[list];
+        if list < SLOTS {
+            self.splice_into_expired(list);
+            return;
+        }
+        // Moving stale records along unchecked is cheaper (they are dropped on the expired
+        // list, where the timeout's entry is read anyway), but while they travel no list
+        // counts them: allow that for at most half as many records as timeouts are pending.
+        let checked = header.stale > 0 && self.untracked + header.stale > self.len / 2;
+        if !checked {
+            self.untracked += header.stale;
+        }
+        let mut dropped = 0;
+        let mut chunk = self.detach(list);
+        while chunk != NIL {
+            let (start, end, next) = {
+                let c = &self.chunks[chunk as usize];
+                (c.start as usize, c.end as usize, c.next)
+            };
+            for i in start..end {
+                let record = self.chunks[chunk as usize].records[i];
+                if checked {
+                    let entry = &mut self.entries[record.index as usize];
+                    if entry.version != record.version {
+                        dropped += 1;
+                        continue;
+                    }
+                    if entry.deadline != record.deadline {
+                        let deadline = entry.deadline;
+                        entry.filed = deadline;
+                        self.push(self.list_of(deadline), Record { deadline, ..record });
+                        continue;
+                    }
+                }
+                self.push(self.list_of(record.deadline), record);
+            }
+            self.free_chunk(chunk);
+            chunk = next;
+        }
+        if checked {
+            // Stale records beyond those the list counted had travelled untracked.
+            self.untracked = self
+                .untracked
+                .saturating_sub(dropped - header.stale.min(dropped));
         }
     }
 
+    /// Appends a level-0 slot's whole chain (its records are due now) to the expired list.
+    fn splice_into_expired(&mut self, list: usize) {
+        let header = self.lists[list];
+        self.detach(list);
+        if header.head == NIL {
+            return;
+        }
+        let expired = &mut self.lists[EXPIRED];
+        if expired.tail == NIL {
+            expired.head = header.head;
+            expired.min_deadline = header.min_deadline;
+        } else {
+            self.chunks[expired.tail as usize].next = header.head;
+            expired.min_deadline = expired.min_deadline.min(header.min_deadline);
+        }
+        let expired = &mut self.lists[EXPIRED];
+        expired.tail = header.tail;
+        expired.count += header.count;
+        expired.stale += header.stale;
+    }
+
     /// The lowest occupied level and its first occupied slot, which hold the earliest timeouts.
+    #[inline]
     fn next_occupied(&self) -> Option<(usize, usize)> {
         let level = self.occupied.iter().position(|&bits| bits != 0)?;
         let bits = self.occupied[level];
@@ -416,68 +967,28 @@ impl<T> Timer<T> {
         Some((level, bits.trailing_zeros() as usize))
     }
 
-    /// Links a detached entry at the tail of the list its deadline belongs to.
-    fn place(&mut self, index: u32) {
-        let deadline = self.entries[index as usize].deadline;
-        let list = if deadline <= self.now {
-            EXPIRED as usize
-        } else {
-            let level = level_for(self.now, deadline);
-            let slot = digit(deadline, level) as usize;
-            self.occupied[level] |= 1 << slot;
-            level * SLOTS + slot
-        };
-        let tail = self.lists[list].tail;
-        {
-            let entry = &mut self.entries[index as usize];
-            entry.prev = tail;
-            entry.next = NIL;
-            entry.list = list as u16;
-        }
-        let header = &mut self.lists[list];
-        if tail == NIL {
-            header.head = index;
-            header.min_deadline = deadline;
-        } else {
-            header.min_deadline = header.min_deadline.min(deadline);
-        }
-        header.tail = index;
-        if tail != NIL {
-            self.entries[tail as usize].next = index;
-        }
-    }
-
-    /// Unlinks a pending entry from its list, clearing the slot's bit if it empties.
-    fn unlink(&mut self, index: u32) {
-        let (prev, next, list) = {
-            let entry = &self.entries[index as usize];
-            (entry.prev, entry.next, entry.list as usize)
-        };
-        if prev == NIL {
-            self.lists[list].head = next;
-        } else {
-            self.entries[prev as usize].next = next;
-        }
-        if next == NIL {
-            self.lists[list].tail = prev;
-        } else {
-            self.entries[next as usize].prev = prev;
-        }
-        if list < WHEEL_SLOTS && self.lists[list].head == NIL {
-            self.occupied[list / SLOTS] &= !(1 << (list % SLOTS));
-        }
-    }
-
-    /// Puts an unlinked entry on the free list, invalidating its handles; returns its value.
+    /// Frees a pending entry, invalidating its handles and records; returns its value.
+    #[inline]
     fn release(&mut self, index: u32) -> Option<T> {
         let entry = &mut self.entries[index as usize];
         entry.generation = entry.generation.wrapping_add(1);
-        entry.list = FREE;
-        entry.prev = NIL;
-        entry.next = self.free_head;
-        self.free_head = index;
+        entry.version = entry.version.wrapping_add(1);
+        // Never allocates: `grow` keeps room for every entry.
+        self.free.push(index);
         self.len -= 1;
         entry.value.take()
+    }
+
+    /// Chunks allocated so far (for tests of the memory bound).
+    #[cfg(test)]
+    pub(crate) fn chunks_allocated(&self) -> usize {
+        self.chunks.len()
+    }
+}
+
+impl<T> Default for Timer<T> {
+    fn default() -> Timer<T> {
+        Timer::new()
     }
 }
 
@@ -492,21 +1003,27 @@ impl<T> fmt::Debug for Timer<T> {
     }
 }
 
-/// The free-list link of entry `index` in a fresh list `0 -> 1 -> ... -> capacity - 1`.
-fn free_link(index: usize, capacity: usize) -> u32 {
-    if index + 1 < capacity {
-        index as u32 + 1
-    } else {
-        NIL
-    }
+/// Chunks that can be in use at once while at most `pending` timeouts are pending: records
+/// are at most 8.5 times the pending timeouts (a list is compacted once more than 7/8 of the
+/// records it counts are stale, and cascades move at most `pending / 2` stale records
+/// unchecked), each chain of chunks has at most one partly filled chunk at each end, and a
+/// cascade or compaction holds one chunk it is emptying (plus one record of slack: a re-filing
+/// adds its new record before the old one is counted stale).
+pub(crate) fn chunks_needed(pending: usize) -> usize {
+    let records = pending.saturating_mul(9).saturating_add(1);
+    (records / CHUNK)
+        .saturating_add(records.min(LISTS + 1))
+        .saturating_add(4)
 }
 
 /// Digit `level` (base 64) of `tick`: its slot at that level.
+#[inline]
 fn digit(tick: u64, level: usize) -> u64 {
     (tick >> (level as u32 * LEVEL_BITS)) & DIGIT_MASK
 }
 
 /// The level of a deadline later than `now`: the digit of the highest bit where they differ.
+#[inline]
 fn level_for(now: u64, deadline: u64) -> usize {
     debug_assert!(deadline > now);
     // `| DIGIT_MASK` keeps the result at level 0 when only the lowest digit differs.

@@ -10,6 +10,7 @@
 use std::fmt::Debug;
 use std::io;
 use std::net::SocketAddr;
+#[cfg(unix)]
 use std::os::fd::RawFd;
 use std::time::Duration;
 
@@ -31,10 +32,10 @@ pub fn half_close_is_hup(backend: Backend) -> bool {
 }
 
 /// What a half-close of a stream registered for reading is reported as on `backend`:
-/// readable + hup, or readable where [`half_close_is_hup`] is false.
+/// readable + hup + read-closed, or readable where [`half_close_is_hup`] is false.
 pub fn half_close(backend: Backend) -> EventSet {
     if half_close_is_hup(backend) {
-        EventSet::readable() | EventSet::hup()
+        EventSet::readable() | EventSet::hup() | EventSet::read_closed()
     } else {
         EventSet::readable()
     }
@@ -54,39 +55,137 @@ pub fn precondition_missing(what: &str) {
     println!("NOT TESTED here (set {STRICT_ENV}=1 to make this a failure): {what}");
 }
 
-/// Runs the `#[ignore]`d test `name` of this test binary in a child process with `envs`, and
-/// asserts that it ran (exactly one test passed), was not killed by a signal, and printed
-/// `marker`. Returns its stdout.
+/// Set by [`run_child_test`] in the child to the name of the scenario it runs; checked by
+/// [`child_scenario`].
+pub const CHILD_TEST_ENV: &str = "FERRIO_CHILD_TEST";
+
+/// The first statement of every child scenario (an `#[ignore]`d test that a parent runs with
+/// [`run_child_test`] or [`strace_child_test`]): fails unless this process was started by its
+/// parent for `name`. So a scenario never passes by being run on its own (`cargo test --
+/// --ignored`), and never changes process-wide state (signal dispositions, rlimits, seccomp) in a
+/// test process shared with other tests.
 #[track_caller]
-pub fn run_child_test(name: &str, envs: &[(&str, &str)], marker: &str) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            name,
-            "--exact",
-            "--ignored",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .envs(envs.iter().copied())
-        .output()
-        .unwrap();
+pub fn child_scenario(name: &str) {
+    let got = std::env::var_os(CHILD_TEST_ENV);
+    assert!(
+        got.as_deref() == Some(std::ffi::OsStr::new(name)),
+        "{name} is a child scenario: its parent test runs it in a child process \
+         (util::run_child_test); here {CHILD_TEST_ENV} is {got:?}"
+    );
+}
+
+/// The arguments that run exactly the `#[ignore]`d test `name` of this binary.
+fn child_test_args(name: &str) -> [&str; 6] {
+    [
+        name,
+        "--exact",
+        "--ignored",
+        "--test-threads=1",
+        "--nocapture",
+        "--color=never",
+    ]
+}
+
+/// A command that runs the child scenario `name` of this test binary: for a parent that must
+/// do its part while the child runs (spawn it, then [`check_child_output`] its output).
+pub fn child_test_command(name: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .args(child_test_args(name))
+        .env(CHILD_TEST_ENV, name);
+    command
+}
+
+/// Asserts that the child running `name` was not killed by a signal, succeeded, ran exactly one
+/// test and printed `marker`. Returns its stdout.
+#[track_caller]
+pub fn check_child_output(name: &str, output: &std::process::Output, marker: &str) -> String {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(
-        output.status.signal(),
-        None,
-        "child {name} was killed by a signal; stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            output.status.signal(),
+            None,
+            "child {name} was killed by a signal; stdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+    }
     assert!(
         output.status.success(),
         "child {name} failed:\n{stdout}\n{stderr}"
     );
     assert!(
-        stdout.contains("1 passed") && stdout.contains(marker),
-        "child {name} must really run; stdout:\n{stdout}\nstderr:\n{stderr}"
+        stdout.contains("test result: ok. 1 passed") && stdout.contains(marker),
+        "child {name} must really run (one test passed, marker {marker:?} printed); \
+         stdout:\n{stdout}\nstderr:\n{stderr}"
     );
     stdout
+}
+
+/// Runs the `#[ignore]`d test `name` of this test binary in a child process with `envs`, and
+/// asserts that it ran (exactly one test passed), was not killed by a signal, and printed
+/// `marker`. Returns its stdout. The child starts with [`child_scenario`]`(name)`.
+#[track_caller]
+pub fn run_child_test(name: &str, envs: &[(&str, &str)], marker: &str) -> String {
+    let output = child_test_command(name)
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    check_child_output(name, &output, marker)
+}
+
+/// Like [`run_child_test`], with the child traced by `strace -f` (plus `strace_args`, such as
+/// `["-e", "trace=write"]`). Returns the trace, or `None` after [`precondition_missing`] if
+/// strace is not installed or may not trace here.
+#[track_caller]
+pub fn strace_child_test(
+    name: &str,
+    envs: &[(&str, &str)],
+    strace_args: &[&str],
+    marker: &str,
+) -> Option<String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static TRACES: AtomicUsize = AtomicUsize::new(0);
+    let strace_ok = std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !strace_ok {
+        precondition_missing("strace is not installed (apt-get install strace)");
+        return None;
+    }
+    let trace = std::env::temp_dir().join(format!(
+        "ferrio-strace-{}-{name}-{}.txt",
+        std::process::id(),
+        TRACES.fetch_add(1, Ordering::Relaxed)
+    ));
+    // LeakSanitizer cannot run under ptrace: in an AddressSanitizer build the traced child
+    // checks no leaks (the untraced tests still do).
+    let asan_options = match std::env::var("ASAN_OPTIONS") {
+        Ok(options) if !options.is_empty() => format!("{options}:detect_leaks=0"),
+        _ => "detect_leaks=0".to_owned(),
+    };
+    let output = std::process::Command::new("strace")
+        .args(["-f", "-o"])
+        .arg(&trace)
+        .args(strace_args)
+        .arg(std::env::current_exe().unwrap())
+        .args(child_test_args(name))
+        .env(CHILD_TEST_ENV, name)
+        .env("ASAN_OPTIONS", asan_options)
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&trace).unwrap_or_default();
+    let _ = std::fs::remove_file(&trace);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() && (stderr.contains("ptrace") || stderr.contains("PTRACE")) {
+        precondition_missing(&format!("strace cannot trace here: {stderr}"));
+        return None;
+    }
+    check_child_output(name, &output, marker);
+    Some(text)
 }
 
 /// How long one poll of a positive check waits.
@@ -200,6 +299,7 @@ pub fn assert_error_kind<T: Debug>(result: io::Result<T>, kind: io::ErrorKind) {
 }
 
 /// `(O_NONBLOCK set, FD_CLOEXEC set)` for `fd`, read with `fcntl`.
+#[cfg(unix)]
 pub fn fd_flags(fd: RawFd) -> io::Result<(bool, bool)> {
     // SAFETY: F_GETFL / F_GETFD take no pointer; a bad fd gives EBADF.
     let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
@@ -212,11 +312,68 @@ pub fn fd_flags(fd: RawFd) -> io::Result<(bool, bool)> {
 }
 
 /// Asserts that `fd` is non-blocking and close-on-exec.
+#[cfg(unix)]
 #[track_caller]
 pub fn assert_nonblocking_cloexec(fd: RawFd) {
     let (nonblocking, cloexec) = fd_flags(fd).expect("fcntl failed");
     assert!(nonblocking, "fd {fd} is not non-blocking");
     assert!(cloexec, "fd {fd} is not close-on-exec");
+}
+
+/// Whether this Windows test runs under Wine (whose ntdll exports `wine_get_version`), not on
+/// Windows itself. A test asserts Windows' behaviour, and Wine's instead only where Wine is
+/// known to differ (each such place says how); CI runs the Windows suite under Wine.
+pub fn under_wine() -> bool {
+    #[cfg(windows)]
+    {
+        use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
+        // SAFETY: both names are NUL-terminated; ntdll is always loaded.
+        unsafe {
+            let ntdll = GetModuleHandleA(c"ntdll.dll".as_ptr().cast());
+            !ntdll.is_null() && GetProcAddress(ntdll, c"wine_get_version".as_ptr().cast()).is_some()
+        }
+    }
+    #[cfg(not(windows))]
+    {
+        false
+    }
+}
+
+/// Windows: the tests' portable spelling of a source's raw handle (`x.as_raw_fd()` reads the
+/// socket there).
+#[cfg(windows)]
+pub trait AsRawFd {
+    fn as_raw_fd(&self) -> std::os::windows::io::RawSocket;
+}
+
+#[cfg(windows)]
+impl<T: std::os::windows::io::AsRawSocket> AsRawFd for T {
+    fn as_raw_fd(&self) -> std::os::windows::io::RawSocket {
+        self.as_raw_socket()
+    }
+}
+
+/// Windows: asserts that `socket` is not inheritable (`HANDLE_FLAG_INHERIT` clear), the
+/// counterpart of close-on-exec. Whether a socket is non-blocking cannot be read back on
+/// Windows; the IO tests would block if it were not.
+#[cfg(windows)]
+#[track_caller]
+pub fn assert_nonblocking_cloexec(socket: std::os::windows::io::RawSocket) {
+    use windows_sys::Win32::Foundation::{GetHandleInformation, HANDLE, HANDLE_FLAG_INHERIT};
+    let mut flags = 0u32;
+    // SAFETY: a socket is a kernel handle; `flags` is valid for writes.
+    let ok = unsafe { GetHandleInformation(socket as HANDLE, &mut flags) };
+    assert_ne!(
+        ok,
+        0,
+        "GetHandleInformation: {}",
+        io::Error::last_os_error()
+    );
+    assert_eq!(
+        flags & HANDLE_FLAG_INHERIT,
+        0,
+        "socket {socket} is inheritable"
+    );
 }
 
 /// Accepts one connection from `listener`, waiting (bounded) on a private `Poll`.
@@ -248,7 +405,7 @@ pub fn wait_connected(stream: &TcpStream) {
         vec![(Token(0), EventSet::writable())],
     );
     poll.deregister(stream).unwrap();
-    assert!(stream.take_socket_error().unwrap().is_none());
+    assert!(stream.take_error().unwrap().is_none());
 }
 
 /// A connected pair of ferrio streams over loopback: `(client, server)`. Both are fully

@@ -10,7 +10,7 @@ use std::path::Path;
 use socket2::{SockRef, Type};
 
 use super::{new_pair, new_socket, path_addr, SocketAddr};
-use crate::io_source::IoSource;
+use crate::convert::{new_io, SourceIo};
 use crate::sys;
 use crate::try_io::would_block;
 
@@ -36,10 +36,12 @@ use crate::try_io::would_block;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct UnixDatagram {
-    io: IoSource<net::UnixDatagram>,
+    io: SourceIo<net::UnixDatagram>,
 }
 
 impl_evented_via_io_source!(UnixDatagram);
+impl_fd_conversions!(UnixDatagram, net::UnixDatagram);
+impl_std_conversions!(UnixDatagram, net::UnixDatagram);
 
 impl UnixDatagram {
     /// A socket bound to `path` (creating the socket file).
@@ -88,9 +90,7 @@ impl UnixDatagram {
     }
 
     fn wrap(socket: net::UnixDatagram) -> UnixDatagram {
-        UnixDatagram {
-            io: IoSource::new(socket),
-        }
+        UnixDatagram { io: new_io(socket) }
     }
 
     /// Connects the socket to the socket bound at `path`: [`send`](Self::send) then goes there,
@@ -176,7 +176,7 @@ impl UnixDatagram {
     /// The OS error.
     pub fn try_clone(&self) -> io::Result<UnixDatagram> {
         self.io
-            .try_clone_with(|inner| inner.try_clone())
+            .try_clone_with(|inner| inner.try_clone().map(crate::sys::detach::Detachable::new))
             .map(|io| UnixDatagram { io })
     }
 
@@ -189,13 +189,25 @@ impl UnixDatagram {
         self.io.inner().shutdown(how)
     }
 
-    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    /// Takes the pending socket error (`SO_ERROR`), clearing it: `Ok(None)` if there is none
+    /// (std's `take_error`).
     ///
     /// # Errors
     ///
     /// The OS error of `getsockopt` itself.
-    pub fn take_socket_error(&self) -> io::Result<Option<io::Error>> {
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.inner().take_error()
+    }
+
+    /// Takes the pending socket error, mio 0.5's way: `Err` with the pending error (which it
+    /// clears), `Ok(())` if there is none. [`take_error`](Self::take_error) is the same as an
+    /// `Option`.
+    ///
+    /// # Errors
+    ///
+    /// The pending socket error, or the OS error of `getsockopt` itself.
+    pub fn take_socket_error(&self) -> io::Result<()> {
+        crate::net::pending_error(self.take_error())
     }
 }
 

@@ -9,9 +9,9 @@ use std::path::Path;
 use socket2::Type;
 
 use super::{new_socket, path_addr, to_std_addr, SocketAddr, UnixStream};
-use crate::io_source::IoSource;
+use crate::convert::{new_io, SourceIo};
 use crate::sys;
-use crate::try_io::{would_block, TryAccept};
+use crate::try_io::TryAccept;
 
 /// The listen backlog [`UnixListener::bind`] uses (the kernel caps it at `net.core.somaxconn`).
 const DEFAULT_BACKLOG: i32 = 1024;
@@ -39,16 +39,18 @@ const DEFAULT_BACKLOG: i32 = 1024;
 /// let _client = UnixStream::connect(&path)?;
 /// let mut events = Events::with_capacity(4);
 /// poll.poll(&mut events, Some(Duration::from_secs(5)))?;
-/// let (stream, _peer) = listener.accept()?.expect("a pending connection");
-/// assert!(stream.peer_addr()?.is_unnamed());
+/// let stream = listener.accept()?.expect("a pending connection");
+/// assert_eq!(stream.local_addr()?.as_pathname(), Some(path.as_path()));
 /// std::fs::remove_file(&path)?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct UnixListener {
-    io: IoSource<net::UnixListener>,
+    io: SourceIo<net::UnixListener>,
 }
 
 impl_evented_via_io_source!(UnixListener);
+impl_fd_conversions!(UnixListener, net::UnixListener);
+impl_std_conversions!(UnixListener, net::UnixListener);
 
 impl UnixListener {
     /// Binds a new socket to `path` (creating the socket file) and listens.
@@ -77,39 +79,49 @@ impl UnixListener {
         Ok(UnixListener::wrap(listener))
     }
 
-    fn wrap(listener: net::UnixListener) -> UnixListener {
+    pub(super) fn wrap(listener: net::UnixListener) -> UnixListener {
         UnixListener {
-            io: IoSource::new(listener),
+            io: new_io(listener),
         }
     }
 
-    /// Accepts one pending connection: `Ok(None)` if none is pending.
+    /// Accepts one pending connection: `Ok(None)` if none is pending (mio 0.5's signature;
+    /// [`accept_with_addr`](Self::accept_with_addr) also gives the client's address).
     ///
-    /// The address is the client's (usually unnamed). Under edge-triggered registration call
-    /// this until it returns `Ok(None)`. A connection aborted before it was accepted
-    /// (`ECONNABORTED`) is skipped.
+    /// Under edge-triggered registration call this until it returns `Ok(None)`. A connection
+    /// aborted before it was accepted (`ECONNABORTED`) is skipped. The stream is non-blocking
+    /// and close-on-exec (`accept4`).
     ///
     /// # Errors
     ///
     /// The OS error, notably `EMFILE`/`ENFILE` when out of file descriptors: the pending
     /// connection then stays in the backlog, so stop accepting until fds are free.
-    pub fn accept(&self) -> io::Result<Option<(UnixStream, SocketAddr)>> {
-        loop {
-            let res = would_block(|| self.io.do_read(|l| sys::fd::accept(l.as_raw_fd())));
-            match res {
-                Ok(Some((fd, addr))) => {
-                    let stream = net::UnixStream::from(fd);
-                    let addr = match to_std_addr(&addr) {
-                        Some(addr) => addr,
-                        None => stream.peer_addr()?,
-                    };
-                    return Ok(Some((UnixStream::wrap(stream), addr)));
-                }
-                Ok(None) => return Ok(None),
-                Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
-                Err(e) => return Err(e),
-            }
-        }
+    pub fn accept(&self) -> io::Result<Option<UnixStream>> {
+        let accepted = self
+            .io
+            .do_read(|l| sys::fd::accept_pending(l.as_raw_fd()))?;
+        Ok(accepted.map(|(fd, _)| UnixStream::wrap(net::UnixStream::from(fd))))
+    }
+
+    /// Accepts like [`accept`](Self::accept), and returns the client's address too (usually
+    /// unnamed: a connecting socket rarely binds a path).
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept).
+    pub fn accept_with_addr(&self) -> io::Result<Option<(UnixStream, SocketAddr)>> {
+        let accepted = self
+            .io
+            .do_read(|l| sys::fd::accept_pending(l.as_raw_fd()))?;
+        let Some((fd, addr)) = accepted else {
+            return Ok(None);
+        };
+        let stream = net::UnixStream::from(fd);
+        let addr = match to_std_addr(&addr) {
+            Some(addr) => addr,
+            None => stream.peer_addr()?,
+        };
+        Ok(Some((UnixStream::wrap(stream), addr)))
     }
 
     /// The address the listener is bound to.
@@ -128,24 +140,37 @@ impl UnixListener {
     /// The OS error.
     pub fn try_clone(&self) -> io::Result<UnixListener> {
         self.io
-            .try_clone_with(|inner| inner.try_clone())
+            .try_clone_with(|inner| inner.try_clone().map(crate::sys::detach::Detachable::new))
             .map(|io| UnixListener { io })
     }
 
-    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    /// Takes the pending socket error (`SO_ERROR`), clearing it: `Ok(None)` if there is none
+    /// (std's `take_error`).
     ///
     /// # Errors
     ///
     /// The OS error of `getsockopt` itself.
-    pub fn take_socket_error(&self) -> io::Result<Option<io::Error>> {
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.inner().take_error()
+    }
+
+    /// Takes the pending socket error, mio 0.5's way: `Err` with the pending error (which it
+    /// clears), `Ok(())` if there is none. [`take_error`](Self::take_error) is the same as an
+    /// `Option`.
+    ///
+    /// # Errors
+    ///
+    /// The pending socket error, or the OS error of `getsockopt` itself.
+    pub fn take_socket_error(&self) -> io::Result<()> {
+        crate::net::pending_error(self.take_error())
     }
 }
 
+/// mio 0.5's `TryAccept` for Unix sockets: the accepted stream.
 impl TryAccept for UnixListener {
-    type Output = (UnixStream, SocketAddr);
+    type Output = UnixStream;
 
-    fn accept(&self) -> io::Result<Option<(UnixStream, SocketAddr)>> {
+    fn accept(&self) -> io::Result<Option<UnixStream>> {
         UnixListener::accept(self)
     }
 }

@@ -1,5 +1,6 @@
 //! Unix-domain sockets: [`UnixStream`], [`UnixListener`] (`SOCK_STREAM`, with file-descriptor
-//! passing) and [`UnixDatagram`] (`SOCK_DGRAM`). Users reach them through [`crate::unix`],
+//! passing), [`UnixSocket`] (a stream socket before it listens or connects) and
+//! [`UnixDatagram`] (`SOCK_DGRAM`). Users reach them through [`crate::unix`],
 //! which adds pipes and the raw-fd adapter.
 //!
 //! Socket addresses are [`std::os::unix::net::SocketAddr`]. A path must be shorter than
@@ -7,10 +8,12 @@
 
 mod datagram;
 mod listener;
+mod socket;
 mod stream;
 
 pub use datagram::UnixDatagram;
 pub use listener::UnixListener;
+pub use socket::UnixSocket;
 pub use std::os::unix::net::SocketAddr;
 pub use stream::UnixStream;
 

@@ -3,16 +3,18 @@
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::net;
 use std::path::Path;
 
 use socket2::Type;
 
 use super::{new_pair, new_socket, path_addr, SocketAddr};
-use crate::io_source::IoSource;
+use crate::convert::{new_io, SourceIo};
 use crate::sys;
 use crate::try_io::would_block;
+
+use bytes::{Buf, BufMut};
 
 /// A non-blocking Unix-domain stream socket.
 ///
@@ -45,10 +47,12 @@ use crate::try_io::would_block;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct UnixStream {
-    io: IoSource<net::UnixStream>,
+    io: SourceIo<net::UnixStream>,
 }
 
 impl_evented_via_io_source!(UnixStream);
+impl_fd_conversions!(UnixStream, net::UnixStream);
+impl_std_conversions!(UnixStream, net::UnixStream);
 impl_source_read!(UnixStream, sys::fd::recv);
 impl_source_write!(UnixStream, sys::fd::send, sys::fd::send_vectored);
 
@@ -57,7 +61,7 @@ impl UnixStream {
     ///
     /// On Linux a Unix connect completes at once or fails at once; on other systems it may
     /// complete later. Either way, register for writable: the event means the connect finished,
-    /// and [`take_socket_error`](Self::take_socket_error) returning `None` means it succeeded.
+    /// and [`take_error`](Self::take_error) returning `None` means it succeeded.
     ///
     /// # Errors
     ///
@@ -106,9 +110,7 @@ impl UnixStream {
     }
 
     pub(crate) fn wrap(stream: net::UnixStream) -> UnixStream {
-        UnixStream {
-            io: IoSource::new(stream),
-        }
+        UnixStream { io: new_io(stream) }
     }
 
     /// The local address (usually unnamed for a connecting stream).
@@ -137,7 +139,7 @@ impl UnixStream {
     /// The OS error (for example `EMFILE`).
     pub fn try_clone(&self) -> io::Result<UnixStream> {
         self.io
-            .try_clone_with(|inner| inner.try_clone())
+            .try_clone_with(|inner| inner.try_clone().map(crate::sys::detach::Detachable::new))
             .map(|io| UnixStream { io })
     }
 
@@ -150,13 +152,26 @@ impl UnixStream {
         self.io.inner().shutdown(how)
     }
 
-    /// Takes the pending socket error (`SO_ERROR`), clearing it. `Ok(None)` means no error.
+    /// Takes the pending socket error (`SO_ERROR`), clearing it: `Ok(None)` if there is none
+    /// (std's `take_error`). After a writable event on a connecting socket, `Ok(None)` means
+    /// the connect succeeded.
     ///
     /// # Errors
     ///
     /// The OS error of `getsockopt` itself.
-    pub fn take_socket_error(&self) -> io::Result<Option<io::Error>> {
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.inner().take_error()
+    }
+
+    /// Takes the pending socket error, mio 0.5's way: `Err` with the pending error (which it
+    /// clears), `Ok(())` if there is none. [`take_error`](Self::take_error) is the same as an
+    /// `Option`.
+    ///
+    /// # Errors
+    ///
+    /// The pending socket error, or the OS error of `getsockopt` itself.
+    pub fn take_socket_error(&self) -> io::Result<()> {
+        crate::net::pending_error(self.take_error())
     }
 
     /// Sends `buf` with the file descriptors `fds` attached (`SCM_RIGHTS`), in one message.
@@ -245,6 +260,134 @@ impl UnixStream {
             self.io
                 .do_read(|s| sys::unix_msg::recv_with_fds(s.as_raw_fd(), buf, fds))
         })
+    }
+}
+
+/// mio 0.5's fd passing, one fd per message, with raw fds.
+///
+/// These keep the original's signatures. The fd received by `read_recv_fd` is a raw number
+/// the caller owns and must close; [`recv_with_fds`](UnixStream::recv_with_fds) hands out
+/// `OwnedFd`s instead, which close themselves, and takes several fds per message.
+impl UnixStream {
+    /// Reads into `buf` and receives the fd sent with the data, if any: `(bytes, fd)`
+    /// (`(0, None)` at end of stream).
+    ///
+    /// The fd is new in this process (close-on-exec) and **owned by the caller**, who must
+    /// close it (for example `OwnedFd::from_raw_fd`). Would-block is an error here
+    /// (`WouldBlock`), as in mio 0.5; [`try_read_recv_fd`](Self::try_read_recv_fd) makes it
+    /// `Ok(None)`.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if nothing is available; `InvalidData` if the message carried more than
+    /// one fd (they are closed, and the data bytes consumed); or the OS error of `recvmsg`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::unix::UnixStream;
+    /// use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    ///
+    /// let (mut a, mut b) = UnixStream::pair()?;
+    /// let file = std::fs::File::open("/dev/null")?;
+    /// assert_eq!(a.write_send_fd(b"x", file.as_raw_fd())?, 1);
+    /// let mut buf = [0u8; 4];
+    /// let (n, fd) = b.read_recv_fd(&mut buf)?;
+    /// assert_eq!(n, 1);
+    /// // The received fd is ours to close.
+    /// let received = unsafe { OwnedFd::from_raw_fd(fd.expect("an fd")) };
+    /// drop(received);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn read_recv_fd(&mut self, buf: &mut [u8]) -> io::Result<(usize, Option<RawFd>)> {
+        let mut fds: [Option<OwnedFd>; 1] = [None];
+        let (n, _) = self
+            .io
+            .do_read(|s| sys::unix_msg::recv_with_fds(s.as_raw_fd(), buf, &mut fds))?;
+        let [fd] = fds;
+        Ok((n, fd.map(IntoRawFd::into_raw_fd)))
+    }
+
+    /// [`read_recv_fd`](Self::read_recv_fd) with would-block as `Ok(None)`; retries on
+    /// `Interrupted`.
+    ///
+    /// # Errors
+    ///
+    /// As `read_recv_fd`, except `WouldBlock`.
+    pub fn try_read_recv_fd(
+        &mut self,
+        buf: &mut [u8],
+    ) -> io::Result<Option<(usize, Option<RawFd>)>> {
+        would_block(|| self.read_recv_fd(buf))
+    }
+
+    /// [`try_read_recv_fd`](Self::try_read_recv_fd) into the spare capacity of a
+    /// [`BufMut`], advancing it by the bytes read (without initialising that memory first).
+    ///
+    /// # Errors
+    ///
+    /// As `read_recv_fd`, except `WouldBlock`.
+    pub fn try_read_buf_recv_fd<B: BufMut>(
+        &mut self,
+        buf: &mut B,
+    ) -> io::Result<Option<(usize, Option<RawFd>)>> {
+        let mut fds: [Option<OwnedFd>; 1] = [None];
+        let read = would_block(|| {
+            self.io
+                .do_read(|s| sys::unix_msg::recv_buf_with_fds(s.as_raw_fd(), buf, &mut fds))
+        })?;
+        let [fd] = fds;
+        Ok(read.map(|(n, _)| (n, fd.map(IntoRawFd::into_raw_fd))))
+    }
+
+    /// Writes `buf` with the fd `fd` attached (`SCM_RIGHTS`): the number of bytes written.
+    ///
+    /// The fd is only lent: the kernel takes its own reference, so the caller may close `fd`
+    /// once this returns. Any value is sound: a number that is not an open fd is an `EBADF`
+    /// error. Would-block is an error here (`WouldBlock`; nothing was sent), as in mio 0.5.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if `buf` is empty (a stream needs a data byte to carry the fd),
+    /// `WouldBlock`, `EBADF` for an fd that is not open, `BrokenPipe` if the peer is gone
+    /// (never `SIGPIPE`), or another OS error.
+    pub fn write_send_fd(&mut self, buf: &[u8], fd: RawFd) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "write_send_fd on a stream needs at least one data byte to carry the fd",
+            ));
+        }
+        self.io
+            .do_write(|s| sys::unix_msg::send_with_raw_fds(s.as_raw_fd(), buf, &[fd]))
+    }
+
+    /// [`write_send_fd`](Self::write_send_fd) with would-block as `Ok(None)`; retries on
+    /// `Interrupted`.
+    ///
+    /// # Errors
+    ///
+    /// As `write_send_fd`, except `WouldBlock`.
+    pub fn try_write_send_fd(&mut self, buf: &[u8], fd: RawFd) -> io::Result<Option<usize>> {
+        would_block(|| self.write_send_fd(buf, fd))
+    }
+
+    /// [`try_write_send_fd`](Self::try_write_send_fd) from a [`Buf`]'s first chunk,
+    /// advancing it by the bytes written.
+    ///
+    /// # Errors
+    ///
+    /// As `write_send_fd`, except `WouldBlock`.
+    pub fn try_write_buf_send_fd<B: Buf>(
+        &mut self,
+        buf: &mut B,
+        fd: RawFd,
+    ) -> io::Result<Option<usize>> {
+        let res = self.try_write_send_fd(buf.chunk(), fd);
+        if let Ok(Some(n)) = res {
+            buf.advance(n);
+        }
+        res
     }
 }
 

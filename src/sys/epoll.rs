@@ -189,9 +189,9 @@ impl EpollSelector {
             .map(|n| n as usize)
     }
 
-    /// A wait with a nanosecond timeout (`epoll_pwait2`), or `epoll_wait` where the kernel has
-    /// no `epoll_pwait2`.
-    #[cold]
+    /// A wait with a nanosecond timeout (`epoll_pwait2`, ending close to its deadline despite
+    /// the kernel's slack: see `timeout::precise`), or `epoll_wait` where the kernel has no
+    /// `epoll_pwait2`.
     #[inline(never)]
     fn wait_precise(
         &self,
@@ -199,8 +199,19 @@ impl EpollSelector {
         cap: libc::c_int,
         timeout: Duration,
     ) -> io::Result<usize> {
+        super::timeout::precise(timeout, |t| self.pwait2(buf, cap, t))
+    }
+
+    /// One `epoll_pwait2`, or `epoll_wait` (the timeout rounded up to milliseconds) where the
+    /// kernel has none.
+    fn pwait2(
+        &self,
+        buf: *mut libc::epoll_event,
+        cap: libc::c_int,
+        timeout: Duration,
+    ) -> io::Result<usize> {
         #[cfg(target_pointer_width = "64")]
-        {
+        if !NO_PWAIT2.load(Ordering::Relaxed) {
             let ts = libc::timespec {
                 // The kernel's tv_sec is signed: clamp (to about 292 billion years).
                 tv_sec: timeout.as_secs().min(i64::MAX as u64) as libc::time_t,

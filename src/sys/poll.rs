@@ -563,6 +563,26 @@ fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
     not(ferrio_portable)
 ))]
 fn wait(pfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
+    match timeout {
+        // Ends close to the deadline despite the kernel's slack (see `timeout::precise`).
+        Some(d) if !d.is_zero() => super::timeout::precise(d, |t| ppoll(pfds, Some(t))),
+        _ => ppoll(pfds, timeout),
+    }
+}
+
+/// One `ppoll`, with the timeout as a `timespec`.
+#[cfg(all(
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ),
+    not(ferrio_portable)
+))]
+fn ppoll(pfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
     let ts = timeout.map(|d| libc::timespec {
         tv_sec: d.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
         tv_nsec: d.subsec_nanos() as _,

@@ -5,6 +5,37 @@
 use std::io;
 use std::time::{Duration, Instant};
 
+/// Linux's default timer slack of a thread (`PR_GET_TIMERSLACK`): how late, at least, the kernel
+/// may end a timed wait.
+const DEFAULT_TIMER_SLACK: Duration = Duration::from_micros(50);
+
+/// A timed wait that ends close to its deadline despite the kernel's slack.
+///
+/// Linux lets a timed `epoll_pwait2`/`ppoll` end late by its slack estimate, the larger of
+/// 0.1 % of the timeout and the thread's timer slack (50 µs by default): 300 µs for a 300 ms
+/// wait. A long wait is therefore made in two: `wait` first for the timeout less that
+/// estimate, then, if it reported nothing (`Ok(0)`), for what is left, whose own slack is the
+/// short default. The second costs one more syscall, only when a long timed wait runs out.
+#[inline]
+pub(crate) fn precise(
+    timeout: Duration,
+    mut wait: impl FnMut(Duration) -> io::Result<usize>,
+) -> io::Result<usize> {
+    let slack = (timeout / 1000).max(DEFAULT_TIMER_SLACK);
+    let deadline = match Instant::now().checked_add(timeout) {
+        Some(deadline) if timeout > 2 * slack => deadline,
+        _ => return wait(timeout),
+    };
+    let n = wait(timeout - slack)?;
+    if n > 0 {
+        return Ok(n);
+    }
+    match deadline.checked_duration_since(Instant::now()) {
+        Some(left) if !left.is_zero() => wait(left),
+        _ => Ok(0),
+    }
+}
+
 /// Rounds up to whole milliseconds (never down: a 0.3 ms timeout is 1 ms, not a busy 0);
 /// `None` blocks (`-1`), zero does not block. (u64 arithmetic: a u128 division here costs a
 /// libcall and register spills on every poll.)
@@ -71,6 +102,38 @@ mod tests {
         assert_eq!(to_ms(Some(Duration::from_millis(5))), 5);
         assert_eq!(to_ms(Some(Duration::from_micros(5001))), 6);
         assert_eq!(to_ms(Some(Duration::MAX)), libc::c_int::MAX);
+    }
+
+    #[test]
+    fn long_waits_are_made_in_two_and_short_ones_in_one() {
+        // Short: one wait, with the whole timeout.
+        let mut asked = Vec::new();
+        precise(Duration::from_micros(80), |t| {
+            asked.push(t);
+            Ok(0)
+        })
+        .unwrap();
+        assert_eq!(asked, [Duration::from_micros(80)]);
+        // Long: the timeout less the slack estimate (0.1 %, at least 50 µs), then the rest.
+        let mut asked = Vec::new();
+        let n = precise(Duration::from_millis(300), |t| {
+            asked.push(t);
+            Ok(0)
+        })
+        .unwrap();
+        assert_eq!(n, 0);
+        assert_eq!(asked[0], Duration::from_micros(299_700));
+        // (This fake wait takes no time, so "what is left" is nearly all of it.)
+        assert_eq!(asked.len(), 2);
+        assert!(asked[1] <= Duration::from_millis(300));
+        // Something reported by the first wait ends it.
+        let mut calls = 0;
+        let n = precise(Duration::from_secs(1), |_| {
+            calls += 1;
+            Ok(3)
+        })
+        .unwrap();
+        assert_eq!((n, calls), (3, 1));
     }
 
     #[test]

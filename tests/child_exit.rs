@@ -50,15 +50,6 @@ fn mechanisms() -> Vec<ExitMechanism> {
     all
 }
 
-/// Whether this build has the pidfd mechanism; notes it (a failure in CI) if not.
-fn pidfd_available() -> bool {
-    if cfg!(ferrio_portable) {
-        precondition_missing("the pidfd mechanism (built with --cfg ferrio_portable)");
-        return false;
-    }
-    true
-}
-
 /// A `ChildExit` for `child` on `mechanism` (the fallback is forced by an injected `ENOSYS`
 /// where the build has the pidfd).
 fn watch(child: Child, mechanism: ExitMechanism) -> ChildExit {
@@ -402,12 +393,11 @@ fn a_child_reaped_elsewhere_before_the_source_is_created_is_an_error() {
     assert_eq!(std::fs::read_dir("/proc/self/fd").unwrap().count(), fds);
 }
 
+// The pidfd mechanism: compiled out of the portable build.
+#[cfg(not(ferrio_portable))]
 #[test]
 fn a_child_reaped_by_the_kernel_under_sigchld_ignored_is_an_error_on_the_pidfd() {
     let _g = serial();
-    if !pidfd_available() {
-        return;
-    }
     // SAFETY: a zeroed sigaction is valid; SIG_IGN for SIGCHLD makes the kernel reap.
     let mut ignore: libc::sigaction = unsafe { std::mem::zeroed() };
     ignore.sa_sigaction = libc::SIG_IGN;
@@ -566,12 +556,11 @@ mod faults {
     use super::*;
     use ferrio::__fault::{self, Fault};
 
+    // The pidfd mechanism: compiled out of the portable build.
+    #[cfg(not(ferrio_portable))]
     #[test]
     fn a_failing_pidfd_open_is_an_error_and_the_child_is_reaped_later() {
         let _g = serial();
-        if !pidfd_available() {
-            return;
-        }
         let (read, write) = blocking_pipe();
         let child = sh("read _").stdin(Stdio::from(read)).spawn().unwrap();
         let pid = child.id();
@@ -609,12 +598,11 @@ mod faults {
         assert_eq!(ChildExit::orphans(), 0);
     }
 
+    // The pidfd mechanism: compiled out of the portable build.
+    #[cfg(not(ferrio_portable))]
     #[test]
     fn an_interrupted_waitid_is_retried() {
         let _g = serial();
-        if !pidfd_available() {
-            return;
-        }
         let (child, gate) = gated("exit 5");
         let mut exit = watch(child, ExitMechanism::Pidfd);
         drop(gate);
@@ -664,12 +652,11 @@ mod faults {
         }
     }
 
+    // The pidfd mechanism: compiled out of the portable build.
+    #[cfg(not(ferrio_portable))]
     #[test]
     fn a_failing_pidfd_send_signal_is_reported() {
         let _g = serial();
-        if !pidfd_available() {
-            return;
-        }
         let mut exit = watch(
             Command::new("sleep").arg("30").spawn().unwrap(),
             ExitMechanism::Pidfd,
@@ -731,12 +718,11 @@ mod faults {
     /// The fallback's handler is installed after the child's SIGCHLD was delivered (the child
     /// exits while `pidfd_open` is slowly failing): the source looks for itself and is
     /// readable, though no SIGCHLD will ever come.
+    // The pidfd mechanism: compiled out of the portable build.
+    #[cfg(not(ferrio_portable))]
     #[test]
     fn the_fallback_reports_a_child_that_exited_before_its_handler_was_installed() {
         let _g = serial();
-        if !pidfd_available() {
-            return;
-        }
         for attempt in 0.. {
             assert!(attempt < 5, "the child always exited before std looked");
             let (child, gate) = gated("exit 7");
@@ -765,12 +751,11 @@ mod faults {
 
     /// Linux 5.3 has `pidfd_open` but not `waitid(P_PIDFD)` (`EINVAL`): ferrio then reaps
     /// with `waitpid`. That choice is remembered for the process, hence a child process.
+    // The pidfd mechanism: compiled out of the portable build.
+    #[cfg(not(ferrio_portable))]
     #[test]
     fn without_waitid_p_pidfd_the_pid_is_reaped_with_waitpid() {
         let _g = serial();
-        if !pidfd_available() {
-            return;
-        }
         run_child_test(
             "faults::child_without_waitid_p_pidfd",
             &[],

@@ -576,7 +576,6 @@ fn wait(pfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usiz
         target_os = "linux",
         target_os = "android",
         target_os = "freebsd",
-        target_os = "netbsd",
         target_os = "openbsd",
         target_os = "dragonfly"
     ),

@@ -7,6 +7,18 @@ use std::time::{Duration, Instant};
 
 /// Linux's default timer slack of a thread (`PR_GET_TIMERSLACK`): how late, at least, the kernel
 /// may end a timed wait.
+// Used by epoll and by poll(2) where it waits in `ppoll`; macOS, NetBSD and Windows have
+// neither.
+#[cfg_attr(
+    not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )),
+    allow(dead_code)
+)]
 const DEFAULT_TIMER_SLACK: Duration = Duration::from_micros(50);
 
 /// A timed wait that ends close to its deadline despite the kernel's slack.
@@ -16,6 +28,18 @@ const DEFAULT_TIMER_SLACK: Duration = Duration::from_micros(50);
 /// wait. A long wait is therefore made in two: `wait` first for the timeout less that
 /// estimate, then, if it reported nothing (`Ok(0)`), for what is left, whose own slack is the
 /// short default. The second costs one more syscall, only when a long timed wait runs out.
+// Used by epoll and by poll(2) where it waits in `ppoll`; macOS, NetBSD and Windows have
+// neither.
+#[cfg_attr(
+    not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )),
+    allow(dead_code)
+)]
 #[inline]
 pub(crate) fn precise(
     timeout: Duration,

@@ -189,9 +189,9 @@ pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
     /// that wait or end it (a spurious wake-up is allowed).
     ///
     /// Errors, kept as the OS errors epoll gives so that `raw_os_error()` works on every
-    /// backend: an fd the selector already has is `EEXIST` (`AlreadyExists`); a regular file or
-    /// directory `EPERM` (`PermissionDenied`); a bad fd `EBADF`. A failed call leaves no state
-    /// behind.
+    /// backend: an fd the selector already has is `EEXIST` (`AlreadyExists`); a regular file,
+    /// a directory or (Linux) a device without a poll method such as `/dev/null` `EPERM`
+    /// (`PermissionDenied`); a bad fd `EBADF`. A failed call leaves no state behind.
     fn register(
         &self,
         fd: RawSource,

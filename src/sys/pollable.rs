@@ -100,7 +100,9 @@ pub(crate) fn poll_to_ready_with(revents: libc::c_short, rdhup: libc::c_short) -
 
 /// Refuses what epoll refuses, for the backends whose OS call would accept it: a bad fd
 /// (`EBADF`, kept as the OS error) and regular files or directories (`EPERM`, which poll(2)
-/// and io_uring would report as always ready).
+/// and io_uring would report as always ready). On Linux, a file that is neither a socket nor
+/// a FIFO (a character device such as `/dev/null`, an eventfd, a pidfd) is asked of a
+/// throw-away epoll, so that a driver without a poll method is refused (`EPERM`) here too.
 pub(crate) fn check_pollable(fd: RawFd) -> io::Result<()> {
     if fd < 0 {
         return Err(io::Error::from_raw_os_error(libc::EBADF));
@@ -113,7 +115,38 @@ pub(crate) fn check_pollable(fd: RawFd) -> io::Result<()> {
     if kind == libc::S_IFREG || kind == libc::S_IFDIR {
         return Err(io::Error::from_raw_os_error(libc::EPERM));
     }
+    #[cfg(target_os = "linux")]
+    if kind != libc::S_IFSOCK && kind != libc::S_IFIFO {
+        return epoll_accepts(fd);
+    }
     Ok(())
+}
+
+/// Whether epoll would take `fd`: `EPERM` for a file whose driver has no poll method. If the
+/// probe itself cannot be made (no fd left), the fd is accepted, as poll(2) would.
+#[cfg(target_os = "linux")]
+fn epoll_accepts(fd: RawFd) -> io::Result<()> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    // SAFETY: plain syscall with a valid flag.
+    let Ok(probe) = (unsafe { syscall!(epoll_create1(libc::EPOLL_CLOEXEC)) }) else {
+        return Ok(());
+    };
+    // SAFETY: `probe` is a new fd that nothing else owns.
+    let probe = unsafe { OwnedFd::from_raw_fd(probe) };
+    let mut event = libc::epoll_event { events: 0, u64: 0 };
+    // SAFETY: both fds are open (fstat succeeded on `fd`), `event` is a valid epoll_event.
+    match unsafe {
+        syscall!(epoll_ctl(
+            probe.as_raw_fd(),
+            libc::EPOLL_CTL_ADD,
+            fd,
+            &mut event
+        ))
+    } {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// The error for registering an fd the selector already has (epoll's `EEXIST`).
@@ -143,6 +176,27 @@ mod tests {
             libc::POLLRDHUP,
         ] {
             assert_eq!(poll_to_ready(bit), bit as u32);
+        }
+    }
+
+    /// `/dev/null` has no poll method: refused as epoll refuses it; a pipe is accepted.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_device_without_poll_is_refused() {
+        use std::os::fd::AsRawFd;
+        let null = std::fs::File::open("/dev/null").unwrap();
+        assert_eq!(
+            check_pollable(null.as_raw_fd()).unwrap_err().raw_os_error(),
+            Some(libc::EPERM)
+        );
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for two fds.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        assert!(check_pollable(fds[0]).is_ok());
+        // SAFETY: both were just created and are closed once.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
         }
     }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 use ferrio::tcp::{TcpListener, TcpStream};
 use ferrio::udp::UdpSocket;
 use ferrio::unix::UnixStream;
-use ferrio::{Backend, EventSet, Events, Poll, PollOpt, Token, TryWrite, Waker};
+use ferrio::{Backend, EventSet, Events, Poll, PollOpt, Token, TryRead, TryWrite, Waker};
 
 use util::*;
 
@@ -26,6 +26,18 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One timed poll that must succeed. `Interrupted` is retried: no signal is sent here, but
+/// an epoll wait on a thread that used an io_uring `Poll` may see one (`Backend::Uring`).
+fn strict_poll(poll: &mut Poll, events: &mut Events, timeout: Duration, backend: Backend) {
+    loop {
+        match poll.poll(events, Some(timeout)) {
+            Ok(_) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => panic!("{backend}: poll failed: {e}"),
+        }
+    }
 }
 
 fn open_fds() -> usize {
@@ -85,7 +97,7 @@ fn ten_thousand_register_cycles_leak_nothing_and_report_no_stale_token() {
                     .unwrap();
                 b.try_write(b"x").unwrap();
                 if i % 3 == 0 {
-                    poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+                    strict_poll(poll, &mut events, Duration::ZERO, backend);
                     for e in events.iter() {
                         assert!(
                             !dead.contains(&e.token().0),
@@ -108,8 +120,7 @@ fn ten_thousand_register_cycles_leak_nothing_and_report_no_stale_token() {
             }
             // Every source is gone: nothing at all may be reported any more.
             for _ in 0..3 {
-                poll.poll(&mut events, Some(Duration::from_millis(20)))
-                    .unwrap();
+                strict_poll(poll, &mut events, Duration::from_millis(20), backend);
                 let got: Vec<_> = events.iter().map(|e| e.token()).collect();
                 assert!(
                     got.is_empty(),
@@ -333,8 +344,7 @@ fn registries_used_from_many_threads_while_polling() {
             }
             stopper.join().unwrap();
             for _ in 0..2 {
-                poll.poll(&mut events, Some(Duration::from_millis(20)))
-                    .unwrap();
+                strict_poll(poll, &mut events, Duration::from_millis(20), backend);
                 let got: Vec<_> = events
                     .iter()
                     .map(|e| e.token())
@@ -389,10 +399,8 @@ fn waker_storm_ends_and_leaks_nothing() {
                 h.join().unwrap();
             }
             // At most one more wake is owed.
-            poll.poll(&mut events, Some(Duration::from_millis(20)))
-                .unwrap();
-            poll.poll(&mut events, Some(Duration::from_millis(20)))
-                .unwrap();
+            strict_poll(poll, &mut events, Duration::from_millis(20), backend);
+            strict_poll(poll, &mut events, Duration::from_millis(20), backend);
             assert_eq!(events.len(), 0, "{backend}: the storm did not end");
             // A wake after the storm is still delivered.
             waker.wake().unwrap();
@@ -417,7 +425,7 @@ fn polls_with_wakers_and_sources_dropped_in_any_order_leak_nothing() {
                     .unwrap();
                 waker.wake().unwrap();
                 let mut events = Events::with_capacity(4);
-                poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+                strict_poll(&mut poll, &mut events, Duration::ZERO, backend);
                 match i % 3 {
                     0 => {
                         drop(poll);
@@ -438,4 +446,71 @@ fn polls_with_wakers_and_sources_dropped_in_any_order_leak_nothing() {
             }
         });
     }
+}
+
+/// `SCM_RIGHTS` abuse: too many fds, a closed or negative fd number, more fds than the
+/// receiver has room for, a receiver with no room at all, a plain read of a message with
+/// fds. Every case is a clean error or a clean receive, and no fd is left behind.
+#[test]
+fn fd_passing_bad_inputs_leak_nothing() {
+    use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+    let _g = serial();
+    let before = open_fds();
+    {
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        let files: Vec<std::fs::File> = (0..40)
+            .map(|_| std::fs::File::open("/dev/null").unwrap())
+            .collect();
+        let borrowed: Vec<BorrowedFd<'_>> = files.iter().map(|f| f.as_fd()).collect();
+        // 33 fds: refused before anything is sent.
+        let e = a.send_with_fds(b"x", &borrowed[..33]).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        // A closed / negative fd number through the raw-fd API: EBADF, nothing sent.
+        assert_eq!(
+            a.try_write_send_fd(b"x", -1).unwrap_err().raw_os_error(),
+            Some(libc::EBADF)
+        );
+        assert_eq!(
+            a.try_write_send_fd(b"x", i32::MAX)
+                .unwrap_err()
+                .raw_os_error(),
+            Some(libc::EBADF)
+        );
+        let mut buf = [0u8; 16];
+        assert!(
+            (&b).try_read(&mut buf).unwrap().is_none(),
+            "something was sent"
+        );
+        // Three fds to a receiver with room for one: an error, and all three closed.
+        assert_eq!(a.send_with_fds(b"three", &borrowed[..3]).unwrap(), Some(5));
+        let mut one: [Option<OwnedFd>; 1] = [None];
+        let e = b.recv_with_fds(&mut buf, &mut one).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
+        assert!(one[0].is_none());
+        // Room for none.
+        assert_eq!(a.send_with_fds(b"two", &borrowed[..2]).unwrap(), Some(3));
+        let r = b.recv_with_fds(&mut buf, &mut []);
+        assert!(r.is_err() || r.as_ref().unwrap().is_some(), "{r:?}");
+        // Fds attached to data that a plain read consumes: discarded by the kernel.
+        assert_eq!(a.send_with_fds(b"plain", &borrowed[..4]).unwrap(), Some(5));
+        assert_eq!((&b).try_read(&mut buf).unwrap(), Some(5));
+        // mio 0.5's single-fd receive of a message with two fds.
+        assert_eq!(a.send_with_fds(b"2", &borrowed[..2]).unwrap(), Some(1));
+        let r = b.try_read_recv_fd(&mut buf);
+        if let Ok(Some((_, Some(fd)))) = r {
+            // SAFETY: received for us, closed once here.
+            unsafe { libc::close(fd) };
+        }
+        // 32 fds, the maximum, round-trip.
+        assert_eq!(a.send_with_fds(b"max", &borrowed[..32]).unwrap(), Some(3));
+        let mut many: Vec<Option<OwnedFd>> = (0..32).map(|_| None).collect();
+        let (n, count) = b.recv_with_fds(&mut buf, &mut many).unwrap().unwrap();
+        assert_eq!((n, count), (3, 32));
+        // Zero data bytes with fds (a stream socket needs at least one byte; either way clean).
+        let r = a.send_with_fds(b"", &borrowed[..1]);
+        let _ = r;
+        let _ = b.recv_with_fds(&mut buf, &mut many);
+        let _ = a.try_write(b"");
+    }
+    assert_eq!(open_fds(), before, "fd passing leaked");
 }

@@ -505,13 +505,16 @@ fn half_close_after_unread_data_then_read_after_hup() {
             .unwrap();
         peer.write_all(b"abc").unwrap();
         assert!(next_readiness(&mut poll, &mut events, Token(1)).is_readable());
-        // Not read. Now the FIN.
+        // Not read. Now the FIN: reported where a half-close is hup (without POLLRDHUP
+        // nothing new is visible to poll(2) until the program reads; see `Backend::Poll`).
         peer.shutdown(Shutdown::Write).unwrap();
-        let got = next_readiness(&mut poll, &mut events, Token(1));
-        assert!(
-            got.contains(half_close(backend)),
-            "{backend}: FIN after unread data: {got:?}"
-        );
+        if half_close_is_hup(backend) {
+            let got = next_readiness(&mut poll, &mut events, Token(1));
+            assert!(
+                got.contains(half_close(backend)),
+                "{backend}: FIN after unread data: {got:?}"
+            );
+        }
         let mut buf = [0u8; 16];
         assert_eq!((&ours).try_read(&mut buf).unwrap(), Some(3));
         assert_eq!((&ours).try_read(&mut buf).unwrap(), Some(0));

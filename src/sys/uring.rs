@@ -314,6 +314,70 @@ impl Selector for UringSelector {
     }
 }
 
+impl Drop for UringSelector {
+    /// Removes every poll still armed (the wake fd's included) and waits, bounded, for the
+    /// removals to complete before the ring is closed.
+    ///
+    /// Closing a ring with armed polls makes the kernel cancel them later, from a worker,
+    /// through task work queued to the thread that submitted each poll; that task work
+    /// interrupts the thread's next `epoll_wait` with `EINTR` although no signal was sent
+    /// (an epoll `Poll` made after an io_uring one on the same thread failed its first
+    /// poll). Removed here, the cancellations run on this thread, during this call. (A poll
+    /// submitted by another thread, a registration made while a `select` was blocked, still
+    /// sends its cancellation there.)
+    fn drop(&mut self) {
+        let inner = &mut *lock(&self.inner);
+        let mut removals = 0usize;
+        let mut queue = |selector: &UringSelector, inner: &mut Inner, ud: u64| {
+            if selector.push(inner, &poll_remove(ud)).is_ok() {
+                removals += 1;
+            }
+        };
+        if inner.notify_armed {
+            queue(self, inner, NOTIFY_UD);
+        }
+        for fd in 0..inner.slots.len() {
+            let slot = inner.slots[fd];
+            if slot.reg.is_some_and(|r| r.in_flight) {
+                queue(self, inner, user_data(fd as RawFd, slot.generation));
+            }
+        }
+        if removals == 0 {
+            return;
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        let mut done = 0usize;
+        let mut first = true;
+        while done < removals {
+            {
+                // SAFETY: we hold `inner`, so no other CompletionQueue of this ring exists.
+                let cq = unsafe { self.ring.completion_shared() };
+                done += cq.filter(|cqe| cqe.user_data() == REMOVE_UD).count();
+            }
+            if done >= removals && !first {
+                break;
+            }
+            first = false;
+            let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) else {
+                break;
+            };
+            let ts = types::Timespec::new()
+                .sec(left.as_secs())
+                .nsec(left.subsec_nanos());
+            let args = types::SubmitArgs::new().timespec(&ts);
+            match self.ring.submitter().submit_with_args(1, &args) {
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ETIME) | Some(libc::EINTR) | Some(libc::EBUSY)
+                    ) => {}
+                Err(_) => break,
+            }
+        }
+    }
+}
+
 impl UringSelector {
     /// Queues one request. The caller holds the `inner` lock, which guards the queue.
     fn push(&self, inner: &mut Inner, entry: &squeue::Entry) -> io::Result<()> {

@@ -139,6 +139,10 @@ pub enum Backend {
     ///   polls it, so closing the fd alone neither stops the events (they are dropped by
     ///   ferrio only once the fd number is registered again) nor closes the file. ferrio's own
     ///   sources deregister themselves on drop.
+    /// * More than 4,096 completions between two polls (thousands of sources ready at once)
+    ///   overflow the completion queue; the kernel keeps the overflowing ones, but ends the
+    ///   multishot polls they belong to, and each such edge-triggered source is reported once
+    ///   more (a spurious event) when the next poll re-arms it.
     /// * After an io_uring `Poll` is dropped, the kernel tears the ring down from a worker
     ///   and sends every thread that submitted to it a notification (task work) that ends
     ///   that thread's next `epoll_wait` with `EINTR`, although no signal was sent: an

@@ -581,3 +581,172 @@ fn listener_and_unconnected_socket() {
         "backends disagree on an unconnected socket: {answers:?}"
     );
 }
+
+/// The same fd through two handles (a ferrio source and a raw `EventedFd`): the second
+/// registration is `AlreadyExists` on every backend; a raw deregistration of a source that
+/// was never registered is `NotFound`; and the source's own deregistration still works after a
+/// refused raw one.
+#[test]
+fn the_same_fd_through_two_handles() {
+    for (backend, mut poll) in polls() {
+        let mut events = Events::with_capacity(8);
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let fd = a.as_raw_fd();
+        poll.register(&a, Token(1), EventSet::readable(), PollOpt::edge())
+            .unwrap();
+        let e = poll
+            .register(
+                &EventedFd(&fd),
+                Token(2),
+                EventSet::readable(),
+                PollOpt::edge(),
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::AlreadyExists,
+            "{backend}: {e}"
+        );
+        let (c, _d) = UnixStream::pair().unwrap();
+        let cfd = c.as_raw_fd();
+        let e = poll.deregister(&EventedFd(&cfd)).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{backend}: {e}");
+        let e = poll
+            .reregister(
+                &EventedFd(&cfd),
+                Token(3),
+                EventSet::readable(),
+                PollOpt::edge(),
+            )
+            .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{backend}: {e}");
+        b.try_write(b"x").unwrap();
+        let seen = expect_events(
+            &mut poll,
+            &mut events,
+            vec![(Token(1), EventSet::readable())],
+        );
+        assert!(
+            seen.iter().all(|&(t, _)| t == Token(1)),
+            "{backend}: {seen:?}"
+        );
+        poll.deregister(&a).unwrap();
+        expect_no_events(&mut poll, &mut events);
+    }
+}
+
+/// A raw fd closed without being deregistered (the caller's mistake): the poller neither
+/// spins (a timed poll still waits) nor reports the token forever.
+#[test]
+fn a_raw_fd_closed_while_registered_does_not_spin() {
+    for (backend, mut poll) in polls() {
+        let mut events = Events::with_capacity(8);
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let fd = a.as_raw_fd();
+        poll.register(
+            &EventedFd(&fd),
+            Token(1),
+            EventSet::readable(),
+            PollOpt::level(),
+        )
+        .unwrap();
+        drop(a);
+        let mut reported = 0;
+        let start = std::time::Instant::now();
+        for _ in 0..5 {
+            reported += poll_once(&mut poll, &mut events, Duration::from_millis(20));
+        }
+        assert!(
+            reported <= 1,
+            "{backend}: a closed fd reported {reported} times"
+        );
+        assert!(
+            start.elapsed() >= Duration::from_millis(60),
+            "{backend}: polls returned at once ({:?})",
+            start.elapsed()
+        );
+    }
+}
+
+/// Reregister and deregister through a different `Poll` than the one a ferrio source is
+/// registered with are clean errors, and leave the real registration working.
+#[test]
+fn changes_through_the_wrong_poll_are_refused() {
+    for (backend, mut poll) in polls() {
+        let other = Poll::with_backend(backend).unwrap();
+        let mut events = Events::with_capacity(8);
+        let (a, mut b) = UnixStream::pair().unwrap();
+        poll.register(&a, Token(1), EventSet::readable(), PollOpt::edge())
+            .unwrap();
+        assert!(other
+            .reregister(&a, Token(1), EventSet::writable(), PollOpt::edge())
+            .is_err());
+        assert!(other.deregister(&a).is_err(), "{backend}");
+        b.try_write(b"x").unwrap();
+        expect_events(
+            &mut poll,
+            &mut events,
+            vec![(Token(1), EventSet::readable())],
+        );
+        // Registering it with the other poll too is refused (a source in two polls).
+        let r = other.register(&a, Token(2), EventSet::readable(), PollOpt::edge());
+        assert!(
+            r.is_err(),
+            "{backend}: a registered ferrio source joined a second Poll"
+        );
+        poll.deregister(&a).unwrap();
+        // Now it may move.
+        other
+            .register(&a, Token(2), EventSet::readable(), PollOpt::edge())
+            .unwrap();
+    }
+}
+
+/// 20,000 reregistrations of one ready source without a poll in between (more completions
+/// than io_uring's queue holds), toggling interest and mode: every call succeeds, the next
+/// polls report the final registration only, and the dropped source really closes.
+#[test]
+fn a_reregistration_storm_between_two_polls() {
+    for (backend, mut poll) in polls() {
+        let mut events = Events::with_capacity(8);
+        let (ours, mut peer) = tcp_pair_with_std_peer();
+        peer.write_all(b"ready").unwrap();
+        poll.register(&ours, Token(0), EventSet::readable(), PollOpt::edge())
+            .unwrap();
+        let modes = [PollOpt::edge(), PollOpt::level(), PollOpt::oneshot()];
+        for i in 0..20_000usize {
+            let interest = if i % 2 == 0 {
+                EventSet::readable() | EventSet::writable()
+            } else {
+                EventSet::readable()
+            };
+            if let Err(e) = poll.reregister(&ours, Token(i % 7), interest, modes[i % 3]) {
+                panic!("{backend}: reregister {i} failed: {e}");
+            }
+        }
+        poll.reregister(&ours, Token(99), EventSet::readable(), PollOpt::level())
+            .unwrap();
+        for _ in 0..3 {
+            let got = poll_events(&mut poll, &mut events);
+            assert!(
+                got.iter().all(|&(t, _)| t == Token(99)) && !got.is_empty(),
+                "{backend}: after the storm: {got:?}"
+            );
+        }
+        drop(ours);
+        assert!(
+            peer_sees_eof(&mut peer),
+            "{backend}: the stormed source never closed"
+        );
+        // The poll is healthy.
+        let (a, mut b) = UnixStream::pair().unwrap();
+        poll.register(&a, Token(5), EventSet::readable(), PollOpt::edge())
+            .unwrap();
+        b.try_write(b"x").unwrap();
+        expect_events(
+            &mut poll,
+            &mut events,
+            vec![(Token(5), EventSet::readable())],
+        );
+    }
+}

@@ -448,7 +448,9 @@ impl UringSelector {
                 let Some(reg) = slot.reg.as_mut() else {
                     continue;
                 };
-                if reg.in_flight || reg.opts.is_oneshot() {
+                // (`complete` queues a oneshot source only when its poll was cancelled
+                // before it fired.)
+                if reg.in_flight {
                     continue;
                 }
                 reg.in_flight = true;
@@ -545,6 +547,15 @@ fn complete(inner: &mut Inner, cqe: &cqueue::Entry, events: &mut Events) {
         return;
     };
     if res == -libc::ECANCELED {
+        // Not one of our removals (they change the generation first): the kernel cancels a
+        // thread's requests when it exits, so a poll submitted by a thread that has since
+        // exited (a `register` made while a `select` was blocked, or a `deregister` that
+        // submitted what was queued) ends here. The registration lives on: the next `select`
+        // re-arms it from the polling thread (oneshot too: it had not fired).
+        if !more {
+            reg.in_flight = false;
+            inner.rearm.push(fd);
+        }
         return;
     }
     if !more {

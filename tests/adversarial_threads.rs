@@ -1,0 +1,151 @@
+//! Registrations made on threads that then exit: the registration belongs to the `Poll`, not
+//! to the thread that made it, on every backend.
+#![cfg(unix)]
+
+mod util;
+
+use std::thread;
+use std::time::Duration;
+
+use ferrio::unix::UnixStream;
+use ferrio::{Backend, EventSet, Events, Poll, PollOpt, Token, TryRead, TryWrite};
+
+use util::*;
+
+fn polls() -> Vec<(Backend, Poll)> {
+    let mut out = Vec::new();
+    for backend in Backend::ALL {
+        let poll = Poll::with_backend(backend).unwrap();
+        if poll.backend() != backend {
+            precondition_missing(&format!("{backend} runs here (fell back)"));
+            continue;
+        }
+        out.push((backend, poll));
+    }
+    out
+}
+
+/// A thread registers a source while the poller is blocked, then exits; the source becomes
+/// ready only afterwards, several times: every readiness is reported, in every mode.
+#[test]
+fn a_source_registered_by_an_exited_thread_during_a_blocked_poll_keeps_reporting() {
+    for opts in [PollOpt::edge(), PollOpt::level(), PollOpt::oneshot()] {
+        for (backend, mut poll) in polls() {
+            let mut events = Events::with_capacity(8);
+            eprintln!("scenario: {backend} {opts:?}");
+            let (a, mut b) = UnixStream::pair().unwrap();
+            let registry = poll.registry().clone();
+            let t = thread::spawn(move || {
+                // Let the poller block first (bounded: the poll below waits 10 s at most, and
+                // any registration ends it or is seen by it).
+                thread::sleep(Duration::from_millis(50));
+                registry
+                    .register(&a, Token(1), EventSet::readable(), opts)
+                    .unwrap();
+                a
+            });
+            // Blocked while the thread registers (nothing is ready: returns on timeout or
+            // on a spurious wake-up).
+            poll_once(&mut poll, &mut events, Duration::from_millis(300));
+            let a = t.join().unwrap();
+            // The registering thread is gone. Now the source becomes ready, three times.
+            for round in 0..3 {
+                b.try_write(b"x").unwrap();
+                let got = next_readiness(&mut poll, &mut events, Token(1));
+                assert!(
+                    got.is_readable(),
+                    "{backend} {opts:?} round {round}: {got:?}"
+                );
+                let mut buf = [0u8; 8];
+                assert_eq!((&a).try_read(&mut buf).unwrap(), Some(1));
+                if opts.is_oneshot() {
+                    poll.reregister(&a, Token(1), EventSet::readable(), opts)
+                        .unwrap();
+                }
+            }
+        }
+    }
+}
+
+/// Another thread's deregistration of one source submits what was queued, a registration
+/// made on the poller's thread included; that thread exits. The queued source still reports.
+#[test]
+fn a_registration_submitted_by_another_threads_deregister_survives_that_thread() {
+    for opts in [PollOpt::edge(), PollOpt::level()] {
+        for (backend, mut poll) in polls() {
+            let mut events = Events::with_capacity(8);
+            eprintln!("scenario: {backend} {opts:?}");
+            let (x, mut x_peer) = UnixStream::pair().unwrap();
+            let (y, _y_peer) = UnixStream::pair().unwrap();
+            poll.register(&y, Token(2), EventSet::readable(), opts)
+                .unwrap();
+            poll_once(&mut poll, &mut events, Duration::ZERO);
+            // Queued (not yet submitted on io_uring: no poll is running).
+            poll.register(&x, Token(1), EventSet::readable(), opts)
+                .unwrap();
+            let registry = poll.registry().clone();
+            thread::spawn(move || {
+                registry.deregister(&y).unwrap();
+                y
+            })
+            .join()
+            .unwrap();
+            for round in 0..3 {
+                x_peer.try_write(b"x").unwrap();
+                let got = next_readiness(&mut poll, &mut events, Token(1));
+                assert!(
+                    got.is_readable(),
+                    "{backend} {opts:?} round {round}: {got:?}"
+                );
+                let mut buf = [0u8; 8];
+                assert_eq!((&x).try_read(&mut buf).unwrap(), Some(1));
+            }
+        }
+    }
+}
+
+/// A `Poll` set up and polled on one thread (its registrations and re-arms submitted there)
+/// is handed to another thread, and the first exits: every source and the waker still report.
+#[test]
+fn a_poll_handed_to_another_thread_outlives_the_thread_that_set_it_up() {
+    for opts in [PollOpt::edge(), PollOpt::level(), PollOpt::oneshot()] {
+        for backend in Backend::ALL {
+            let setup = thread::spawn(move || {
+                let mut poll = Poll::with_backend(backend).unwrap();
+                let waker = ferrio::Waker::new(poll.registry(), Token(9)).unwrap();
+                let mut events = Events::with_capacity(8);
+                let mut pairs = Vec::new();
+                for i in 0..4 {
+                    let (a, b) = UnixStream::pair().unwrap();
+                    poll.register(&a, Token(i), EventSet::readable(), opts)
+                        .unwrap();
+                    pairs.push((a, b));
+                }
+                poll_once(&mut poll, &mut events, Duration::ZERO);
+                (poll, waker, pairs)
+            });
+            let (mut poll, waker, mut pairs) = setup.join().unwrap();
+            if poll.backend() != backend {
+                precondition_missing(&format!("{backend} runs here (fell back)"));
+                continue;
+            }
+            let worker = thread::spawn(move || {
+                let mut events = Events::with_capacity(8);
+                for (i, (a, b)) in pairs.iter_mut().enumerate() {
+                    b.try_write(b"x").unwrap();
+                    let got = next_readiness(&mut poll, &mut events, Token(i));
+                    assert!(got.is_readable(), "{backend} {opts:?} source {i}: {got:?}");
+                    let mut buf = [0u8; 4];
+                    (&*a).try_read(&mut buf).unwrap();
+                }
+                waker.wake().unwrap();
+                expect_events(
+                    &mut poll,
+                    &mut events,
+                    vec![(Token(9), EventSet::readable())],
+                );
+            });
+            worker.join().unwrap();
+        }
+    }
+}

@@ -168,12 +168,23 @@ impl<T: AsRawSource> IoSource<T> {
         let token = token.check_user()?;
         let mut state = self.lock();
         if let Some(selector) = &state.selector {
-            let msg = if selector.id() == registry.selector.id() {
-                "source is already registered with this Poll; use reregister to change it"
-            } else {
-                "source is registered with another Poll; deregister it there first"
-            };
-            return Err(io::Error::new(io::ErrorKind::AlreadyExists, msg));
+            let same = selector.id() == registry.selector.id();
+            if same || !selector.is_closed() {
+                let msg = if same {
+                    "source is already registered with this Poll; use reregister to change it"
+                } else {
+                    "source is registered with another Poll; deregister it there first"
+                };
+                return Err(io::Error::new(io::ErrorKind::AlreadyExists, msg));
+            }
+            // Its Poll was dropped: nothing polls that registration any more. Remove it (on
+            // io_uring the ring would keep the file open) and move on.
+            let old = Arc::clone(selector);
+            let _ = old.deregister(self.raw_fd());
+            if let Some(family) = &state.family {
+                family.remove(&old, self.raw_fd());
+            }
+            state.selector = None;
         }
         registry
             .selector

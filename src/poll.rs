@@ -62,6 +62,10 @@ use crate::token::Token;
 /// * **Misuse** is an error, never undefined behaviour: registering a source twice or with
 ///   two different `Poll`s gives `AlreadyExists`, reregistering or deregistering a source that
 ///   is not registered gives `NotFound`, `Token(usize::MAX)` gives `InvalidInput`.
+/// * **Dropping the `Poll`** with sources still registered: nothing polls their
+///   registrations again, and each such ferrio source may then be registered with another
+///   `Poll` (its old registration is removed then, or when the source is dropped). `Registry`
+///   clones and `Waker`s of a dropped `Poll` still accept calls, which have no effect.
 /// * **Timeouts** are rounded up to the selector's resolution, never down (1 ns for epoll on
 ///   Linux 5.11+ through `epoll_pwait2`, 1 ms on older kernels; 1 ns for poll(2) through
 ///   `ppoll`, 1 ms where it waits in plain `poll` (macOS, NetBSD, the portable form); 1 ns for
@@ -87,6 +91,14 @@ pub struct Poll {
     registry: Registry,
     /// Why the requested backend was replaced by epoll, if it was.
     fallback: Option<io::Error>,
+}
+
+impl Drop for Poll {
+    fn drop(&mut self) {
+        // Registered sources, Registry clones and Wakers may keep the selector alive; mark it
+        // as no longer polled, so that the sources may move to another Poll.
+        self.registry.selector.close();
+    }
 }
 
 impl Poll {

@@ -750,3 +750,68 @@ fn a_reregistration_storm_between_two_polls() {
         );
     }
 }
+
+/// A source registered with a `Poll` that was then dropped (a helper that waited for a
+/// connect on a private `Poll` and returned without deregistering) can be registered with a
+/// new `Poll`, and reports there, on every backend.
+#[test]
+fn a_source_of_a_dropped_poll_registers_with_a_new_one() {
+    for backend in Backend::ALL {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        {
+            let mut first = Poll::with_backend(backend).unwrap();
+            let mut events = Events::with_capacity(4);
+            first
+                .register(&a, Token(1), EventSet::writable(), PollOpt::edge())
+                .unwrap();
+            expect_events(
+                &mut first,
+                &mut events,
+                vec![(Token(1), EventSet::writable())],
+            );
+            // Dropped with `a` still registered.
+        }
+        let mut second = Poll::with_backend(backend).unwrap();
+        let mut events = Events::with_capacity(4);
+        if let Err(e) = second.register(&a, Token(2), EventSet::readable(), PollOpt::edge()) {
+            panic!("{backend}: registering with a new Poll after the old one was dropped: {e}");
+        }
+        b.try_write(b"x").unwrap();
+        expect_events(
+            &mut second,
+            &mut events,
+            vec![(Token(2), EventSet::readable())],
+        );
+        // While the first Poll lives, a second registration is still refused.
+        let third = Poll::with_backend(backend).unwrap();
+        assert!(third
+            .register(&a, Token(3), EventSet::readable(), PollOpt::edge())
+            .is_err());
+        second.deregister(&a).unwrap();
+    }
+}
+
+/// A `Registry` clone outliving its `Poll` keeps the selector alive but nothing can poll it:
+/// a source registered through it can still move to a live `Poll`.
+#[test]
+fn a_registry_clone_of_a_dropped_poll_does_not_capture_sources() {
+    for backend in Backend::ALL {
+        let registry = Poll::with_backend(backend).unwrap().registry().clone();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        registry
+            .register(&a, Token(1), EventSet::readable(), PollOpt::edge())
+            .unwrap();
+        let mut live = Poll::with_backend(backend).unwrap();
+        let mut events = Events::with_capacity(4);
+        live.register(&a, Token(2), EventSet::readable(), PollOpt::edge())
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        b.try_write(b"x").unwrap();
+        expect_events(
+            &mut live,
+            &mut events,
+            vec![(Token(2), EventSet::readable())],
+        );
+        // The old registry no longer owns it.
+        assert!(registry.deregister(&a).is_err());
+    }
+}

@@ -119,7 +119,7 @@ pub(crate) use waker::WakeState;
 
 use std::fmt;
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -430,6 +430,9 @@ pub(crate) struct Shared {
     selector: AnySelector,
     waker: WakeState,
     log: DeregisterLog,
+    /// The `Poll` was dropped: nothing will poll this selector again, so a source still
+    /// registered here may move to another one.
+    closed: AtomicBool,
 }
 
 impl Shared {
@@ -443,8 +446,20 @@ impl Shared {
             selector,
             waker: WakeState::new(),
             log: DeregisterLog::default(),
+            closed: AtomicBool::new(false),
         };
         Ok((shared, fallback))
+    }
+
+    /// The owning `Poll` was dropped (see [`is_closed`](Self::is_closed)).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Whether the owning `Poll` was dropped: `Registry` clones, wakers and registered sources
+    /// may keep the selector alive, but no `select` will run on it again.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     #[inline]

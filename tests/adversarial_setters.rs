@@ -172,3 +172,64 @@ fn events_and_poll_take_extreme_values() {
     }
     let _ = TcpListener::bind(&any_local_addr()).unwrap();
 }
+
+/// Batched UDP with adversarial shapes: more messages than one `sendmmsg` takes, empty and
+/// oversized datagrams, zero-length receive buffers, GSO with a zero or tiny segment size,
+/// too many segments, a buffer over the datagram limit. Clean results or clean errors.
+#[test]
+fn batched_udp_with_adversarial_shapes() {
+    use ferrio::udp::{RecvMeta, MAX_BATCH};
+    let a = UdpSocket::bound(&any_local_addr()).unwrap();
+    let b = UdpSocket::bound(&any_local_addr()).unwrap();
+    let b_addr = b.local_addr().unwrap();
+    let many: Vec<(Vec<u8>, std::net::SocketAddr)> = (0..3 * MAX_BATCH + 1)
+        .map(|i| (vec![i as u8; i % 3], b_addr))
+        .collect();
+    let r = a.send_many(&many);
+    assert!(
+        matches!(r, Ok(Some(n)) if n >= 1 && n <= many.len()),
+        "{r:?}"
+    );
+    let oversized = vec![(vec![0u8; 70_000], b_addr), (vec![1u8; 10], b_addr)];
+    assert!(a.send_many(&oversized).is_err() || a.send_many(&oversized).is_ok());
+    let mut bufs: Vec<Vec<u8>> = (0..MAX_BATCH * 2).map(|_| Vec::new()).collect();
+    let mut meta = vec![RecvMeta::new(); MAX_BATCH * 2];
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(4);
+    poll.register(&b, Token(1), EventSet::readable(), PollOpt::level())
+        .unwrap();
+    expect_events(
+        &mut poll,
+        &mut events,
+        vec![(Token(1), EventSet::readable())],
+    );
+    let r = b.recv_many(&mut bufs, &mut meta).unwrap();
+    let n = r.expect("datagrams were sent");
+    assert!(n >= 1 && n <= MAX_BATCH * 2);
+    for m in &meta[..n] {
+        assert_eq!(m.len, 0, "an empty buffer holds nothing");
+        assert_eq!(m.segments(&[]).count(), 1);
+    }
+    // Mismatched lengths: the shorter one counts.
+    let mut one = [[0u8; 8]];
+    let mut none: [RecvMeta; 0] = [];
+    assert_eq!(b.recv_many(&mut one, &mut none).unwrap(), Some(0));
+    if UdpSocket::gso_supported() {
+        for seg in [0u16, 1, 8, u16::MAX] {
+            let r = a.send_gso(&[7u8; 512], seg, &b_addr);
+            let _ = r;
+        }
+        let r = a.send_gso(&[], 100, &b_addr);
+        let _ = r;
+        // More segments than every kernel takes (newer ones accept more than 64): sent or a
+        // clean error, the kernel decides.
+        let too_many = vec![0u8; 10 * 1024];
+        let _ = a.send_gso(&too_many, 10, &b_addr);
+        let too_big = vec![0u8; 70_000];
+        assert!(a.send_gso(&too_big, 1400, &b_addr).is_err());
+        let r = a.send_gso(&[1u8; 10], 4, &"[::1]:9".parse().unwrap());
+        assert!(r.is_err(), "{r:?}");
+    }
+    // Still usable after all of it.
+    a.send_to(b"ok", &b_addr).unwrap();
+}

@@ -546,3 +546,78 @@ fn thousands_ready_at_once_overflow_nothing() {
         }
     }
 }
+
+/// mio issue 776: a fresh connection registered for readable and writable reports, and a read
+/// with nothing sent is `WouldBlock` (`None`), not an error, on every backend.
+#[test]
+fn a_connected_stream_with_nothing_to_read_would_block() {
+    for (backend, mut poll) in polls() {
+        let mut events = Events::with_capacity(16);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = TcpStream::connect(&listener.local_addr().unwrap()).unwrap();
+        poll.register(
+            &stream,
+            Token(1),
+            EventSet::readable() | EventSet::writable(),
+            PollOpt::edge(),
+        )
+        .unwrap();
+        let (_peer, _) = listener.accept().unwrap();
+        next_readiness(&mut poll, &mut events, Token(1));
+        let mut buf = [0u8; 64];
+        let r = (&stream).try_read(&mut buf);
+        assert!(matches!(r, Ok(None)), "{backend}: {r:?}");
+    }
+}
+
+/// mio issue 1205: a listener with a pending connection, deregistered before the poll: a
+/// blocking poll then returns only the waker's event.
+#[test]
+fn a_deregistered_listener_with_a_pending_connection_reports_nothing() {
+    for (backend, mut poll) in polls() {
+        let mut events = Events::with_capacity(16);
+        let waker = Arc::new(Waker::new(poll.registry(), Token(10)).unwrap());
+        let listener = TcpListener::bind(&any_local_addr()).unwrap();
+        poll.register(&listener, Token(1), EventSet::readable(), PollOpt::edge())
+            .unwrap();
+        poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+        assert!(events.is_empty());
+        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        poll.deregister(&listener).unwrap();
+        let w = waker.clone();
+        let t = thread::spawn(move || w.wake().unwrap());
+        let n = poll_once(&mut poll, &mut events, Duration::from_secs(10));
+        t.join().unwrap();
+        let got: Vec<_> = events.iter().map(|e| (e.token(), e.kind())).collect();
+        assert_eq!(n, 1, "{backend}: {got:?}");
+        assert_eq!(got[0].0, Token(10), "{backend}: {got:?}");
+        assert!(got[0].1.is_readable());
+    }
+}
+
+/// mio issue 1403: a datagram from an unbound Unix socket arrives whole, from an unnamed
+/// address.
+#[test]
+fn an_unbound_unix_datagram_sender_is_unnamed() {
+    let dir = std::env::temp_dir().join(format!("ferrio-adv-1403-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sock");
+    let receiver = UnixDatagram::bind(&path).unwrap();
+    let sender = UnixDatagram::unbound().unwrap();
+    let buf = [1u8; 1024];
+    let n = sender.send_to(&buf, &path).unwrap().unwrap();
+    let mut got = [0u8; 2048];
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(4);
+    poll.register(&receiver, Token(1), EventSet::readable(), PollOpt::edge())
+        .unwrap();
+    expect_events(
+        &mut poll,
+        &mut events,
+        vec![(Token(1), EventSet::readable())],
+    );
+    let (len, addr) = receiver.recv_from(&mut got).unwrap().unwrap();
+    assert_eq!(len, n);
+    assert!(addr.as_pathname().is_none(), "{addr:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

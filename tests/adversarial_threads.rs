@@ -149,3 +149,69 @@ fn a_poll_handed_to_another_thread_outlives_the_thread_that_set_it_up() {
         }
     }
 }
+
+/// Another thread deregisters and drops level-triggered streams while the poller polls in a
+/// tight loop (each report of a level source queues its re-arm for the next poll): every
+/// dropped stream really closes (its peer reads EOF), however the deregistration and the
+/// poller's submission interleave.
+#[test]
+fn streams_deregistered_while_the_poller_rearms_them_really_close() {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    for backend in Backend::ALL {
+        let mut poll = Poll::with_backend(backend).unwrap();
+        if poll.backend() != backend {
+            precondition_missing(&format!("{backend} runs here (fell back)"));
+            continue;
+        }
+        let registry = poll.registry().clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let reported = Arc::new(AtomicUsize::new(0));
+        let poller = {
+            let stop = stop.clone();
+            let reported = reported.clone();
+            thread::spawn(move || {
+                let mut events = Events::with_capacity(64);
+                while !stop.load(Ordering::Relaxed) {
+                    match poll.poll(&mut events, Some(Duration::from_millis(1))) {
+                        Ok(n) => {
+                            reported.fetch_add(n, Ordering::Relaxed);
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => panic!("{backend}: {e}"),
+                    }
+                }
+            })
+        };
+        let mut stuck = 0;
+        for i in 0..300 {
+            let (ours, mut peer) = tcp_pair_with_std_peer();
+            registry
+                .register(&ours, Token(i), EventSet::writable(), PollOpt::level())
+                .unwrap();
+            // Let the poller report it (and queue its re-arm) a few times.
+            let seen = reported.load(Ordering::Relaxed);
+            while reported.load(Ordering::Relaxed) < seen + 2 {
+                std::hint::spin_loop();
+            }
+            registry.deregister(&ours).unwrap();
+            drop(ours);
+            peer.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let mut buf = [0u8; 8];
+            match peer.read(&mut buf) {
+                Ok(0) => {}
+                other => {
+                    stuck += 1;
+                    eprintln!("{backend}: stream {i} not closed: {other:?}");
+                }
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        poller.join().unwrap();
+        assert_eq!(
+            stuck, 0,
+            "{backend}: {stuck} of 300 dropped streams stayed open"
+        );
+    }
+}

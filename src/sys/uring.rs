@@ -35,7 +35,8 @@
 //! A request must be in the kernel before its `POLL_REMOVE` is: a removal submitted in the same
 //! `io_uring_enter` as the poll it removes can miss it, and the poll then holds the file open
 //! forever (a dropped socket whose peer never sees EOF). So `deregister` and `reregister`
-//! first submit whatever is queued, then submit the removal (`unsubmitted` tracks it).
+//! first submit whatever is still queued (read from the submission queue itself, which also
+//! covers the re-arms a `select` queued just before its wait), then submit the removal.
 //!
 //! A timed `select` whose wait was ended only by the backend's own completions (a removal, a
 //! cancelled or stale poll, the wake fd without a pending wake) waits again for the rest of its
@@ -107,8 +108,6 @@ struct Inner {
     in_wait: bool,
     /// Sequence number of the current `select`.
     seq: u64,
-    /// Requests were queued since the last submission.
-    unsubmitted: bool,
     /// A wake that found the events buffer full; reported first by the next `select`.
     wake_owed: bool,
 }
@@ -389,7 +388,6 @@ impl UringSelector {
                 // SAFETY: poll requests reference no buffer; a bad fd is reported in the
                 // completion (EBADF), not undefined behaviour.
                 if unsafe { sq.push(entry) }.is_ok() {
-                    inner.unsubmitted = true;
                     return Ok(());
                 }
             }
@@ -403,16 +401,25 @@ impl UringSelector {
     }
 
     /// Submits what is queued, without waiting.
-    fn submit(&self, inner: &mut Inner) -> io::Result<()> {
+    fn submit(&self, _inner: &mut Inner) -> io::Result<()> {
         self.ring.submit()?;
-        inner.unsubmitted = false;
         Ok(())
+    }
+
+    /// Whether requests are queued that the kernel has not taken yet. The caller holds the
+    /// `inner` lock. Read from the queue, not tracked in a flag: a `select` releases the lock
+    /// between queueing its re-arms and the `io_uring_enter` that submits them, and a removal
+    /// made in between must not go into the same submission as the poll it removes.
+    fn queued(&self, _inner: &Inner) -> bool {
+        // SAFETY: the caller holds `inner`, so no other SubmissionQueue of this ring exists
+        // while this one does.
+        !unsafe { self.ring.submission_shared() }.is_empty()
     }
 
     /// Queues the removal of `fd`'s in-flight poll, after making sure the poll itself is in the
     /// kernel (a removal in the same submission could miss it; see the module docs).
     fn remove_in_flight(&self, inner: &mut Inner, fd: RawFd) -> io::Result<()> {
-        if inner.unsubmitted {
+        if self.queued(inner) {
             self.submit(inner)?;
         }
         let ud = user_data(fd, inner.slots[fd as usize].generation);
@@ -469,8 +476,6 @@ impl UringSelector {
                 inner.notify_armed = true;
             }
             inner.in_wait = true;
-            // The wait below submits everything queued.
-            inner.unsubmitted = false;
         }
         let res = match timeout {
             None => self.ring.submit_and_wait(1),

@@ -356,3 +356,56 @@ fn deregistered_and_reused_from_another_thread() {
         drop(keep);
     }
 }
+
+/// Messages left in the channel when the loop is dropped are dropped with it (no leak, no
+/// double drop), whether the senders outlive the loop or not; `shutdown` then `run` again
+/// works.
+struct Holds(usize);
+
+impl Handler for Holds {
+    type Timeout = ();
+    type Message = std::sync::Arc<()>;
+
+    fn notify(&mut self, event_loop: &mut EventLoop<Holds>, msg: std::sync::Arc<()>) {
+        drop(msg);
+        self.0 += 1;
+        if self.0 % 2 == 0 {
+            event_loop.shutdown();
+        }
+    }
+}
+
+#[test]
+fn undelivered_messages_are_dropped_with_the_loop() {
+    for backend in Backend::ALL {
+        let token = std::sync::Arc::new(());
+        let mut config = EventLoopConfig::new();
+        config.backend(backend).notify_capacity(8);
+        let mut event_loop: EventLoop<Holds> = EventLoop::configured(&config).unwrap();
+        let tx = event_loop.channel();
+        for _ in 0..6 {
+            tx.send(token.clone()).unwrap();
+        }
+        let mut handler = Holds(0);
+        event_loop.run(&mut handler).unwrap();
+        assert_eq!(handler.0 % 2, 0);
+        // Run again after shutdown: the next two are delivered.
+        let before = handler.0;
+        event_loop.run(&mut handler).unwrap();
+        assert_eq!(handler.0, before + 2, "{backend}: run after shutdown");
+        assert_eq!(std::sync::Arc::strong_count(&token), 1 + 6 - handler.0);
+        drop(event_loop);
+        assert_eq!(
+            std::sync::Arc::strong_count(&token),
+            1,
+            "{backend}: messages left in the channel leaked"
+        );
+        // A send after the loop is gone hands the message back, which is then dropped.
+        match tx.send(token.clone()) {
+            Err(NotifyError::Closed(Some(m))) => drop(m),
+            other => panic!("{backend}: {other:?}"),
+        }
+        drop(tx);
+        assert_eq!(std::sync::Arc::strong_count(&token), 1);
+    }
+}

@@ -190,10 +190,15 @@ fn streams_deregistered_while_the_poller_rearms_them_really_close() {
             registry
                 .register(&ours, Token(i), EventSet::writable(), PollOpt::level())
                 .unwrap();
-            // Let the poller report it (and queue its re-arm) a few times.
+            // Let the poller report it (and queue its re-arm) a few times; bounded.
             let seen = reported.load(Ordering::Relaxed);
+            let start = std::time::Instant::now();
             while reported.load(Ordering::Relaxed) < seen + 2 {
-                std::hint::spin_loop();
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "{backend}: stream {i} (a reused fd number) was never reported"
+                );
+                thread::yield_now();
             }
             registry.deregister(&ours).unwrap();
             drop(ours);
@@ -212,6 +217,86 @@ fn streams_deregistered_while_the_poller_rearms_them_really_close() {
         assert_eq!(
             stuck, 0,
             "{backend}: {stuck} of 300 dropped streams stayed open"
+        );
+    }
+}
+
+/// While the poller waits, another thread deregisters and closes a source and registers a
+/// new one that gets the same fd number: the new registration is reported (it is not
+/// dropped as the closed fd the wait saw), and no event of the old file reaches its token.
+#[test]
+fn an_fd_number_reused_during_a_blocked_poll_keeps_its_new_registration() {
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    for backend in Backend::ALL {
+        let mut poll = Poll::with_backend(backend).unwrap();
+        if poll.backend() != backend {
+            precondition_missing(&format!("{backend} runs here (fell back)"));
+            continue;
+        }
+        let registry = poll.registry().clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        // The last token reported, +1 (0: none yet).
+        let last = Arc::new(AtomicUsize::new(0));
+        let hups = Arc::new(AtomicUsize::new(0));
+        let poller = {
+            let (stop, last, hups) = (stop.clone(), last.clone(), hups.clone());
+            thread::spawn(move || {
+                let mut events = Events::with_capacity(64);
+                while !stop.load(Ordering::Relaxed) {
+                    match poll.poll(&mut events, Some(Duration::from_millis(2))) {
+                        Ok(_) => {
+                            for e in events.iter() {
+                                if e.kind().is_hup() {
+                                    hups.fetch_add(1, Ordering::Relaxed);
+                                }
+                                last.store(e.token().0 + 1, Ordering::Relaxed);
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => panic!("{backend}: {e}"),
+                    }
+                }
+            })
+        };
+        let mut reused = 0;
+        let (mut cur, mut cur_peer) = UnixStream::pair().unwrap();
+        for i in 1..=500usize {
+            registry
+                .register(&cur, Token(i), EventSet::writable(), PollOpt::level())
+                .unwrap();
+            let start = std::time::Instant::now();
+            while last.load(Ordering::Relaxed) != i + 1 {
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "{backend}: registration {i} (fd {}) never reported",
+                    cur.as_raw_fd()
+                );
+                thread::yield_now();
+            }
+            // Close it (peer too: a hang-up the wait may see) and reuse the number.
+            let old_fd = cur.as_raw_fd();
+            registry.deregister(&cur).unwrap();
+            drop(cur);
+            drop(cur_peer);
+            let (a, b) = UnixStream::pair().unwrap();
+            if a.as_raw_fd() == old_fd || b.as_raw_fd() == old_fd {
+                reused += 1;
+            }
+            (cur, cur_peer) = if b.as_raw_fd() == old_fd {
+                (b, a)
+            } else {
+                (a, b)
+            };
+        }
+        stop.store(true, Ordering::Relaxed);
+        poller.join().unwrap();
+        assert!(reused > 0, "{backend}: no fd number was reused");
+        assert_eq!(
+            hups.load(Ordering::Relaxed),
+            0,
+            "{backend}: a closed file's hang-up was reported under a live token"
         );
     }
 }

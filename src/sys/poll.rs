@@ -456,8 +456,13 @@ fn report(table: &mut Table, pfd: libc::pollfd, events: &mut Events) {
         return;
     };
     if pfd.revents & libc::POLLNVAL != 0 {
-        // Closed without deregister: drop it, as epoll drops a closed fd.
-        table.remove(slot);
+        // Closed without deregister: drop it, as epoll drops a closed fd. Unless the number is
+        // open again: then the wait polled a number that another thread deregistered, closed
+        // and registered anew (for a new file) while this select waited, and that new
+        // registration must stay.
+        if !is_open(pfd.fd) {
+            table.remove(slot);
+        }
         return;
     }
     let entry = &mut table.entries[slot];
@@ -541,6 +546,13 @@ fn build(table: &Table, pfds: &mut Vec<libc::pollfd>, probe: bool) {
             pfds.push(pollfd(entry.fd, events));
         }
     }
+}
+
+/// Whether `fd` is an open file descriptor now (`fcntl(F_GETFD)`; only asked after a wait
+/// reported `POLLNVAL`).
+fn is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD takes no argument and only reads the fd's flags; a closed fd is EBADF.
+    unsafe { syscall!(fcntl(fd, libc::F_GETFD)) }.is_ok()
 }
 
 fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {

@@ -346,6 +346,9 @@ impl<H: Handler> EventLoop<H> {
             if self.in_use.get() == TIMERS {
                 return self.run_once_timers(handler, timeout);
             }
+            if self.in_use.get() == CHANNEL {
+                return self.run_once_channel(handler, timeout);
+            }
             return self.run_once_full(handler, timeout);
         }
         self.run_once_io_only(handler, timeout)
@@ -407,6 +410,51 @@ impl<H: Handler> EventLoop<H> {
                     if now >= self.next_deadline_ns {
                         self.fire_timeouts(handler, now);
                     }
+                }
+                handler.tick(self);
+                self.after_callback();
+                Ok(())
+            }
+            Err(e) => self.after_failed_poll(handler, e, true),
+        };
+        self.dispatching = was_dispatching;
+        res
+    }
+
+    /// An iteration with the channel and nothing else in use (no timeout pending, no batch
+    /// to finish, no timeouts waiting for their deadlines); inlined into the caller. The full
+    /// iteration less its timer and batch steps.
+    #[inline(always)]
+    fn run_once_channel(&mut self, handler: &mut H, timeout: Option<Duration>) -> io::Result<()> {
+        let was_dispatching = std::mem::replace(&mut self.dispatching, true);
+        let sleep = match self.notify.get() {
+            Some((_, rx)) if !rx.prepare_sleep() => Some(Duration::ZERO),
+            _ => timeout,
+        };
+        self.begin_poll();
+        let res = self.poll.poll(&mut self.events, sleep);
+        self.end_poll();
+        if let Some((_, rx)) = self.notify.get() {
+            rx.after_wake();
+        }
+        let res = match res {
+            Ok(n) => {
+                // The IO-only iteration's delivery, less the one event it does not expect:
+                // the channel's wake-up alone (a batch skips it itself).
+                match self.events.get(0) {
+                    Some(event) if n == 1 && event.token == Token::RESERVED => {
+                        self.cursor = 1;
+                    }
+                    _ => {
+                        self.dispatch_io::<false>(handler);
+                        self.after_callback();
+                    }
+                }
+                self.dispatch_messages(handler);
+                if n == 0 && self.next_deadline_ns != u64::MAX {
+                    // A message's callback set a timeout: fire it if it is due already, as
+                    // the full iteration does after a poll without events.
+                    self.dispatch_timeouts(handler);
                 }
                 handler.tick(self);
                 self.after_callback();

@@ -387,13 +387,13 @@ impl<H: Handler> EventLoop<H> {
         let now = self.read_clock();
         let deadline = self.next_deadline_ns;
         let due = deadline <= now;
-        let sleep = if due {
-            Duration::ZERO
+        let sleep_ns = if due {
+            0
         } else {
             sleep_until(timeout, deadline - now)
         };
         self.begin_poll();
-        let res = self.poll.poll(&mut self.events, Some(sleep));
+        let res = self.poll.poll_ns(&mut self.events, Some(sleep_ns));
         self.end_poll();
         let res = match res {
             Ok(n) => {
@@ -478,7 +478,7 @@ impl<H: Handler> EventLoop<H> {
             self.dispatch_batch::<true>(handler);
         }
 
-        let mut sleep = timeout;
+        let mut sleep_ns = timeout.map(duration_ns);
         let messages_pending = match self.notify.get() {
             Some((_, rx)) => !rx.prepare_sleep(),
             None => false,
@@ -494,17 +494,17 @@ impl<H: Handler> EventLoop<H> {
             let now = self.read_clock();
             if self.next_deadline_ns <= now {
                 due_at = Some(now);
-                sleep = Some(Duration::ZERO);
+                sleep_ns = Some(0);
             } else {
-                sleep = Some(sleep_until(sleep, self.next_deadline_ns - now));
+                sleep_ns = Some(sleep_until(timeout, self.next_deadline_ns - now));
             }
         }
         if messages_pending {
-            sleep = Some(Duration::ZERO);
+            sleep_ns = Some(0);
         }
 
         self.begin_poll();
-        let res = self.poll.poll(&mut self.events, sleep);
+        let res = self.poll.poll_ns(&mut self.events, sleep_ns);
         self.end_poll();
         if let Some((_, rx)) = self.notify.get() {
             rx.after_wake();
@@ -1040,14 +1040,13 @@ impl<H: Handler> EventLoop<H> {
     }
 }
 
-/// How long a poll may sleep: `ns` nanoseconds until the earliest deadline, or less if the
-/// caller's `timeout` is shorter.
+/// How long a poll may sleep, in nanoseconds: `ns` until the earliest deadline, or less if
+/// the caller's `timeout` is shorter.
 #[inline(always)]
-fn sleep_until(timeout: Option<Duration>, ns: u64) -> Duration {
-    let until = Duration::from_nanos(ns);
+fn sleep_until(timeout: Option<Duration>, ns: u64) -> u64 {
     match timeout {
-        Some(t) if t < until => t,
-        _ => until,
+        Some(t) => duration_ns(t).min(ns),
+        None => ns,
     }
 }
 

@@ -119,8 +119,9 @@ pub struct EventLoop<H: Handler> {
     /// Inside `run_once`: timeouts set now take their deadline from the end of the callback.
     dispatching: bool,
     /// Which features the iteration must attend to: `TIMERS | CHANNEL | BATCH | DEFERRED`
-    /// bits. Nothing: the IO-only iteration; `TIMERS` alone: the timers iteration; anything
-    /// else: the full one. (A `Cell`: `channel(&self)` sets `CHANNEL`.)
+    /// bits. Nothing: the IO-only iteration; `TIMERS` alone: the timers iteration; `CHANNEL`
+    /// alone: the channel iteration; anything else: the full one. (A `Cell`:
+    /// `channel(&self)` sets `CHANNEL`.)
     in_use: Cell<u8>,
     config: EventLoopConfig,
     /// Created on the first timeout; its storage grows on demand.
@@ -339,9 +340,9 @@ impl<H: Handler> EventLoop<H> {
         timeout: Option<Duration>,
     ) -> io::Result<()> {
         if self.in_use.get() != 0 {
-            // No instruction: it only keeps the compiler from merging the two tests into
-            // one three-way branch that tests for `TIMERS` first, which would cost the
-            // IO-only path a second comparison.
+            // No instruction: it only keeps the compiler from merging the tests below with
+            // the one above into one multi-way branch that may test for `TIMERS` first,
+            // which would cost the IO-only path a second comparison.
             std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
             if self.in_use.get() == TIMERS {
                 return self.run_once_timers(handler, timeout);

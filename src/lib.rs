@@ -84,7 +84,13 @@
 //! `unix::{UnixSocket, UnixStream, UnixListener, pipe, PipeReader, PipeWriter, EventedFd}`
 //! (`UnixListener::accept` returning the stream alone, `read_recv_fd`/`write_send_fd` and
 //! their `try_` forms with raw fds); `Io`; `IpAddr`, `Ipv4Addr`, `Ipv6Addr`; `FromRawFd` (and
-//! `AsRawFd`, `IntoRawFd`) on every source, `From<Io>` for the pipe ends; `prelude`.
+//! `AsRawFd`, `IntoRawFd`) on every source, `From<Io>` for the pipe ends; `prelude`;
+//! `util::Slab` (`new`, `new_starting_at`, `insert` returning `Result<Token, T>`,
+//! `insert_with`, `get`/`get_mut`, indexing, `remove`, `replace` returning `Option<T>`,
+//! `replace_with`, `retain` on values, `iter`/`iter_mut` and `for v in &slab` yielding values,
+//! `count`, `remaining`, `has_remaining`, `contains`, `clear`, `grow`; ferrio adds `entries`,
+//! `retain_entries` and `try_replace` with the tokens); `util::BoundedQueue` (`with_capacity`,
+//! `push` handing a value back when full, `pop`, cloned handles).
 //!
 //! **What differs, why, and the change a mio 0.5 program makes:**
 //!
@@ -132,9 +138,12 @@
 //! * **`Debug` output** of `EventSet` and `PollOpt` reads `EventSet(Readable | Hup)` and
 //!   `PollOpt(Edge | Oneshot)`, where mio 0.5 printed `Readable | Hup` and
 //!   `Edge-Triggered | OneShot`. Only code that parses `Debug` text notices.
-//! * **`util::Slab`** is ferrio's own slab keyed by `Token` (slot generations, so a stale
-//!   token never reaches a new entry), not slab 0.1's `Slab<T, I: Index>`: it takes `Token`
-//!   keys only and has no `has_remaining` (use `remaining() > 0`).
+//! * **`util::Slab` tokens carry a generation**: a removed entry's token never resolves
+//!   again, also after its slot is reused, so the token an insert returns after a remove is
+//!   not the freed one (slab 0.1 handed the same number out again). The first token of each
+//!   slot is the original's (`start`, `start + 1`, ...). Only programs that assume a freed
+//!   token comes back notice; no change for the others. Its `Debug` shows the slab's shape,
+//!   not the values, as slab 0.1's did.
 //!
 //! Converting a source away (`into_std`, `From<Source> for OwnedFd`, `IntoRawFd`) deregisters
 //! it if it is registered: its token is never reported again, and the fd stays open. Adopting

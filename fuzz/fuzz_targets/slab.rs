@@ -124,11 +124,11 @@ impl Model {
                     Some(old) => Ok(std::mem::replace(old, *value)),
                     None => Err(*value),
                 };
-                assert_eq!(self.slab.replace(token, *value), expected);
+                assert_eq!(self.slab.try_replace(token, *value), expected);
             }
             Op::Retain(modulus) => {
                 let modulus = u32::from(*modulus).max(1);
-                self.slab.retain(|_, value| *value % modulus != 0);
+                self.slab.retain_entries(|_, value| *value % modulus != 0);
                 let removed: Vec<Token> = self
                     .live
                     .iter()
@@ -164,7 +164,7 @@ impl Model {
         }
         let iterated: HashMap<Token, u32> = self
             .slab
-            .iter()
+            .entries()
             .map(|(token, value)| (token, *value))
             .collect();
         assert_eq!(iterated, self.live);

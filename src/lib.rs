@@ -104,7 +104,8 @@
 //! * **`Evented` methods take `&Registry`** instead of `&mut Selector` (ferrio has no public
 //!   `Selector`). The `Registry` is thread-safe (`Send + Sync`, shared by clones), so sources
 //!   are registered from other threads while the loop blocks. Change, in an `impl Evented`:
-//!   `selector: &mut Selector` becomes `registry: &Registry`, delegating as before.
+//!   `selector: &mut Selector` becomes `registry: &Registry`, delegating as before (and
+//!   `use mio::Selector` becomes `use mio::Registry`).
 //! * **No `Io` from a plain `RawFd` in safe code.** mio 0.5 had `From<RawFd> for Io` and a safe
 //!   `Io::from_raw_fd`; under I/O safety that is unsound (the number may belong to another
 //!   owner, who closes it). Change: `Io::from(owned_fd)` (`From<OwnedFd>`, on every source),
@@ -116,8 +117,11 @@
 //! * **Buffers are bytes 1.x's.** `TryRead::try_read_buf`, `TryWrite::try_write_buf`,
 //!   `UnixStream::try_read_buf_recv_fd` and `try_write_buf_send_fd` take `bytes::BufMut` /
 //!   `bytes::Buf` (bytes 1), not bytes 0.3's `MutBuf`/`Buf`, whose types (`ByteBuf`,
-//!   `MutByteBuf`, `flip`) no maintained crate implements. Change: use `BytesMut`, `Vec<u8>` or
-//!   [`buf::RingBuf`] where the program used bytes 0.3's buffers.
+//!   `MutByteBuf`, `flip`) no maintained crate implements. Taking both is not possible: a
+//!   method generic over bytes 1's `BufMut` cannot also accept bytes 0.3's types (the compiler
+//!   rejects the two impls as conflicting, E0119, even with bytes 0.3 as a dependency).
+//!   Change: use `BytesMut`, `Vec<u8>` or [`buf::RingBuf`] where the program used bytes 0.3's
+//!   buffers (`buf.flip()` becomes reading from the front of the same `BytesMut`).
 //! * **`TryRead::try_read_buf` is for ferrio's stream sources** (the [`UninitRead`] types),
 //!   not for every `Read`: it reads into the buffer's uninitialised memory, which is sound only
 //!   through the fd (a generic `Read` may read what it is given). Change, for a `Read` type of
@@ -138,6 +142,14 @@
 //! * **`Debug` output** of `EventSet` and `PollOpt` reads `EventSet(Readable | Hup)` and
 //!   `PollOpt(Edge | Oneshot)`, where mio 0.5 printed `Readable | Hup` and
 //!   `Edge-Triggered | OneShot`. Only code that parses `Debug` text notices.
+//! * **`EventLoop` is `Send`, not `Sync`** (mio 0.5 declared it `Sync` for every handler
+//!   without checking its contents). A loop is built on one thread and run on another as
+//!   before; what other threads share is its [`Sender`] (`Send + Sync`, cloned). Change, for
+//!   a program that shared `&EventLoop` between threads to call `channel()`: call
+//!   `event_loop.channel()` once and hand the `Sender` (or its clones) to the threads.
+//! * **`Token` does not implement slab 0.1's `Index` trait** (ferrio does not depend on slab
+//!   0.1). Change: `slab::Slab<T, Token>` becomes `mio::util::Slab<T>`, which is what mio 0.5's
+//!   `util::Slab` was.
 //! * **`util::Slab` tokens carry a generation**: a removed entry's token never resolves
 //!   again, also after its slot is reused, so the token an insert returns after a remove is
 //!   not the freed one (slab 0.1 handed the same number out again). The first token of each

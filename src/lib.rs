@@ -84,7 +84,8 @@
 //! `unix::{UnixSocket, UnixStream, UnixListener, pipe, PipeReader, PipeWriter, EventedFd}`
 //! (`UnixListener::accept` returning the stream alone, `read_recv_fd`/`write_send_fd` and
 //! their `try_` forms with raw fds); `Io`; `IpAddr`, `Ipv4Addr`, `Ipv6Addr`; `FromRawFd` (and
-//! `AsRawFd`, `IntoRawFd`) on every source, `From<Io>` for the pipe ends; `prelude`;
+//! `AsRawFd`, `IntoRawFd`) on every source, `From<Io>` for the pipe ends; `prelude` (with
+//! more names, see below);
 //! `util::Slab` (`new`, `new_starting_at`, `insert` returning `Result<Token, T>`,
 //! `insert_with`, `get`/`get_mut`, indexing, `remove`, `replace` returning `Option<T>`,
 //! `replace_with`, `retain` on values, `iter`/`iter_mut` and `for v in &slab` yielding values,
@@ -139,6 +140,13 @@
 //!   `write_closed` and `priority` (bits `0x200`, `0x400`, `0x100`), not in `all()` and never
 //!   produced by `!`, so mio 0.5's arithmetic on `bits()` is unchanged; `hup` keeps its
 //!   meaning. No change needed.
+//! * **`prelude` holds more names** than mio 0.5.1's three (`EventLoop`, `TryRead`,
+//!   `TryWrite`): also the readiness types, the TCP sources, `Slab`, `Timeout`, `Sender`, ...
+//!   (what a server on the loop imports). A program that glob-imports `mio::prelude::*` next
+//!   to another module with one of those names (`use std::net::*` for its `TcpStream`,
+//!   `use std::sync::mpsc::*` for its `Sender`) gets ferrio's type there instead of std's, or
+//!   an ambiguity error. Change: import the other module's names by name
+//!   (`use std::net::{TcpListener, TcpStream};`), which takes precedence over the glob.
 //! * **`Debug` output** of `EventSet` and `PollOpt` reads `EventSet(Readable | Hup)` and
 //!   `PollOpt(Edge | Oneshot)`, where mio 0.5 printed `Readable | Hup` and
 //!   `Edge-Triggered | OneShot`. Only code that parses `Debug` text notices.

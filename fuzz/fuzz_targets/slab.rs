@@ -32,6 +32,7 @@ enum Op {
     Get(Pick),
     GetMut(Pick, u32),
     Replace(Pick, u32),
+    ReplaceWith(Pick, Option<u32>),
     Retain(u8),
     Clear,
     Grow(u8),
@@ -125,6 +126,29 @@ impl Model {
                     None => Err(*value),
                 };
                 assert_eq!(self.slab.try_replace(token, *value), expected);
+            }
+            Op::ReplaceWith(pick, value) => {
+                let token = self.pick(pick);
+                let room = self.slab.remaining();
+                let mut seen = None;
+                let result = self.slab.replace_with(token, |old| {
+                    seen = Some(old);
+                    *value
+                });
+                assert_eq!(seen, self.live.get(&token).copied());
+                match (self.live.contains_key(&token), value) {
+                    (true, Some(new)) => {
+                        assert_eq!(result, Ok(()));
+                        assert_eq!(self.slab.remaining(), room);
+                        self.live.insert(token, *new);
+                    }
+                    (true, None) => {
+                        assert_eq!(result, Ok(()));
+                        self.live.remove(&token);
+                        self.stale.insert(token);
+                    }
+                    (false, _) => assert_eq!(result, Err(())),
+                }
             }
             Op::Retain(modulus) => {
                 let modulus = u32::from(*modulus).max(1);

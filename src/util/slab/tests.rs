@@ -609,6 +609,8 @@ enum Op {
     Get(usize),
     GetMut(usize, u32),
     Replace(usize, u32),
+    /// mio 0.5's `replace_with`: `Some(value)` puts a new value back, `None` removes.
+    ReplaceWith(usize, Option<u32>),
     Retain(u32),
     Clear,
     Grow(usize),
@@ -623,6 +625,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => any::<usize>().prop_map(Op::Get),
         1 => (any::<usize>(), any::<u32>()).prop_map(|(pick, value)| Op::GetMut(pick, value)),
         2 => (any::<usize>(), any::<u32>()).prop_map(|(pick, value)| Op::Replace(pick, value)),
+        2 => (any::<usize>(), any::<Option<u32>>())
+            .prop_map(|(pick, value)| Op::ReplaceWith(pick, value)),
         1 => (1u32..5).prop_map(Op::Retain),
         1 => Just(Op::Clear),
         1 => (0usize..4).prop_map(Op::Grow),
@@ -754,6 +758,31 @@ impl Model {
                     None => Err(value),
                 };
                 prop_assert_eq!(self.slab.try_replace(token, value), expected);
+            }
+            Op::ReplaceWith(pick, value) => {
+                let token = self.pick(pick);
+                let (room, count) = (self.slab.remaining(), self.slab.count());
+                let mut seen = None;
+                let result = self.slab.replace_with(token, |old| {
+                    seen = Some(old);
+                    value
+                });
+                prop_assert_eq!(seen, self.live.get(&token).copied());
+                match (self.live.get_mut(&token), value) {
+                    // Put back: same token, same room, same count.
+                    (Some(slot), Some(new)) => {
+                        prop_assert_eq!(result, Ok(()));
+                        *slot = new;
+                        prop_assert_eq!(self.slab.remaining(), room);
+                        prop_assert_eq!(self.slab.count(), count);
+                    }
+                    (Some(_), None) => {
+                        prop_assert_eq!(result, Ok(()));
+                        self.live.remove(&token);
+                        self.stale.insert(token);
+                    }
+                    (None, _) => prop_assert_eq!(result, Err(())),
+                }
             }
             Op::Retain(modulus) => {
                 let mut visited = HashSet::new();

@@ -14,8 +14,11 @@
 //!    nothing else waking the loop.
 //! 4. **Precision on an idle loop**: 1,000 timeouts with delays spread over 1-300 ms (a fixed
 //!    pseudo-random sequence), set at once; the loop sleeps between deadlines. This is the
-//!    figure the OS wait's resolution decides: with `epoll_wait`'s whole milliseconds, each
-//!    wait is rounded up to the next millisecond.
+//!    figure the OS wait's resolution decides: ferrio waits with nanosecond timeouts where the
+//!    kernel has them (`epoll_pwait2`, `ppoll`, io_uring's timeout, kqueue's `timespec`), and
+//!    a long wait is made in two so that the kernel's timer slack does not end it late (see
+//!    `Backend`); with `epoll_wait`'s whole milliseconds each wait would be rounded up to the
+//!    next millisecond.
 //!
 //! Lateness is `fired_at - (set_at + delay)`, both read with `Instant` (set_at before the
 //! call that sets the timeout, fired_at in the callback). For 2, 3 and 4 the example prints its

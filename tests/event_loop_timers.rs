@@ -489,33 +489,52 @@ fn an_idle_loop_waits_once_per_deadline() {
                 || (l.contains("io_uring_enter(") && l.contains("GETEVENTS"))
         })
         .collect();
-    assert_eq!(
-        waits.len(),
-        1,
-        "expected exactly one wait for the 300 ms timeout, trace:\n{text}"
+    // One wait until the deadline; a timed wait may be made in two (the timeout less the
+    // kernel's slack estimate, then the rest, at most 0.1 % of 300 ms: see
+    // `sys::timeout::precise`), so a second, short wait may follow. Never more: the idle loop
+    // does not tick.
+    assert!(
+        matches!(waits.len(), 1 | 2),
+        "expected one wait (or one plus the short rest) for the 300 ms timeout, trace:\n{text}"
     );
-    // It blocks until the deadline: its timeout is not zero.
-    let wait = waits[0];
-    if wait.contains("epoll_wait(") || wait.contains(" poll(") {
-        // The last argument, in ms.
-        let timeout_ms: Option<i64> = wait
-            .split(')')
-            .next()
-            .and_then(|args| args.rsplit(", ").next())
-            .and_then(|ms| ms.trim().parse().ok());
+    let timeout_of = |wait: &str| -> Option<Duration> {
+        if wait.contains("epoll_wait(") || wait.contains(" poll(") {
+            // The last argument, in ms.
+            wait.split(')')
+                .next()
+                .and_then(|args| args.rsplit(", ").next())
+                .and_then(|ms| ms.trim().parse::<u64>().ok())
+                .map(Duration::from_millis)
+        } else if wait.contains("epoll_pwait2(") || wait.contains("ppoll(") {
+            // strace shows the timespec argument: {tv_sec=S, tv_nsec=N}.
+            let field = |name: &str| -> Option<u64> {
+                let rest = &wait[wait.find(name)? + name.len()..];
+                rest[..rest.find(|c: char| !c.is_ascii_digit())?]
+                    .parse()
+                    .ok()
+            };
+            Some(Duration::new(field("tv_sec=")?, field("tv_nsec=")? as u32))
+        } else {
+            // io_uring_enter passes its timeout through the ring (strace cannot show it):
+            // the count of waits is the check there.
+            None
+        }
+    };
+    if let Some(first) = timeout_of(waits[0]) {
+        // It blocks until (about) the deadline: not a zero timeout, not a tick.
         assert!(
-            timeout_ms.is_some_and(|ms| ms > 0),
-            "the one wait must block until the deadline: {wait}"
-        );
-    } else if wait.contains("epoll_pwait2(") || wait.contains("ppoll(") {
-        // strace shows the timespec argument.
-        assert!(
-            wait.contains("tv_sec=") && !wait.contains("{tv_sec=0, tv_nsec=0}"),
-            "the one wait must block until the deadline: {wait}"
+            first >= Duration::from_millis(250),
+            "the first wait must block until the deadline: {}",
+            waits[0]
         );
     }
-    // io_uring_enter passes its timeout through the ring (strace cannot show it): the count
-    // of waits is the check there.
+    if let Some(second) = waits.get(1) {
+        let rest = timeout_of(second);
+        assert!(
+            rest.map_or(true, |rest| rest <= Duration::from_millis(1)),
+            "a second wait is only the short rest after the slack estimate: {second}"
+        );
+    }
 }
 
 #[test]

@@ -164,6 +164,14 @@
 //!   slot is the original's (`start`, `start + 1`, ...). Only programs that assume a freed
 //!   token comes back notice; no change for the others. Its `Debug` shows the slab's shape,
 //!   not the values, as slab 0.1's did.
+//! * **`EventLoopConfig` values that cannot work are refused by `EventLoop::configured`**
+//!   with an `InvalidInput` error naming the setting, where mio 0.5 accepted them and failed
+//!   later (or aborted): `timer_capacity(0)` (every timeout would fail), `messages_per_tick(0)`
+//!   (no message would ever be delivered), a tick below 1 µs or above 60 s, an
+//!   `events_capacity` of 0 or above `Events::MAX_CAPACITY`, a `notify_capacity` of 0, above
+//!   2^24 or whose ring exceeds 1 GiB. Huge `timer_capacity` values are bounds, not allocations, and
+//!   `timer_wheel_size` takes any value. Change, for a program that set one of those values
+//!   without using the feature: leave the setting at its default.
 //!
 //! Converting a source away (`into_std`, `From<Source> for OwnedFd`, `IntoRawFd`) deregisters
 //! it if it is registered: its token is never reported again, and the fd stays open. Adopting

@@ -84,7 +84,14 @@
 //! `unix::{UnixSocket, UnixStream, UnixListener, pipe, PipeReader, PipeWriter, EventedFd}`
 //! (`UnixListener::accept` returning the stream alone, `read_recv_fd`/`write_send_fd` and
 //! their `try_` forms with raw fds); `Io`; `IpAddr`, `Ipv4Addr`, `Ipv6Addr`; `FromRawFd` (and
-//! `AsRawFd`, `IntoRawFd`) on every source, `From<Io>` for the pipe ends; `prelude`.
+//! `AsRawFd`, `IntoRawFd`) on every source, `From<Io>` for the pipe ends; `prelude` (with
+//! more names, see below);
+//! `util::Slab` (`new`, `new_starting_at`, `insert` returning `Result<Token, T>`,
+//! `insert_with`, `get`/`get_mut`, indexing, `remove`, `replace` returning `Option<T>`,
+//! `replace_with`, `retain` on values, `iter`/`iter_mut` and `for v in &slab` yielding values,
+//! `count`, `remaining`, `has_remaining`, `contains`, `clear`, `grow`; ferrio adds `entries`,
+//! `retain_entries` and `try_replace` with the tokens); `util::BoundedQueue` (`with_capacity`,
+//! `push` handing a value back when full, `pop`, cloned handles).
 //!
 //! **What differs, why, and the change a mio 0.5 program makes:**
 //!
@@ -98,7 +105,8 @@
 //! * **`Evented` methods take `&Registry`** instead of `&mut Selector` (ferrio has no public
 //!   `Selector`). The `Registry` is thread-safe (`Send + Sync`, shared by clones), so sources
 //!   are registered from other threads while the loop blocks. Change, in an `impl Evented`:
-//!   `selector: &mut Selector` becomes `registry: &Registry`, delegating as before.
+//!   `selector: &mut Selector` becomes `registry: &Registry`, delegating as before (and
+//!   `use mio::Selector` becomes `use mio::Registry`).
 //! * **No `Io` from a plain `RawFd` in safe code.** mio 0.5 had `From<RawFd> for Io` and a safe
 //!   `Io::from_raw_fd`; under I/O safety that is unsound (the number may belong to another
 //!   owner, who closes it). Change: `Io::from(owned_fd)` (`From<OwnedFd>`, on every source),
@@ -110,8 +118,11 @@
 //! * **Buffers are bytes 1.x's.** `TryRead::try_read_buf`, `TryWrite::try_write_buf`,
 //!   `UnixStream::try_read_buf_recv_fd` and `try_write_buf_send_fd` take `bytes::BufMut` /
 //!   `bytes::Buf` (bytes 1), not bytes 0.3's `MutBuf`/`Buf`, whose types (`ByteBuf`,
-//!   `MutByteBuf`, `flip`) no maintained crate implements. Change: use `BytesMut`, `Vec<u8>` or
-//!   [`buf::RingBuf`] where the program used bytes 0.3's buffers.
+//!   `MutByteBuf`, `flip`) no maintained crate implements. Taking both is not possible: a
+//!   method generic over bytes 1's `BufMut` cannot also accept bytes 0.3's types (the compiler
+//!   rejects the two impls as conflicting, E0119, even with bytes 0.3 as a dependency).
+//!   Change: use `BytesMut`, `Vec<u8>` or [`buf::RingBuf`] where the program used bytes 0.3's
+//!   buffers (`buf.flip()` becomes reading from the front of the same `BytesMut`).
 //! * **`TryRead::try_read_buf` is for ferrio's stream sources** (the [`UninitRead`] types),
 //!   not for every `Read`: it reads into the buffer's uninitialised memory, which is sound only
 //!   through the fd (a generic `Read` may read what it is given). Change, for a `Read` type of
@@ -129,12 +140,38 @@
 //!   `write_closed` and `priority` (bits `0x200`, `0x400`, `0x100`), not in `all()` and never
 //!   produced by `!`, so mio 0.5's arithmetic on `bits()` is unchanged; `hup` keeps its
 //!   meaning. No change needed.
+//! * **`prelude` holds more names** than mio 0.5.1's three (`EventLoop`, `TryRead`,
+//!   `TryWrite`): also the readiness types, the TCP sources, `Slab`, `Timeout`, `Sender`, ...
+//!   (what a server on the loop imports). A program that glob-imports `mio::prelude::*` next
+//!   to another module with one of those names (`use std::net::*` for its `TcpStream`,
+//!   `use std::sync::mpsc::*` for its `Sender`) gets ferrio's type there instead of std's, or
+//!   an ambiguity error. Change: import the other module's names by name
+//!   (`use std::net::{TcpListener, TcpStream};`), which takes precedence over the glob.
 //! * **`Debug` output** of `EventSet` and `PollOpt` reads `EventSet(Readable | Hup)` and
 //!   `PollOpt(Edge | Oneshot)`, where mio 0.5 printed `Readable | Hup` and
 //!   `Edge-Triggered | OneShot`. Only code that parses `Debug` text notices.
-//! * **`util::Slab`** is ferrio's own slab keyed by `Token` (slot generations, so a stale
-//!   token never reaches a new entry), not slab 0.1's `Slab<T, I: Index>`: it takes `Token`
-//!   keys only and has no `has_remaining` (use `remaining() > 0`).
+//! * **`EventLoop` is `Send`, not `Sync`** (mio 0.5 declared it `Sync` for every handler
+//!   without checking its contents). A loop is built on one thread and run on another as
+//!   before; what other threads share is its [`Sender`] (`Send + Sync`, cloned). Change, for
+//!   a program that shared `&EventLoop` between threads to call `channel()`: call
+//!   `event_loop.channel()` once and hand the `Sender` (or its clones) to the threads.
+//! * **`Token` does not implement slab 0.1's `Index` trait** (ferrio does not depend on slab
+//!   0.1). Change: `slab::Slab<T, Token>` becomes `mio::util::Slab<T>`, which is what mio 0.5's
+//!   `util::Slab` was.
+//! * **`util::Slab` tokens carry a generation**: a removed entry's token never resolves
+//!   again, also after its slot is reused, so the token an insert returns after a remove is
+//!   not the freed one (slab 0.1 handed the same number out again). The first token of each
+//!   slot is the original's (`start`, `start + 1`, ...). Only programs that assume a freed
+//!   token comes back notice; no change for the others. Its `Debug` shows the slab's shape,
+//!   not the values, as slab 0.1's did.
+//! * **`EventLoopConfig` values that cannot work are refused by `EventLoop::configured`**
+//!   with an `InvalidInput` error naming the setting, where mio 0.5 accepted them and failed
+//!   later (or aborted): `timer_capacity(0)` (every timeout would fail), `messages_per_tick(0)`
+//!   (no message would ever be delivered), a tick below 1 µs or above 60 s, an
+//!   `events_capacity` of 0 or above `Events::MAX_CAPACITY`, a `notify_capacity` of 0, above
+//!   2^24 or whose ring exceeds 1 GiB. Huge `timer_capacity` values are bounds, not allocations, and
+//!   `timer_wheel_size` takes any value. Change, for a program that set one of those values
+//!   without using the feature: leave the setting at its default.
 //!
 //! Converting a source away (`into_std`, `From<Source> for OwnedFd`, `IntoRawFd`) deregisters
 //! it if it is registered: its token is never reported again, and the fd stays open. Adopting

@@ -232,6 +232,20 @@ impl Poll {
         self.registry.selector.select(&mut events.inner, timeout)?;
         Ok(events.len())
     }
+
+    /// [`poll`](Self::poll) with the timeout in whole nanoseconds (`None` blocks): for the
+    /// event loop, which keeps its deadlines in nanoseconds.
+    #[inline(always)]
+    pub(crate) fn poll_ns(
+        &mut self,
+        events: &mut Events,
+        timeout_ns: Option<u64>,
+    ) -> io::Result<usize> {
+        self.registry
+            .selector
+            .select_ns(&mut events.inner, timeout_ns)?;
+        Ok(events.len())
+    }
 }
 
 /// A cloneable, `Send + Sync` handle to a [`Poll`]'s selector.

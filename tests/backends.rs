@@ -480,7 +480,20 @@ fn one_wait_syscall_per_poll() {
             .filter(|&i| lines[i].contains("getppid()"))
             .collect();
         assert_eq!(marks.len(), 2, "{backend}: markers not found in:\n{text}");
-        let inner = &lines[marks[0] + 1..marks[1]];
+        // strace -f prefixes each line with the thread's id: count only the thread that
+        // polls (the one that printed the markers), not the harness's other threads.
+        let tid = |line: &str| line.split_whitespace().next().map(str::to_owned);
+        let poller = tid(lines[marks[0]]);
+        assert_eq!(
+            poller,
+            tid(lines[marks[1]]),
+            "{backend}: markers of two threads"
+        );
+        let inner: Vec<&str> = lines[marks[0] + 1..marks[1]]
+            .iter()
+            .copied()
+            .filter(|l| tid(l) == poller)
+            .collect();
         let count = |name: &str| inner.iter().filter(|l| l.contains(name)).count();
         // Plain `poll` in poll(2)'s portable form (`--cfg ferrio_portable`).
         let waits = count("epoll_wait(")

@@ -252,3 +252,52 @@ fn events_after_a_panicking_callback_are_delivered_by_the_next_run_once() {
         [Token(0), Token(1), Token(2), Token(3)]
     );
 }
+
+/// Sets a timeout from `tick` and then runs the loop from there.
+#[derive(Default)]
+struct NestsAfterSetting {
+    fired: Vec<&'static str>,
+    nested: bool,
+    /// Whether the nested `run_once` returned with the timeout set in `tick` fired.
+    fired_in_nested: bool,
+}
+
+impl Handler for NestsAfterSetting {
+    type Timeout = &'static str;
+    type Message = ();
+
+    fn timeout(&mut self, _: &mut EventLoop<NestsAfterSetting>, what: &'static str) {
+        self.fired.push(what);
+    }
+
+    fn tick(&mut self, event_loop: &mut EventLoop<NestsAfterSetting>) {
+        if self.fired == ["first"] && !self.nested {
+            self.nested = true;
+            // No other timeout is pending any more: only this one, set inside a callback.
+            let _ = event_loop.timeout_ms("from tick", 20).unwrap();
+            let start = std::time::Instant::now();
+            while self.fired.len() < 2 && start.elapsed() < Duration::from_millis(WAIT_MS as u64) {
+                event_loop.run_once(self, Some(WAIT_MS)).unwrap();
+            }
+            self.fired_in_nested = self.fired == ["first", "from tick"];
+        }
+    }
+}
+
+#[test]
+fn run_once_nested_in_the_callback_that_set_a_timeout_waits_for_that_timeout() {
+    // The nested call must see the timeout its caller set (filed when the callback returns)
+    // and sleep until it, not for its whole `WAIT_MS` timeout.
+    let mut event_loop = EventLoop::new().unwrap();
+    let mut handler = NestsAfterSetting::default();
+    let _ = event_loop.timeout_ms("first", 1).unwrap();
+    let start = std::time::Instant::now();
+    while !handler.nested && start.elapsed() < Duration::from_millis(WAIT_MS as u64) {
+        event_loop.run_once(&mut handler, Some(WAIT_MS)).unwrap();
+    }
+    assert!(handler.fired_in_nested, "fired: {:?}", handler.fired);
+    assert!(
+        start.elapsed() < Duration::from_millis(WAIT_MS as u64),
+        "the nested call slept for its whole timeout"
+    );
+}

@@ -923,6 +923,9 @@ fn after_the_last_source_is_dropped_the_default_action_is_back() {
 #[ignore = "a child scenario: run by after_the_last_source_is_dropped_the_default_action_is_back"]
 fn child_drops_its_sigint_source() {
     child_scenario("child_drops_its_sigint_source");
+    // The disposition to come back is the default one: make it so first (a test run as a
+    // background job of a non-interactive shell inherits SIGINT ignored).
+    set_disposition(libc::SIGINT, libc::SIG_DFL, 0);
     let signals = Signals::new([libc::SIGINT]).unwrap();
     raise(libc::SIGINT); // watched: harmless
     assert!(signals.pending().unwrap().contains(libc::SIGINT));

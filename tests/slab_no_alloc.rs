@@ -59,15 +59,15 @@ fn steady_state_operations_do_not_allocate() {
             assert!(slab.remove(*token).is_some());
         }
         for token in tokens.iter().skip(1).step_by(4) {
-            assert!(slab.replace(*token, [1; 4]).is_ok());
+            assert!(slab.try_replace(*token, [1; 4]).is_ok());
         }
         while slab.insert_with(|token| [token.0 as u64; 4]).is_some() {}
-        let sum: u64 = slab.iter().map(|(_, value)| value[0]).sum();
+        let sum: u64 = slab.entries().map(|(_, value)| value[0]).sum();
         assert!(sum > 0);
-        for (_, value) in slab.iter_mut() {
+        for (_, value) in slab.entries_mut() {
             value[3] += 1;
         }
-        slab.retain(|token, _| token.0 % 3 != 0);
+        slab.retain_entries(|token, _| token.0 % 3 != 0);
         slab.clear();
     }
 

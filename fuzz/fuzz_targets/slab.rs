@@ -32,6 +32,7 @@ enum Op {
     Get(Pick),
     GetMut(Pick, u32),
     Replace(Pick, u32),
+    ReplaceWith(Pick, Option<u32>),
     Retain(u8),
     Clear,
     Grow(u8),
@@ -124,11 +125,34 @@ impl Model {
                     Some(old) => Ok(std::mem::replace(old, *value)),
                     None => Err(*value),
                 };
-                assert_eq!(self.slab.replace(token, *value), expected);
+                assert_eq!(self.slab.try_replace(token, *value), expected);
+            }
+            Op::ReplaceWith(pick, value) => {
+                let token = self.pick(pick);
+                let room = self.slab.remaining();
+                let mut seen = None;
+                let result = self.slab.replace_with(token, |old| {
+                    seen = Some(old);
+                    *value
+                });
+                assert_eq!(seen, self.live.get(&token).copied());
+                match (self.live.contains_key(&token), value) {
+                    (true, Some(new)) => {
+                        assert_eq!(result, Ok(()));
+                        assert_eq!(self.slab.remaining(), room);
+                        self.live.insert(token, *new);
+                    }
+                    (true, None) => {
+                        assert_eq!(result, Ok(()));
+                        self.live.remove(&token);
+                        self.stale.insert(token);
+                    }
+                    (false, _) => assert_eq!(result, Err(())),
+                }
             }
             Op::Retain(modulus) => {
                 let modulus = u32::from(*modulus).max(1);
-                self.slab.retain(|_, value| *value % modulus != 0);
+                self.slab.retain_entries(|_, value| *value % modulus != 0);
                 let removed: Vec<Token> = self
                     .live
                     .iter()
@@ -164,7 +188,7 @@ impl Model {
         }
         let iterated: HashMap<Token, u32> = self
             .slab
-            .iter()
+            .entries()
             .map(|(token, value)| (token, *value))
             .collect();
         assert_eq!(iterated, self.live);

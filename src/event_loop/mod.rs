@@ -32,6 +32,10 @@ const TIMERS: u8 = 1;
 const CHANNEL: u8 = 2;
 /// `in_use` bit: a batch of several events is being delivered.
 const BATCH: u8 = 4;
+/// `in_use` bit: timeouts set during the current callback wait in `deferred` for their
+/// deadlines (so that a `run_once` nested in that callback takes the full iteration, which
+/// files them before it polls).
+const DEFERRED: u8 = 8;
 
 /// A single-threaded event loop: IO readiness, cross-thread messages and timeouts,
 /// dispatched to a [`Handler`].
@@ -114,7 +118,9 @@ pub struct EventLoop<H: Handler> {
     running: bool,
     /// Inside `run_once`: timeouts set now take their deadline from the end of the callback.
     dispatching: bool,
-    /// Which features need the full iteration: `TIMERS | CHANNEL | BATCH` bits. (A `Cell`:
+    /// Which features the iteration must attend to: `TIMERS | CHANNEL | BATCH | DEFERRED`
+    /// bits. Nothing: the IO-only iteration; `TIMERS` alone: the timers iteration; `CHANNEL`
+    /// alone: the channel iteration; anything else: the full one. (A `Cell`:
     /// `channel(&self)` sets `CHANNEL`.)
     in_use: Cell<u8>,
     config: EventLoopConfig,
@@ -334,6 +340,16 @@ impl<H: Handler> EventLoop<H> {
         timeout: Option<Duration>,
     ) -> io::Result<()> {
         if self.in_use.get() != 0 {
+            // No instruction: it only keeps the compiler from merging the tests below with
+            // the one above into one multi-way branch that may test for `TIMERS` first,
+            // which would cost the IO-only path a second comparison.
+            std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+            if self.in_use.get() == TIMERS {
+                return self.run_once_timers(handler, timeout);
+            }
+            if self.in_use.get() == CHANNEL {
+                return self.run_once_channel(handler, timeout);
+            }
             return self.run_once_full(handler, timeout);
         }
         self.run_once_io_only(handler, timeout)
@@ -361,7 +377,98 @@ impl<H: Handler> EventLoop<H> {
         Ok(())
     }
 
-    /// An iteration with timers, the channel, or a batch to finish in use.
+    /// An iteration with timeouts pending and nothing else in use (no channel, no batch to
+    /// finish, no timeouts waiting for their deadlines); inlined into the caller. The full
+    /// iteration less its channel and batch steps, with the deadline arithmetic in integer
+    /// nanoseconds.
+    #[inline(always)]
+    fn run_once_timers(&mut self, handler: &mut H, timeout: Option<Duration>) -> io::Result<()> {
+        let was_dispatching = std::mem::replace(&mut self.dispatching, true);
+        // The one clock reading of an iteration with IO (see `run_once_full`).
+        let now = self.read_clock();
+        let deadline = self.next_deadline_ns;
+        let due = deadline <= now;
+        let sleep_ns = if due {
+            0
+        } else {
+            sleep_until(timeout, deadline - now)
+        };
+        self.begin_poll();
+        let res = self.poll.poll_ns(&mut self.events, Some(sleep_ns));
+        self.end_poll();
+        let res = match res {
+            Ok(n) => {
+                // The IO-only iteration's delivery (no channel was there to poll: no wake-up
+                // token to skip), then what a single event's callback set gets its deadline.
+                self.dispatch_io::<false>(handler);
+                self.after_callback();
+                // A callback may have created the channel.
+                self.dispatch_messages(handler);
+                // After a poll with events and nothing due before it, timeouts wait for the
+                // next iteration's reading.
+                if due || n == 0 {
+                    let now = if due { now } else { self.read_clock() };
+                    if now >= self.next_deadline_ns {
+                        self.fire_timeouts(handler, now);
+                    }
+                }
+                handler.tick(self);
+                self.after_callback();
+                Ok(())
+            }
+            Err(e) => self.after_failed_poll(handler, e, true),
+        };
+        self.dispatching = was_dispatching;
+        res
+    }
+
+    /// An iteration with the channel and nothing else in use (no timeout pending, no batch
+    /// to finish, no timeouts waiting for their deadlines); inlined into the caller. The full
+    /// iteration less its timer and batch steps.
+    #[inline(always)]
+    fn run_once_channel(&mut self, handler: &mut H, timeout: Option<Duration>) -> io::Result<()> {
+        let was_dispatching = std::mem::replace(&mut self.dispatching, true);
+        let sleep = match self.notify.get() {
+            Some((_, rx)) if !rx.prepare_sleep() => Some(Duration::ZERO),
+            _ => timeout,
+        };
+        self.begin_poll();
+        let res = self.poll.poll(&mut self.events, sleep);
+        self.end_poll();
+        if let Some((_, rx)) = self.notify.get() {
+            rx.after_wake();
+        }
+        let res = match res {
+            Ok(n) => {
+                // The IO-only iteration's delivery, less the one event it does not expect:
+                // the channel's wake-up alone (a batch skips it itself).
+                match self.events.get(0) {
+                    Some(event) if n == 1 && event.token == Token::RESERVED => {
+                        self.cursor = 1;
+                    }
+                    _ => {
+                        self.dispatch_io::<false>(handler);
+                        self.after_callback();
+                    }
+                }
+                self.dispatch_messages(handler);
+                if n == 0 && self.next_deadline_ns != u64::MAX {
+                    // A message's callback set a timeout: fire it if it is due already, as
+                    // the full iteration does after a poll without events.
+                    self.dispatch_timeouts(handler);
+                }
+                handler.tick(self);
+                self.after_callback();
+                Ok(())
+            }
+            Err(e) => self.after_failed_poll(handler, e, true),
+        };
+        self.dispatching = was_dispatching;
+        res
+    }
+
+    /// An iteration with the channel, a batch to finish or timeouts to file in use (timeouts
+    /// pending possibly too).
     #[inline(never)]
     fn run_once_full(&mut self, handler: &mut H, timeout: Option<Duration>) -> io::Result<()> {
         let was_dispatching = std::mem::replace(&mut self.dispatching, true);
@@ -372,7 +479,7 @@ impl<H: Handler> EventLoop<H> {
             self.dispatch_batch::<true>(handler);
         }
 
-        let mut sleep = timeout;
+        let mut sleep_ns = timeout.map(duration_ns);
         let messages_pending = match self.notify.get() {
             Some((_, rx)) => !rx.prepare_sleep(),
             None => false,
@@ -388,18 +495,17 @@ impl<H: Handler> EventLoop<H> {
             let now = self.read_clock();
             if self.next_deadline_ns <= now {
                 due_at = Some(now);
-                sleep = Some(Duration::ZERO);
+                sleep_ns = Some(0);
             } else {
-                let until_timer = Duration::from_nanos(self.next_deadline_ns - now);
-                sleep = Some(sleep.map_or(until_timer, |t| t.min(until_timer)));
+                sleep_ns = Some(sleep_until(timeout, self.next_deadline_ns - now));
             }
         }
         if messages_pending {
-            sleep = Some(Duration::ZERO);
+            sleep_ns = Some(0);
         }
 
         self.begin_poll();
-        let res = self.poll.poll(&mut self.events, sleep);
+        let res = self.poll.poll_ns(&mut self.events, sleep_ns);
         self.end_poll();
         if let Some((_, rx)) = self.notify.get() {
             rx.after_wake();
@@ -606,7 +712,7 @@ impl<H: Handler> EventLoop<H> {
     /// After a callback: timeouts it set get their deadlines from now.
     #[inline]
     fn after_callback(&mut self) {
-        if !self.deferred.is_empty() {
+        if self.in_use.get() & DEFERRED != 0 {
             self.fix_deferred();
         }
     }
@@ -629,6 +735,7 @@ impl<H: Handler> EventLoop<H> {
             }
         }
         self.deferred.clear();
+        self.in_use.set(self.in_use.get() & !DEFERRED);
         let next = self
             .next_deadline_ns
             .min(earliest.saturating_mul(tick_nanos));
@@ -873,6 +980,7 @@ impl<H: Handler> EventLoop<H> {
     fn filed(&mut self, timeout: Timeout, delay_ns: u64, tick: u64) {
         if self.dispatching {
             self.deferred.push((timeout, delay_ns));
+            self.in_use.set(self.in_use.get() | DEFERRED);
         } else {
             let next = self
                 .next_deadline_ns
@@ -930,6 +1038,16 @@ impl<H: Handler> EventLoop<H> {
     fn ticks_floor(&self, ns: u64) -> u64 {
         let q = ((u128::from(ns) * u128::from(self.tick_inverse)) >> 64) as u64;
         q + u64::from(ns - q * self.tick_nanos >= self.tick_nanos)
+    }
+}
+
+/// How long a poll may sleep, in nanoseconds: `ns` until the earliest deadline, or less if
+/// the caller's `timeout` is shorter.
+#[inline(always)]
+fn sleep_until(timeout: Option<Duration>, ns: u64) -> u64 {
+    match timeout {
+        Some(t) => duration_ns(t).min(ns),
+        None => ns,
     }
 }
 

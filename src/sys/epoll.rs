@@ -91,29 +91,27 @@ impl Selector for EpollSelector {
         timeout: Option<Duration>,
         waker: &WakeState,
     ) -> io::Result<()> {
-        events.clear();
-        // At most `ferrio::Events::MAX_CAPACITY` (65,536): no overflow. A capacity of 0 makes
-        // epoll_wait fail with EINVAL, reported below as the clearer error.
-        let cap = events.capacity() as libc::c_int;
-        let buf = events.spare_ptr().cast::<libc::epoll_event>();
-        let n = match timeout {
+        self.select_with(events, waker, |this, buf, cap| match timeout {
             Some(d) if !d.is_zero() && !NO_PWAIT2.load(Ordering::Relaxed) => {
-                self.wait_precise(buf, cap, d)
+                this.wait_precise(buf, cap, d)
             }
-            _ => self.wait_ms(buf, cap, super::timeout::to_ms(timeout)),
-        };
-        // Cleared after the wait, not before: a wake whose write this wait consumed must not
-        // make a later wake coalesce into it (see `waker`). The wake itself is reported by the
-        // kernel, under the token the eventfd is registered with.
-        waker.take_pending();
-        let n = match n {
-            Ok(n) => n,
-            Err(_) if cap == 0 => return Err(Events::zero_capacity_error()),
-            Err(e) => return Err(e),
-        };
-        // SAFETY: epoll_wait initialised the first `n` (<= capacity) entries.
-        unsafe { events.set_len(n) };
-        Ok(())
+            _ => this.wait_ms(buf, cap, super::timeout::to_ms(timeout)),
+        })
+    }
+
+    #[inline(always)]
+    fn select_ns(
+        &self,
+        events: &mut Events,
+        timeout_ns: Option<u64>,
+        waker: &WakeState,
+    ) -> io::Result<()> {
+        self.select_with(events, waker, |this, buf, cap| match timeout_ns {
+            Some(ns) if ns != 0 && !NO_PWAIT2.load(Ordering::Relaxed) => {
+                this.wait_precise(buf, cap, Duration::from_nanos(ns))
+            }
+            _ => this.wait_ms(buf, cap, super::timeout::ns_to_ms(timeout_ns)),
+        })
     }
 
     fn install_waker(&self, token: Token, waker: &WakeState) -> io::Result<()> {
@@ -159,6 +157,35 @@ impl Selector for EpollSelector {
 }
 
 impl EpollSelector {
+    /// One `select`: `wait` waits into the events buffer (its pointer and capacity) and says
+    /// how many events the kernel wrote.
+    #[inline(always)]
+    fn select_with(
+        &self,
+        events: &mut Events,
+        waker: &WakeState,
+        wait: impl FnOnce(&Self, *mut libc::epoll_event, libc::c_int) -> io::Result<usize>,
+    ) -> io::Result<()> {
+        events.clear();
+        // At most `ferrio::Events::MAX_CAPACITY` (65,536): no overflow. A capacity of 0 makes
+        // epoll_wait fail with EINVAL, reported below as the clearer error.
+        let cap = events.capacity() as libc::c_int;
+        let buf = events.spare_ptr().cast::<libc::epoll_event>();
+        let n = wait(self, buf, cap);
+        // Cleared after the wait, not before: a wake whose write this wait consumed must not
+        // make a later wake coalesce into it (see `waker`). The wake itself is reported by the
+        // kernel, under the token the eventfd is registered with.
+        waker.take_pending();
+        let n = match n {
+            Ok(n) => n,
+            Err(_) if cap == 0 => return Err(Events::zero_capacity_error()),
+            Err(e) => return Err(e),
+        };
+        // SAFETY: epoll_wait initialised the first `n` (<= capacity) entries.
+        unsafe { events.set_len(n) };
+        Ok(())
+    }
+
     fn ctl(
         &self,
         op: libc::c_int,

@@ -236,6 +236,20 @@ pub(crate) trait Selector: Sized + Send + Sync + fmt::Debug {
         waker: &WakeState,
     ) -> io::Result<()>;
 
+    /// [`select`](Selector::select) with the timeout in whole nanoseconds (`None` blocks,
+    /// `Some(0)` does not), the form the event loop keeps its deadlines in. A backend whose
+    /// wait counts milliseconds overrides it to round the nanoseconds up directly, without a
+    /// `Duration` in between; the others take this default.
+    #[inline(always)]
+    fn select_ns(
+        &self,
+        events: &mut Events,
+        timeout_ns: Option<u64>,
+        waker: &WakeState,
+    ) -> io::Result<()> {
+        self.select(events, timeout_ns.map(Duration::from_nanos), waker)
+    }
+
     /// Arranges for [`notify`](Selector::notify) to be reported as a readable event with
     /// `token` (called when a `Waker` is made, with no other `Waker` alive; the previous
     /// token, if any, is replaced). A notification of an earlier `Waker` that no wait has
@@ -398,6 +412,16 @@ impl AnySelector {
         dispatch!(self, s => s.select(events, timeout, waker))
     }
 
+    #[inline(always)]
+    fn select_ns(
+        &self,
+        events: &mut Events,
+        timeout_ns: Option<u64>,
+        waker: &WakeState,
+    ) -> io::Result<()> {
+        dispatch!(self, s => s.select_ns(events, timeout_ns, waker))
+    }
+
     #[inline]
     fn install_waker(&self, token: Token, waker: &WakeState) -> io::Result<()> {
         dispatch!(self, s => s.install_waker(token, waker))
@@ -508,6 +532,12 @@ impl Shared {
     #[inline(always)]
     pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         self.selector.select(events, timeout, &self.waker)
+    }
+
+    /// See [`Selector::select_ns`].
+    #[inline(always)]
+    pub(crate) fn select_ns(&self, events: &mut Events, timeout_ns: Option<u64>) -> io::Result<()> {
+        self.selector.select_ns(events, timeout_ns, &self.waker)
     }
 
     /// See [`Selector::needs_rearm`].

@@ -83,6 +83,18 @@ pub(crate) fn to_ms(timeout: Option<Duration>) -> libc::c_int {
     }
 }
 
+/// [`to_ms`] for a timeout in whole nanoseconds: rounded up, `None` blocks (`-1`).
+#[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
+#[inline]
+pub(crate) fn ns_to_ms(timeout_ns: Option<u64>) -> libc::c_int {
+    match timeout_ns {
+        None => -1,
+        // `div_ceil` without overflow at `u64::MAX`.
+        Some(ns) => (ns / 1_000_000 + u64::from(ns % 1_000_000 != 0)).min(libc::c_int::MAX as u64)
+            as libc::c_int,
+    }
+}
+
 /// Runs `wait` with `timeout`, and again with what is left of it for as long as `wait` says
 /// its wait ended with nothing to report (a registration change, the backend's own
 /// completions). The clock is read only for a timed, non-zero wait. `wait` returns whether to
@@ -126,6 +138,30 @@ mod tests {
         assert_eq!(to_ms(Some(Duration::from_millis(5))), 5);
         assert_eq!(to_ms(Some(Duration::from_micros(5001))), 6);
         assert_eq!(to_ms(Some(Duration::MAX)), libc::c_int::MAX);
+    }
+
+    #[test]
+    fn nanoseconds_round_up_to_milliseconds_as_durations_do() {
+        assert_eq!(ns_to_ms(None), -1);
+        for ns in [
+            0,
+            1,
+            999_999,
+            1_000_000,
+            1_000_001,
+            5_000_000,
+            3_600_000_000_000,
+            (libc::c_int::MAX as u64) * 1_000_000,
+            (libc::c_int::MAX as u64) * 1_000_000 + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            assert_eq!(
+                ns_to_ms(Some(ns)),
+                to_ms(Some(Duration::from_nanos(ns))),
+                "{ns} ns"
+            );
+        }
     }
 
     #[test]

@@ -6,7 +6,11 @@
 //!   later reuses its slot; inserting and removing never allocate once the capacity is reserved;
 //!   [`Slab::insert_grow`] doubles a full slab instead of handing the value back.
 //!   See [`Slab`] for the data structure, the token layout and the exact guarantees.
+//! - [`BoundedQueue`]: a fixed-capacity, lock-free multi-producer multi-consumer queue whose
+//!   handles are cloned to share it between threads (mio 0.5's `util::BoundedQueue`).
 
-pub use slab::{Iter, IterMut, Slab};
+pub use bounded_queue::BoundedQueue;
+pub use slab::{Entries, EntriesMut, Iter, IterMut, Slab};
 
+mod bounded_queue;
 mod slab;

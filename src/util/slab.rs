@@ -273,6 +273,12 @@ impl<T> Slab<T> {
         self.capacity - self.count - self.retired
     }
 
+    /// Returns `true` if [`remaining`](Slab::remaining) is not zero: an
+    /// [`insert`](Slab::insert) would succeed (mio 0.5's `has_remaining`).
+    pub fn has_remaining(&self) -> bool {
+        self.remaining() > 0
+    }
+
     /// Returns `true` if `token` refers to a value in the slab.
     pub fn contains(&self, token: Token) -> bool {
         self.get(token).is_some()
@@ -462,15 +468,11 @@ impl<T> Slab<T> {
         Some(self.vacate(index))
     }
 
-    /// Replaces the value of `token` with `value` and returns the old value.
+    /// Puts `value` in place of the value of `token` and returns the old value, or returns
+    /// `None` if `token` is not (or no longer) in the slab, in which case `value` is dropped.
     ///
-    /// The token stays valid and refers to the new value afterwards (the generation does not
-    /// change: this is an update in place, not a removal).
-    ///
-    /// # Errors
-    ///
-    /// Returns `Err(value)`, giving the new value back untouched, if the token is not (or no
-    /// longer) in the slab; the slab is then unchanged.
+    /// This is mio 0.5's `replace`. The token stays valid and refers to the new value. To get
+    /// `value` back when the token is stale, use [`try_replace`](Slab::try_replace).
     ///
     /// # Examples
     ///
@@ -479,25 +481,93 @@ impl<T> Slab<T> {
     ///
     /// let mut slab = Slab::new(4);
     /// let token = slab.insert(1).unwrap();
-    /// assert_eq!(slab.replace(token, 2), Ok(1));
+    /// assert_eq!(slab.replace(token, 2), Some(1));
     /// assert_eq!(slab[token], 2);
     ///
     /// slab.remove(token);
-    /// assert_eq!(slab.replace(token, 3), Err(3));
+    /// assert_eq!(slab.replace(token, 3), None);
     /// ```
-    pub fn replace(&mut self, token: Token, value: T) -> Result<T, T> {
+    pub fn replace(&mut self, token: Token, value: T) -> Option<T> {
+        self.try_replace(token, value).ok()
+    }
+
+    /// Puts `value` in place of the value of `token` and returns the old value, or hands
+    /// `value` back as `Err` if `token` is not (or no longer) in the slab.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::util::Slab;
+    ///
+    /// let mut slab = Slab::new(4);
+    /// let token = slab.insert(1).unwrap();
+    /// assert_eq!(slab.try_replace(token, 2), Ok(1));
+    /// assert_eq!(slab[token], 2);
+    ///
+    /// slab.remove(token);
+    /// assert_eq!(slab.try_replace(token, 3), Err(3));
+    /// ```
+    pub fn try_replace(&mut self, token: Token, value: T) -> Result<T, T> {
         match self.get_mut(token) {
             Some(slot_value) => Ok(mem::replace(slot_value, value)),
             None => Err(value),
         }
     }
 
+    /// Passes the value of `token` by value to `update` and puts back what it returns: with
+    /// `Some(new)` the token stays valid and refers to `new`; with `None` the entry is removed
+    /// (the token goes stale). Returns `Err(())` if `token` is not (or no longer) in the slab,
+    /// without calling `update`.
+    ///
+    /// This is mio 0.5's `replace_with`, made for state machines kept in the slab (a value
+    /// that moves from one state to the next by value). If `update` panics, the value it was
+    /// given is gone and the entry is removed, as by [`remove`](Slab::remove); the slab stays
+    /// consistent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::util::Slab;
+    ///
+    /// #[derive(Debug)]
+    /// enum Conn { Handshake(u32), Open(u32) }
+    ///
+    /// let mut slab = Slab::new(4);
+    /// let token = slab.insert(Conn::Handshake(7)).unwrap();
+    /// slab.replace_with(token, |conn| match conn {
+    ///     Conn::Handshake(id) => Some(Conn::Open(id)),
+    ///     open => Some(open),
+    /// }).unwrap();
+    /// assert!(matches!(slab[token], Conn::Open(7)));
+    ///
+    /// // None removes the entry.
+    /// slab.replace_with(token, |_| None).unwrap();
+    /// assert!(!slab.contains(token));
+    /// assert_eq!(slab.replace_with(token, Some), Err(()));
+    /// ```
+    #[allow(clippy::result_unit_err)] // mio 0.5's signature
+    pub fn replace_with<F>(&mut self, token: Token, update: F) -> Result<(), ()>
+    where
+        F: FnOnce(T) -> Option<T>,
+    {
+        let index = self.resolve(token).ok_or(())?;
+        // Vacated first, so a panicking `update` leaves the slab as a `remove` would.
+        let value = self.vacate(index);
+        if let Some(new) = update(value) {
+            self.reoccupy(index, new);
+        }
+        Ok(())
+    }
+
     /// Keeps only the values for which `keep` returns `true`; the others are removed (their
     /// tokens go stale) and dropped.
     ///
-    /// Values are visited once each, in slot order, which is the order of [`iter`](Slab::iter).
-    /// If `keep` or a value's destructor panics, the values visited so far have been kept or
-    /// removed and the slab is consistent.
+    /// This is mio 0.5's `retain`, which sees the values only;
+    /// [`retain_entries`](Slab::retain_entries) also passes each token and a mutable reference.
+    /// Values are
+    /// visited once each, in slot order, which is the order of [`iter`](Slab::iter). If `keep`
+    /// or a value's destructor panics, the values visited so far have been kept or removed and
+    /// the slab is consistent.
     ///
     /// # Examples
     ///
@@ -508,11 +578,39 @@ impl<T> Slab<T> {
     /// for n in 0..8 {
     ///     slab.insert(n).unwrap();
     /// }
-    /// slab.retain(|_token, n| *n % 2 == 0);
+    /// slab.retain(|n| *n % 2 == 0);
     /// assert_eq!(slab.count(), 4);
-    /// assert!(slab.iter().all(|(_, n)| n % 2 == 0));
+    /// assert!(slab.iter().all(|n| n % 2 == 0));
     /// ```
     pub fn retain<F>(&mut self, mut keep: F)
+    where
+        F: FnMut(&T) -> bool,
+    {
+        self.retain_entries(|_, value| keep(value));
+    }
+
+    /// Keeps only the entries for which `keep(token, &mut value)` returns `true`; the others
+    /// are removed (their tokens go stale) and dropped.
+    ///
+    /// Like [`retain`](Slab::retain), with each value's token, and the value mutable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::util::Slab;
+    ///
+    /// let mut slab = Slab::new(8);
+    /// for n in 0..8 {
+    ///     slab.insert(n).unwrap();
+    /// }
+    /// slab.retain_entries(|token, n| {
+    ///     *n += 100;
+    ///     token.0 % 2 == 0
+    /// });
+    /// assert_eq!(slab.count(), 4);
+    /// assert!(slab.entries().all(|(token, n)| *n == token.0 + 100));
+    /// ```
+    pub fn retain_entries<F>(&mut self, mut keep: F)
     where
         F: FnMut(Token, &mut T) -> bool,
     {
@@ -572,9 +670,51 @@ impl<T> Slab<T> {
         self.capacity = capacity;
     }
 
-    /// Returns an iterator over the tokens and values, in slot order.
+    /// Returns an iterator over the values, in slot order (mio 0.5's `iter`).
     ///
-    /// Slot order is the order of the tokens' low halves, not of insertion.
+    /// Slot order is the order of the tokens' low halves, not of insertion. To get each
+    /// value's token too, use [`entries`](Slab::entries).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::util::Slab;
+    ///
+    /// let mut slab = Slab::new(4);
+    /// slab.insert(2).unwrap();
+    /// slab.insert(3).unwrap();
+    /// assert_eq!(slab.iter().sum::<i32>(), 5);
+    /// for value in &slab {
+    ///     assert!(*value > 1);
+    /// }
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter(self.entries())
+    }
+
+    /// Returns an iterator over mutable references to the values, in slot order (mio 0.5's
+    /// `iter_mut`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrio::util::Slab;
+    ///
+    /// let mut slab = Slab::new(4);
+    /// let token = slab.insert(1).unwrap();
+    /// for value in slab.iter_mut() {
+    ///     *value += 10;
+    /// }
+    /// for value in &mut slab {
+    ///     *value += 1;
+    /// }
+    /// assert_eq!(slab[token], 12);
+    /// ```
+    pub fn iter_mut(&mut self) -> IterMut<'_, T> {
+        IterMut(self.entries_mut())
+    }
+
+    /// Returns an iterator over the tokens and values, in slot order.
     ///
     /// # Examples
     ///
@@ -585,11 +725,11 @@ impl<T> Slab<T> {
     /// let mut slab = Slab::new_starting_at(Token(1), 4);
     /// slab.insert("a").unwrap();
     /// slab.insert("b").unwrap();
-    /// let entries: Vec<_> = slab.iter().collect();
+    /// let entries: Vec<_> = slab.entries().collect();
     /// assert_eq!(entries, [(Token(1), &"a"), (Token(2), &"b")]);
     /// ```
-    pub fn iter(&self) -> Iter<'_, T> {
-        Iter {
+    pub fn entries(&self) -> Entries<'_, T> {
+        Entries {
             slots: self.slots.iter().enumerate(),
             start: self.start,
             remaining: self.count,
@@ -606,13 +746,14 @@ impl<T> Slab<T> {
     ///
     /// let mut slab = Slab::new(4);
     /// let token = slab.insert(1).unwrap();
-    /// for (_, value) in slab.iter_mut() {
+    /// for (t, value) in slab.entries_mut() {
+    ///     assert_eq!(t, token);
     ///     *value += 10;
     /// }
     /// assert_eq!(slab[token], 11);
     /// ```
-    pub fn iter_mut(&mut self) -> IterMut<'_, T> {
-        IterMut {
+    pub fn entries_mut(&mut self) -> EntriesMut<'_, T> {
+        EntriesMut {
             slots: self.slots.iter_mut().enumerate(),
             start: self.start,
             remaining: self.count,
@@ -667,6 +808,23 @@ impl<T> Slab<T> {
         };
         self.count += 1;
         encode(self.start, index, generation)
+    }
+
+    /// Undoes the `vacate(index)` just made (nothing else touched the slab since): the slot
+    /// gets `value` back at its old generation, so its token is valid again.
+    fn reoccupy(&mut self, index: usize, value: T) {
+        let slot = &mut self.slots[index];
+        match mem::replace(&mut slot.state, State::Occupied(value)) {
+            State::Vacant { next_free } => {
+                // `vacate` pushed the slot on the free list and bumped its generation.
+                debug_assert_eq!(self.free_head, index);
+                self.free_head = next_free;
+                slot.generation -= 1;
+            }
+            State::Retired => self.retired -= 1,
+            State::Occupied(_) => unreachable!("reoccupied a slab slot that was occupied"),
+        }
+        self.count += 1;
     }
 
     /// Takes the value out of an occupied slot, then frees or retires the slot.
@@ -736,28 +894,22 @@ impl<T> IndexMut<Token> for Slab<T> {
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for Slab<T> {
+/// Shows the slab's shape (start, count, capacity, remaining), not the values: like mio 0.5's
+/// slab, it needs no `T: Debug`, so a `#[derive(Debug)]` struct may hold a slab of anything.
+/// `slab.entries()` gives the tokens and values to print them.
+impl<T> fmt::Debug for Slab<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        struct Entries<'a, T>(&'a Slab<T>);
-
-        impl<T: fmt::Debug> fmt::Debug for Entries<'_, T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_map().entries(self.0.iter()).finish()
-            }
-        }
-
         f.debug_struct("Slab")
             .field("start", &Token(self.start))
             .field("count", &self.count)
             .field("capacity", &self.capacity)
             .field("remaining", &self.remaining())
-            .field("entries", &Entries(self))
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 impl<'a, T> IntoIterator for &'a Slab<T> {
-    type Item = (Token, &'a T);
+    type Item = &'a T;
     type IntoIter = Iter<'a, T>;
 
     fn into_iter(self) -> Iter<'a, T> {
@@ -766,7 +918,7 @@ impl<'a, T> IntoIterator for &'a Slab<T> {
 }
 
 impl<'a, T> IntoIterator for &'a mut Slab<T> {
-    type Item = (Token, &'a mut T);
+    type Item = &'a mut T;
     type IntoIter = IterMut<'a, T>;
 
     fn into_iter(self) -> IterMut<'a, T> {
@@ -774,15 +926,15 @@ impl<'a, T> IntoIterator for &'a mut Slab<T> {
     }
 }
 
-/// Iterator over the tokens and values of a [`Slab`], in slot order; see [`Slab::iter`].
-pub struct Iter<'a, T> {
+/// Iterator over the tokens and values of a [`Slab`], in slot order; see [`Slab::entries`].
+pub struct Entries<'a, T> {
     slots: Enumerate<slice::Iter<'a, Slot<T>>>,
     start: usize,
     /// Occupied slots not yet yielded.
     remaining: usize,
 }
 
-impl<'a, T> Iterator for Iter<'a, T> {
+impl<'a, T> Iterator for Entries<'a, T> {
     type Item = (Token, &'a T);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -800,28 +952,28 @@ impl<'a, T> Iterator for Iter<'a, T> {
     }
 }
 
-impl<T> ExactSizeIterator for Iter<'_, T> {}
+impl<T> ExactSizeIterator for Entries<'_, T> {}
 
-impl<T> FusedIterator for Iter<'_, T> {}
+impl<T> FusedIterator for Entries<'_, T> {}
 
-impl<T> fmt::Debug for Iter<'_, T> {
+impl<T> fmt::Debug for Entries<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Iter")
+        f.debug_struct("Entries")
             .field("remaining", &self.remaining)
             .finish_non_exhaustive()
     }
 }
 
 /// Iterator over the tokens and mutable values of a [`Slab`], in slot order; see
-/// [`Slab::iter_mut`].
-pub struct IterMut<'a, T> {
+/// [`Slab::entries_mut`].
+pub struct EntriesMut<'a, T> {
     slots: Enumerate<slice::IterMut<'a, Slot<T>>>,
     start: usize,
     /// Occupied slots not yet yielded.
     remaining: usize,
 }
 
-impl<'a, T> Iterator for IterMut<'a, T> {
+impl<'a, T> Iterator for EntriesMut<'a, T> {
     type Item = (Token, &'a mut T);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -839,6 +991,61 @@ impl<'a, T> Iterator for IterMut<'a, T> {
     }
 }
 
+impl<T> ExactSizeIterator for EntriesMut<'_, T> {}
+
+impl<T> FusedIterator for EntriesMut<'_, T> {}
+
+impl<T> fmt::Debug for EntriesMut<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EntriesMut")
+            .field("remaining", &self.remaining)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Iterator over the values of a [`Slab`], in slot order; see [`Slab::iter`].
+pub struct Iter<'a, T>(Entries<'a, T>);
+
+impl<'a, T> Iterator for Iter<'a, T> {
+    type Item = &'a T;
+
+    fn next(&mut self) -> Option<&'a T> {
+        self.0.next().map(|(_, value)| value)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl<T> ExactSizeIterator for Iter<'_, T> {}
+
+impl<T> FusedIterator for Iter<'_, T> {}
+
+impl<T> fmt::Debug for Iter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Iter")
+            .field("remaining", &self.0.remaining)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Iterator over mutable references to the values of a [`Slab`], in slot order; see
+/// [`Slab::iter_mut`].
+pub struct IterMut<'a, T>(EntriesMut<'a, T>);
+
+impl<'a, T> Iterator for IterMut<'a, T> {
+    type Item = &'a mut T;
+
+    fn next(&mut self) -> Option<&'a mut T> {
+        self.0.next().map(|(_, value)| value)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
 impl<T> ExactSizeIterator for IterMut<'_, T> {}
 
 impl<T> FusedIterator for IterMut<'_, T> {}
@@ -846,7 +1053,7 @@ impl<T> FusedIterator for IterMut<'_, T> {}
 impl<T> fmt::Debug for IterMut<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IterMut")
-            .field("remaining", &self.remaining)
+            .field("remaining", &self.0.remaining)
             .finish_non_exhaustive()
     }
 }

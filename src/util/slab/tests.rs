@@ -75,7 +75,7 @@ fn removed_token_never_resolves_after_slot_reuse() {
     assert_eq!(slab.get(first), None);
     assert!(!slab.contains(first));
     assert_eq!(slab.remove(first), None);
-    assert_eq!(slab.replace(first, "third"), Err("third"));
+    assert_eq!(slab.try_replace(first, "third"), Err("third"));
     assert_eq!(slab[second], "second");
 }
 
@@ -118,7 +118,7 @@ fn largest_slab_never_produces_usize_max_even_at_max_generation() {
     let token = Token((MAX_GENERATION << INDEX_BITS) | (INDEX_MASK - 1));
     assert!(slab.contains(token));
     assert_eq!(token.0, usize::MAX - 1);
-    assert!(slab.iter().all(|(token, _)| token.0 != usize::MAX));
+    assert!(slab.entries().all(|(token, _)| token.0 != usize::MAX));
     // At the last generation the slot retires instead of wrapping.
     assert_eq!(slab.remove(token), Some(()));
     assert_eq!(slab.insert(()), Err(()));
@@ -222,7 +222,7 @@ fn clear_and_retain_also_retire_exhausted_slots() {
     let mut slab = Slab::with_max_generation(Token(0), 2, 0);
     slab.insert(1).unwrap();
     slab.insert(2).unwrap();
-    slab.retain(|_, value| *value == 2);
+    slab.retain_entries(|_, value| *value == 2);
     assert_eq!(slab.remaining(), 0);
     slab.clear();
     assert_eq!(slab.remaining(), 0);
@@ -235,13 +235,13 @@ fn replace_keeps_the_token_valid() {
     let mut slab = Slab::new(2);
     let token = slab.insert(String::from("old")).unwrap();
     assert_eq!(
-        slab.replace(token, String::from("new")),
+        slab.try_replace(token, String::from("new")),
         Ok(String::from("old"))
     );
     assert_eq!(slab[token], "new");
     assert_eq!(slab.count(), 1);
     assert_eq!(
-        slab.replace(Token(1), String::from("x")),
+        slab.try_replace(Token(1), String::from("x")),
         Err(String::from("x"))
     );
     assert_eq!(slab.count(), 1);
@@ -313,7 +313,7 @@ fn retain_passes_tokens_and_removes_rejected() {
     let mut slab = Slab::new_starting_at(Token(10), 6);
     let tokens: Vec<_> = (0..6).map(|n| slab.insert(n).unwrap()).collect();
     let mut visited = Vec::new();
-    slab.retain(|token, value| {
+    slab.retain_entries(|token, value| {
         visited.push(token);
         *value *= 10;
         *value % 20 == 0
@@ -335,20 +335,26 @@ fn iter_yields_tokens_in_slot_order_with_exact_size() {
     let tokens: Vec<_> = (0..5).map(|n| slab.insert(n).unwrap()).collect();
     slab.remove(tokens[1]);
     slab.remove(tokens[3]);
-    let iter = slab.iter();
+    let iter = slab.entries();
     assert_eq!(iter.len(), 3);
     let entries: Vec<_> = iter.map(|(token, value)| (token, *value)).collect();
     assert_eq!(entries, [(tokens[0], 0), (tokens[2], 2), (tokens[4], 4)]);
+    let mut iter = slab.entries();
+    iter.next();
+    assert_eq!(iter.size_hint(), (2, Some(2)));
+    // mio 0.5's iter: the values alone, same order and size.
+    let values: Vec<_> = slab.iter().copied().collect();
+    assert_eq!(values, [0, 2, 4]);
     let mut iter = slab.iter();
     iter.next();
     assert_eq!(iter.size_hint(), (2, Some(2)));
 
-    for (token, value) in &mut slab {
+    for (token, value) in slab.entries_mut() {
         *value += token.0;
     }
-    let sums: Vec<_> = (&slab).into_iter().map(|(_, value)| *value).collect();
+    let sums: Vec<_> = (&slab).into_iter().copied().collect();
     assert_eq!(sums, [0, 4, 8]);
-    let mut iter_mut = slab.iter_mut();
+    let mut iter_mut = slab.entries_mut();
     assert_eq!(iter_mut.len(), 3);
     iter_mut.by_ref().count();
     assert_eq!(iter_mut.next(), None);
@@ -453,17 +459,25 @@ fn insert_grow_grows_past_retired_slots() {
 }
 
 #[test]
-fn debug_lists_entries() {
+fn debug_shows_the_shape_not_the_values() {
     let mut slab = Slab::new_starting_at(Token(1), 2);
     slab.insert("a").unwrap();
     assert_eq!(
         format!("{slab:?}"),
-        r#"Slab { start: Token(1), count: 1, capacity: 2, remaining: 1, entries: {Token(1): "a"} }"#
+        "Slab { start: Token(1), count: 1, capacity: 2, remaining: 1, .. }"
     );
     assert_eq!(format!("{:?}", slab.iter()), "Iter { remaining: 1, .. }");
     assert_eq!(
         format!("{:?}", slab.iter_mut()),
         "IterMut { remaining: 1, .. }"
+    );
+    assert_eq!(
+        format!("{:?}", slab.entries()),
+        "Entries { remaining: 1, .. }"
+    );
+    assert_eq!(
+        format!("{:?}", slab.entries_mut()),
+        "EntriesMut { remaining: 1, .. }"
     );
 }
 
@@ -472,6 +486,7 @@ fn slab_is_send_and_sync_when_values_are() {
     fn assert_send_sync<S: Send + Sync>() {}
     assert_send_sync::<Slab<String>>();
     assert_send_sync::<super::Iter<'_, String>>();
+    assert_send_sync::<super::Entries<'_, String>>();
     assert_send_sync::<super::IterMut<'_, String>>();
 }
 
@@ -521,17 +536,17 @@ fn every_value_is_dropped_exactly_once() {
         assert!(slab.remove(t0).is_none());
 
         // replace hands the old value back; a failed replace hands the new one back.
-        let old = slab.replace(t1, tracked(7)).ok().unwrap();
+        let old = slab.try_replace(t1, tracked(7)).ok().unwrap();
         assert_eq!((dropped(1), dropped(7)), (0, 0));
         drop(old);
         assert_eq!(dropped(1), 1);
-        let refused = slab.replace(t0, tracked(8)).unwrap_err();
+        let refused = slab.try_replace(t0, tracked(8)).unwrap_err();
         assert_eq!(dropped(8), 0);
         drop(refused);
         assert_eq!(dropped(8), 1);
 
         // retain drops what it removes, and only that.
-        slab.retain(|token, _| token != t2);
+        slab.retain_entries(|token, _| token != t2);
         assert_eq!(dropped(2), 1);
         assert_eq!(slab.count(), 4);
 
@@ -594,6 +609,8 @@ enum Op {
     Get(usize),
     GetMut(usize, u32),
     Replace(usize, u32),
+    /// mio 0.5's `replace_with`: `Some(value)` puts a new value back, `None` removes.
+    ReplaceWith(usize, Option<u32>),
     Retain(u32),
     Clear,
     Grow(usize),
@@ -608,6 +625,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => any::<usize>().prop_map(Op::Get),
         1 => (any::<usize>(), any::<u32>()).prop_map(|(pick, value)| Op::GetMut(pick, value)),
         2 => (any::<usize>(), any::<u32>()).prop_map(|(pick, value)| Op::Replace(pick, value)),
+        2 => (any::<usize>(), any::<Option<u32>>())
+            .prop_map(|(pick, value)| Op::ReplaceWith(pick, value)),
         1 => (1u32..5).prop_map(Op::Retain),
         1 => Just(Op::Clear),
         1 => (0usize..4).prop_map(Op::Grow),
@@ -738,11 +757,36 @@ impl Model {
                     Some(old) => Ok(std::mem::replace(old, value)),
                     None => Err(value),
                 };
-                prop_assert_eq!(self.slab.replace(token, value), expected);
+                prop_assert_eq!(self.slab.try_replace(token, value), expected);
+            }
+            Op::ReplaceWith(pick, value) => {
+                let token = self.pick(pick);
+                let (room, count) = (self.slab.remaining(), self.slab.count());
+                let mut seen = None;
+                let result = self.slab.replace_with(token, |old| {
+                    seen = Some(old);
+                    value
+                });
+                prop_assert_eq!(seen, self.live.get(&token).copied());
+                match (self.live.get_mut(&token), value) {
+                    // Put back: same token, same room, same count.
+                    (Some(slot), Some(new)) => {
+                        prop_assert_eq!(result, Ok(()));
+                        *slot = new;
+                        prop_assert_eq!(self.slab.remaining(), room);
+                        prop_assert_eq!(self.slab.count(), count);
+                    }
+                    (Some(_), None) => {
+                        prop_assert_eq!(result, Ok(()));
+                        self.live.remove(&token);
+                        self.stale.insert(token);
+                    }
+                    (None, _) => prop_assert_eq!(result, Err(())),
+                }
             }
             Op::Retain(modulus) => {
                 let mut visited = HashSet::new();
-                self.slab.retain(|token, value| {
+                self.slab.retain_entries(|token, value| {
                     visited.insert(token);
                     *value % modulus != 0
                 });
@@ -784,8 +828,10 @@ impl Model {
         for token in &self.stale {
             prop_assert!(!slab.contains(*token), "stale {:?} resolves", token);
         }
-        let iterated: HashMap<Token, u32> =
-            slab.iter().map(|(token, value)| (token, *value)).collect();
+        let iterated: HashMap<Token, u32> = slab
+            .entries()
+            .map(|(token, value)| (token, *value))
+            .collect();
         prop_assert_eq!(&iterated, &self.live);
         prop_assert_eq!(slab.iter().len(), self.live.len());
         Ok(())
@@ -837,4 +883,83 @@ proptest! {
         prop_assert_eq!(inserted, room);
         prop_assert_eq!(slab.remaining(), 0);
     }
+}
+
+#[test]
+fn mio05_forms_replace_retain_has_remaining() {
+    let mut slab = Slab::new(3);
+    let a = slab.insert(1).unwrap();
+    let b = slab.insert(2).unwrap();
+    assert!(slab.has_remaining());
+    assert_eq!(slab.replace(a, 10), Some(1));
+    slab.remove(b);
+    // A stale token: None, and the slot's new value is untouched.
+    let c = slab.insert(3).unwrap();
+    assert_eq!(slab.replace(b, 20), None);
+    assert_eq!(slab[c], 3);
+    slab.insert(4).unwrap();
+    assert!(!slab.has_remaining());
+    slab.retain(|v| *v != 3);
+    assert!(!slab.contains(c));
+    let mut left: Vec<_> = slab.iter().copied().collect();
+    left.sort();
+    assert_eq!(left, [4, 10]);
+    // Debug needs no T: Debug.
+    struct Opaque;
+    let mut opaque = Slab::new(1);
+    assert!(opaque.insert(Opaque).is_ok());
+    assert!(format!("{opaque:?}").contains("count: 1"));
+}
+
+#[test]
+fn replace_with_keeps_the_token_or_removes() {
+    let mut slab = Slab::new_starting_at(Token(5), 2);
+    let a = slab.insert(String::from("a")).unwrap();
+    let b = slab.insert(String::from("b")).unwrap();
+    assert_eq!(slab.replace_with(a, |s| Some(s + "!")), Ok(()));
+    assert_eq!(slab[a], "a!");
+    assert_eq!(slab.count(), 2);
+    assert!(!slab.has_remaining());
+    assert_eq!(slab.replace_with(b, |_| None), Ok(()));
+    assert!(!slab.contains(b));
+    assert_eq!(slab.count(), 1);
+    assert_eq!(slab.replace_with(b, Some), Err(()));
+    // The freed slot is reused with a fresh token; the old one stays dead.
+    let c = slab.insert(String::from("c")).unwrap();
+    assert_ne!(c, b);
+    assert_eq!(slab.replace_with(b, Some), Err(()));
+    assert_eq!(slab[c], "c");
+    // Still a consistent free list after a put-back: fill, empty, refill.
+    slab.remove(a);
+    slab.remove(c);
+    assert_eq!(slab.remaining(), 2);
+    let d = slab.insert(String::from("d")).unwrap();
+    let e = slab.insert(String::from("e")).unwrap();
+    assert_eq!((slab[d].as_str(), slab[e].as_str()), ("d", "e"));
+}
+
+#[test]
+fn replace_with_at_the_last_generation_and_on_panic() {
+    // A slot at its last generation retires when vacated; putting a value back un-retires it.
+    let mut slab = Slab::with_max_generation(Token(0), 1, 0);
+    let a = slab.insert(1).unwrap();
+    assert_eq!(slab.replace_with(a, |v| Some(v + 1)), Ok(()));
+    assert_eq!(slab[a], 2);
+    assert_eq!(slab.remaining(), 0);
+    assert_eq!(slab.replace_with(a, |_| None), Ok(()));
+    assert_eq!(slab.remaining(), 0, "the slot retired");
+    assert!(slab.insert(3).is_err());
+
+    // A panicking update leaves the entry removed and the slab consistent.
+    let mut slab = Slab::new(2);
+    let a = slab.insert(1).unwrap();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = slab.replace_with(a, |_| panic!("update failed"));
+    }));
+    assert!(result.is_err());
+    assert!(!slab.contains(a));
+    assert_eq!(slab.count(), 0);
+    assert_eq!(slab.remaining(), 2);
+    let b = slab.insert(2).unwrap();
+    assert_eq!(slab[b], 2);
 }

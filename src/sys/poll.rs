@@ -80,6 +80,11 @@ const ERR_HUP: libc::c_short = libc::POLLERR | libc::POLLHUP;
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     fd: RawFd,
+    /// Which registration of `fd` this is: a new one for every `register` (kept by
+    /// `reregister`). The wait's array records it per slot, so that what a wait reports for an
+    /// fd number that was deregistered, closed and registered anew meanwhile (another file) is
+    /// not taken for the new registration's.
+    id: u64,
     token: Token,
     interest: EventSet,
     opts: PollOpt,
@@ -93,9 +98,10 @@ struct Entry {
 }
 
 impl Entry {
-    fn new(fd: RawFd, token: Token, interest: EventSet, opts: PollOpt) -> Entry {
+    fn new(fd: RawFd, id: u64, token: Token, interest: EventSet, opts: PollOpt) -> Entry {
         Entry {
             fd,
+            id,
             token,
             interest,
             opts,
@@ -133,6 +139,8 @@ struct Table {
     polling: bool,
     /// Some edge bit may be disarmed (set when one is; recomputed by `select`).
     maybe_probes: bool,
+    /// The id of the next registration (see `Entry::id`).
+    next_id: u64,
 }
 
 impl Table {
@@ -141,6 +149,11 @@ impl Table {
             Some(&s) if s != NONE => Some(s as usize),
             _ => None,
         }
+    }
+
+    /// The slot of `fd`'s entry if it is still the registration `id` (see `Entry::id`).
+    fn slot_of(&self, fd: RawFd, id: u64) -> Option<usize> {
+        self.slot(fd).filter(|&s| self.entries[s].id == id)
     }
 
     fn entry_mut(&mut self, fd: RawFd) -> io::Result<&mut Entry> {
@@ -169,6 +182,8 @@ impl Table {
 struct SelectState {
     /// The blocking wait's array: slot 0 the wake fd, then the polled entries.
     pfds: Vec<libc::pollfd>,
+    /// The registration (`Entry::id`) each slot of `pfds` was built from (slot 0 unused).
+    ids: Vec<u64>,
     /// Where the next scan of the results starts (see "fairness").
     cursor: usize,
     /// A wake that found the events buffer full; reported by the next `select`.
@@ -206,6 +221,11 @@ impl Selector for PollSelector {
             table: Mutex::new(Table::default()),
             state: Mutex::new(SelectState {
                 pfds,
+                ids: {
+                    let mut ids = Vec::with_capacity(INITIAL_PFDS);
+                    ids.push(0);
+                    ids
+                },
                 cursor: 0,
                 wake_owed: false,
             }),
@@ -229,7 +249,11 @@ impl Selector for PollSelector {
             table.slot_of_fd.resize(idx + 1, NONE);
         }
         let slot = table.entries.len();
-        table.entries.push(Entry::new(fd, token, interest, opts));
+        let id = table.next_id;
+        table.next_id += 1;
+        table
+            .entries
+            .push(Entry::new(fd, id, token, interest, opts));
         table.slot_of_fd[idx] = slot as u32;
         self.changed(&mut table)
     }
@@ -242,7 +266,8 @@ impl Selector for PollSelector {
         opts: PollOpt,
     ) -> io::Result<()> {
         let mut table = lock(&self.table);
-        *table.entry_mut(fd)? = Entry::new(fd, token, interest, opts);
+        let entry = table.entry_mut(fd)?;
+        *entry = Entry::new(fd, entry.id, token, interest, opts);
         self.changed(&mut table)
     }
 
@@ -344,7 +369,7 @@ impl PollSelector {
             if table.maybe_probes {
                 // The probe pass polls every entry without blocking, the disarmed edge bits
                 // asked too; its array is built fresh (probes are the uncommon case).
-                build(&table, &mut state.pfds, true);
+                build(&table, &mut state.pfds, &mut state.ids, true);
                 drop(table);
                 let res = wait(&mut state.pfds, Some(Duration::ZERO));
                 let mut table = lock(&self.table);
@@ -358,12 +383,12 @@ impl PollSelector {
                     return Ok(Outcome { again: false });
                 }
                 // Nothing to report: the blocking wait, on what is armed now.
-                build(&table, &mut state.pfds, false);
+                build(&table, &mut state.pfds, &mut state.ids, false);
                 table.dirty = false;
                 table.polling = true;
             } else {
                 if table.dirty {
-                    build(&table, &mut state.pfds, false);
+                    build(&table, &mut state.pfds, &mut state.ids, false);
                     table.dirty = false;
                 }
                 table.polling = true;
@@ -404,7 +429,7 @@ impl PollSelector {
             self.wake.drain();
         }
         if probing {
-            rearm_probed(table, &state.pfds[1..]);
+            rearm_probed(table, &state.pfds[1..], &state.ids[1..]);
         }
         let count = state.pfds.len() - 1;
         if n == 0 || count == 0 {
@@ -412,7 +437,8 @@ impl PollSelector {
         }
         let start = state.cursor % count;
         for k in 0..count {
-            let pfd = state.pfds[1 + (start + k) % count];
+            let i = 1 + (start + k) % count;
+            let pfd = state.pfds[i];
             if pfd.revents == 0 {
                 continue;
             }
@@ -420,7 +446,7 @@ impl PollSelector {
                 state.cursor = start + k;
                 return notified;
             }
-            report(table, pfd, events);
+            report(table, pfd, state.ids[i], events);
         }
         state.cursor = start + 1;
         notified
@@ -449,17 +475,20 @@ impl PollSelector {
     }
 }
 
-/// Reports one ready `pollfd` (if its entry still wants it) and applies the emulation.
-fn report(table: &mut Table, pfd: libc::pollfd, events: &mut Events) {
-    // Look the fd up again: it may have been deregistered or changed during the wait.
-    let Some(slot) = table.slot(pfd.fd) else {
+/// Reports one ready `pollfd` built from registration `id` (if that registration is still
+/// there and wants it) and applies the emulation.
+fn report(table: &mut Table, pfd: libc::pollfd, id: u64, events: &mut Events) {
+    // Look the fd up again: it may have been deregistered or changed during the wait. If the
+    // number was deregistered and registered anew (possibly for another file, the old one
+    // closed), what the wait saw belongs to the old registration: nothing is reported, and the
+    // next wait polls the new one.
+    let Some(slot) = table.slot_of(pfd.fd, id) else {
         return;
     };
     if pfd.revents & libc::POLLNVAL != 0 {
         // Closed without deregister: drop it, as epoll drops a closed fd. Unless the number is
-        // open again: then the wait polled a number that another thread deregistered, closed
-        // and registered anew (for a new file) while this select waited, and that new
-        // registration must stay.
+        // open again: then it was closed and reopened without a deregister (the registration
+        // stays, as it would under epoll for a `dup`; the next wait polls the new file).
         if !is_open(pfd.fd) {
             table.remove(slot);
         }
@@ -510,9 +539,9 @@ fn report(table: &mut Table, pfd: libc::pollfd, events: &mut Events) {
 /// After a probe pass: a disarmed edge bit that is no longer ready is re-armed, so its next
 /// readiness is a new edge. (Not while an error or hang-up is pending: those disarm everything
 /// until the program does IO or reregisters.)
-fn rearm_probed(table: &mut Table, pfds: &[libc::pollfd]) {
-    for pfd in pfds {
-        let Some(slot) = table.slot(pfd.fd) else {
+fn rearm_probed(table: &mut Table, pfds: &[libc::pollfd], ids: &[u64]) {
+    for (pfd, &id) in pfds.iter().zip(ids) {
+        let Some(slot) = table.slot_of(pfd.fd, id) else {
             continue;
         };
         let entry = &mut table.entries[slot];
@@ -532,10 +561,12 @@ fn rearm_probed(table: &mut Table, pfds: &[libc::pollfd]) {
 /// Fills `pfds` from the table: slot 0 the wake fd; then, for the blocking wait, every polled
 /// entry with its armed bits; for a probe pass, every entry with something armed or
 /// probe-able, the probe bits asked too.
-fn build(table: &Table, pfds: &mut Vec<libc::pollfd>, probe: bool) {
+fn build(table: &Table, pfds: &mut Vec<libc::pollfd>, ids: &mut Vec<u64>, probe: bool) {
     let wake = pfds[0];
     pfds.clear();
     pfds.push(libc::pollfd { revents: 0, ..wake });
+    ids.clear();
+    ids.push(0);
     for entry in &table.entries {
         let events = if probe {
             entry.armed | entry.probe_bits()
@@ -544,6 +575,7 @@ fn build(table: &Table, pfds: &mut Vec<libc::pollfd>, probe: bool) {
         };
         if entry.is_polled() || events != 0 {
             pfds.push(pollfd(entry.fd, events));
+            ids.push(entry.id);
         }
     }
 }

@@ -6,7 +6,7 @@
 mod util;
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use ferrio::tcp::{Shutdown, TcpListener, TcpStream};
@@ -111,9 +111,11 @@ fn r_is_ok(answers: &[(Backend, Option<i32>)]) -> bool {
 }
 
 /// Another poller's fd (an epoll fd) can be registered, and it reports readable when the
-/// inner poller has an event, on every backend.
+/// inner poller has an event, on every backend (Linux: epoll).
+#[cfg(target_os = "linux")]
 #[test]
 fn an_epoll_fd_is_a_pollable_source() {
+    use std::os::fd::FromRawFd;
     // SAFETY: plain syscall; the fd is owned below.
     let epfd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
     assert!(epfd >= 0);
@@ -548,17 +550,11 @@ fn listener_and_unconnected_socket() {
             vec![(Token(1), EventSet::readable())],
         );
         // An unconnected socket.
-        // SAFETY: plain syscall; the fd is owned below.
-        let fd: RawFd = unsafe {
-            libc::socket(
-                libc::AF_INET,
-                libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                0,
-            )
-        };
-        assert!(fd >= 0);
-        // SAFETY: fresh fd.
-        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let owned = OwnedFd::from(socket);
+        let fd: RawFd = owned.as_raw_fd();
         poll.register(
             &EventedFd(&fd),
             Token(2),

@@ -43,7 +43,9 @@
 use std::io;
 use std::mem::{self, MaybeUninit};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, OnceLock};
+
+use super::lock;
 use std::time::Duration;
 
 use super::event::ready;
@@ -112,11 +114,6 @@ pub(crate) struct KqueueSelector {
     state: Mutex<SelectState>,
     /// The waker's mechanism, set up with the first `Waker`.
     wake: OnceLock<Wake>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every critical section leaves the data consistent before anything that can panic.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// How a wait went.

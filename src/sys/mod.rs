@@ -611,3 +611,11 @@ pub(crate) fn monotonic_ns() -> u64 {
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
+
+/// Locks a backend's mutex, ignoring poison: every critical section of the backends leaves
+/// its data consistent before anything that can panic, so a panic elsewhere while it was held
+/// leaves nothing half-done.
+#[cfg(unix)]
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -51,7 +51,9 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
+
+use super::lock;
 use std::time::Duration;
 
 use super::event::ready;
@@ -197,11 +199,6 @@ pub(crate) struct PollSelector {
     wake: WakeFd,
     table: Mutex<Table>,
     state: Mutex<SelectState>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every critical section leaves the data consistent before anything that can panic.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// How a wait went.

@@ -50,7 +50,9 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
+
+use super::lock;
 use std::time::Duration;
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
@@ -127,11 +129,6 @@ impl std::fmt::Debug for UringSelector {
             .field("ring", &self.ring.as_raw_fd())
             .finish()
     }
-}
-
-fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
-    // Every critical section leaves the table consistent before anything that can panic.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn user_data(fd: RawFd, generation: u32) -> u64 {

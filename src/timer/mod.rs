@@ -81,8 +81,12 @@
 //! cancel or reset, and never busy-loops at one tick.
 //!
 //! **Memory.** The capacity given to [`Timer::with_capacity`] is a bound on pending timeouts,
-//! not an up-front allocation: entries and chunks grow on demand (amortised doubling) and are
-//! kept, so once a timer has held its peak load, insert, cancel, reset and poll allocate nothing.
+//! not an up-front allocation: entries grow on demand (amortised doubling) and are kept, and
+//! each time they grow, the record chunks grow to what that many pending timeouts can need
+//! however their deadlines spread over the slots (about 150 bytes per timeout, plus at most
+//! 175 KiB in all for one partly filled chunk per slot). So once a timer has held its peak
+//! number of pending timeouts, insert, cancel, reset and poll allocate nothing, whatever the
+//! timing (a slower run spreads the same timeouts over more slots).
 //! [`Timer::try_reserve`] allocates for a given load up front. Capacities are clamped to
 //! [`Timer::MAX_CAPACITY`] (`u32::MAX`).
 //!

@@ -322,10 +322,23 @@ impl<T> Timer<T> {
     }
 
     /// Adds one free entry (all entries are in use), allocating the lists on the first call.
+    ///
+    /// Whenever the entries' storage grows, the chunks' storage grows with it to what that many
+    /// pending timeouts can need whatever their deadlines ([`chunks_needed`]): how many chunks
+    /// are in use depends on how the deadlines spread over the slots, that is on timing, so
+    /// growing chunks only on demand could allocate in a steady state that merely ran slower
+    /// (a pause in the middle of a burst of inserts spreads it over more slots).
     #[cold]
     fn grow(&mut self) -> Result<u32, ()> {
         self.allocate_lists().map_err(drop)?;
+        let entries_capacity = self.entries.capacity();
         self.entries.try_reserve(1).map_err(drop)?;
+        if self.entries.capacity() != entries_capacity {
+            let chunks = chunks_needed(self.entries.capacity().min(self.capacity));
+            self.chunks
+                .try_reserve_exact(chunks.saturating_sub(self.chunks.len()))
+                .map_err(drop)?;
+        }
         // Room to free every entry without allocating.
         let entries = self.entries.len() + 1;
         self.free
@@ -983,6 +996,12 @@ impl<T> Timer<T> {
     #[cfg(test)]
     pub(crate) fn chunks_allocated(&self) -> usize {
         self.chunks.len()
+    }
+
+    /// Chunks there is room for without allocating (for tests of the memory bound).
+    #[cfg(test)]
+    pub(crate) fn chunks_capacity(&self) -> usize {
+        self.chunks.capacity()
     }
 }
 

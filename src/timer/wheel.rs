@@ -659,29 +659,29 @@ impl<T> Timer<T> {
     /// Appends a record to a list.
     #[inline(always)]
     fn push(&mut self, list: usize, record: Record) {
-        let tail = self.lists[list].tail;
-        let tail = match self.chunks.get(tail as usize) {
-            Some(chunk) if (chunk.end as usize) < CHUNK => tail,
-            _ => self.append_chunk(list, tail),
-        };
-        let chunk = &mut self.chunks[tail as usize];
-        if let Some(slot) = chunk.records.get_mut(chunk.end as usize) {
-            *slot = record;
-            chunk.end += 1;
-        }
         let header = &mut self.lists[list];
         // An empty list's minimum is `u64::MAX`.
         header.min_deadline = header.min_deadline.min(record.deadline);
         header.count += 1;
+        let tail = header.tail;
+        // `NIL` is out of range: an empty list takes the slow path too.
+        match self.chunks.get_mut(tail as usize) {
+            Some(chunk) if (chunk.end as usize) < CHUNK => {
+                chunk.records[chunk.end as usize] = record;
+                chunk.end += 1;
+            }
+            _ => self.push_in_new_chunk(list, tail, record),
+        }
         if list < WHEEL_SLOTS {
             self.occupied[list / SLOTS] |= 1 << (list % SLOTS);
         }
     }
 
-    /// Links a fresh chunk at the end of `list`, whose tail is `tail` (full, or `NIL`).
+    /// Links a fresh chunk holding `record` at the end of `list`, whose tail is `tail` (full,
+    /// or `NIL`).
     #[cold]
     #[inline(never)]
-    fn append_chunk(&mut self, list: usize, tail: u32) -> u32 {
+    fn push_in_new_chunk(&mut self, list: usize, tail: u32, record: Record) {
         let chunk = self.alloc_chunk();
         if tail == NIL {
             self.lists[list].head = chunk;
@@ -689,7 +689,9 @@ impl<T> Timer<T> {
             self.chunks[tail as usize].next = chunk;
         }
         self.lists[list].tail = chunk;
-        chunk
+        let chunk = &mut self.chunks[chunk as usize];
+        chunk.records[0] = record;
+        chunk.end = 1;
     }
 
     /// A chunk from the free chunks, or a new one.
@@ -901,28 +903,40 @@ impl<T> Timer<T> {
     /// Otherwise each record's entry is checked: stale records are dropped, and a timeout
     /// moved later is filed at its new deadline right away.
     fn cascade(&mut self, list: usize) {
-        let header = self.lists[list];
         if list < SLOTS {
             self.splice_into_expired(list);
             return;
         }
+        let stale = self.lists[list].stale;
         // Moving stale records along unchecked is cheaper (they are dropped on the expired
         // list, where the timeout's entry is read anyway), but while they travel no list
         // counts them: allow that for at most half as many records as timeouts are pending.
-        let checked = header.stale > 0 && self.untracked + header.stale > self.len / 2;
-        if !checked {
-            self.untracked += header.stale;
+        if stale > 0 && self.untracked + stale > self.len / 2 {
+            let dropped = self.cascade_records::<true>(list);
+            // Stale records beyond those the list counted had travelled untracked.
+            self.untracked = self.untracked.saturating_sub(dropped - stale.min(dropped));
+        } else {
+            self.untracked += stale;
+            self.cascade_records::<false>(list);
         }
+    }
+
+    /// Moves the records of `list` (a slot of level 1 or higher, whose start is now) to
+    /// where an insert now would file them; returns how many stale records it dropped.
+    /// `CHECKED`: read each record's entry, dropping stale records and filing a timeout moved
+    /// later at its new deadline; otherwise move every record as it is.
+    #[inline(always)]
+    fn cascade_records<const CHECKED: bool>(&mut self, list: usize) -> usize {
         let mut dropped = 0;
         let mut chunk = self.detach(list);
-        while chunk != NIL {
-            let (start, end, next) = {
-                let c = &self.chunks[chunk as usize];
-                (c.start as usize, c.end as usize, c.next)
-            };
-            for i in start..end {
-                let record = self.chunks[chunk as usize].records[i];
-                if checked {
+        while let Some(c) = self.chunks.get(chunk as usize) {
+            let next = c.next;
+            let (start, end) = (c.start as usize, c.end as usize);
+            // A copy, so the chunk can be freed first and reused by the pushes below.
+            let records = c.records;
+            self.free_chunk(chunk);
+            for &record in records.get(start..end).unwrap_or_default() {
+                if CHECKED {
                     let entry = &mut self.entries[record.index as usize];
                     if entry.version != record.version {
                         dropped += 1;
@@ -937,15 +951,9 @@ impl<T> Timer<T> {
                 }
                 self.push(self.list_of(record.deadline), record);
             }
-            self.free_chunk(chunk);
             chunk = next;
         }
-        if checked {
-            // Stale records beyond those the list counted had travelled untracked.
-            self.untracked = self
-                .untracked
-                .saturating_sub(dropped - header.stale.min(dropped));
-        }
+        dropped
     }
 
     /// Appends a level-0 slot's whole chain (its records are due now) to the expired list.

@@ -238,6 +238,26 @@ fn reset_later_fires_at_the_new_deadline_only() {
 }
 
 #[test]
+fn reset_later_beyond_32_bits_of_lag_files_anew_and_fires_once() {
+    // The entry keeps how far its deadline is past its record's as 32 bits: exactly
+    // `u32::MAX` stays lazy, one more tick files the timeout anew.
+    for extra in [u64::from(u32::MAX), u64::from(u32::MAX) + 1, 1 << 40] {
+        let mut timer = Timer::with_capacity(4);
+        let t = timer.insert(100, 'x').unwrap();
+        let other = timer.insert(200, 'o').unwrap();
+        let deadline = 100 + extra;
+        assert!(timer.reset(t, deadline));
+        assert_eq!(drain(&mut timer, 199), Vec::<char>::new());
+        assert_eq!(timer.poll(200), Some((other, 'o')));
+        assert_eq!(drain(&mut timer, deadline - 1), Vec::<char>::new());
+        assert!(timer.contains(t));
+        assert_eq!(drain(&mut timer, deadline), ['x']);
+        assert_eq!(drain(&mut timer, u64::MAX), Vec::<char>::new());
+        assert!(timer.is_empty());
+    }
+}
+
+#[test]
 fn reset_earlier_fires_at_the_new_deadline_and_once() {
     let mut timer = Timer::with_capacity(4);
     let t = timer.insert(1_000_000, 'x').unwrap();

@@ -42,13 +42,23 @@ struct Entry<T> {
     value: Option<T>,
     /// The deadline: raised to the time of insertion if it was in the past.
     deadline: u64,
-    /// The deadline the entry's one valid record was filed under (`<= deadline`: a later
-    /// reset leaves the record where it is).
-    filed: u64,
-    /// Bumped each time the entry is freed, so old handles stop matching.
+    /// Odd exactly while the entry holds a pending timeout: bumped when the entry is taken
+    /// and when it is freed, so old handles (and free entries) stop matching.
     generation: u64,
     /// Bumped each time the entry is freed or re-filed, so its old records stop matching.
     version: u32,
+    /// `deadline` less the deadline the entry's one valid record was filed under (a later
+    /// reset leaves the record where it is); a reset that would make it exceed `u32::MAX`
+    /// files the timeout anew instead.
+    lag: u32,
+}
+
+impl<T> Entry<T> {
+    /// The deadline the entry's valid record was filed under.
+    #[inline]
+    fn filed(&self) -> u64 {
+        self.deadline - u64::from(self.lag)
+    }
 }
 
 /// A list's reference to an entry: valid while `version` equals the entry's.
@@ -303,7 +313,8 @@ impl<T> Timer<T> {
         let entry = &mut self.entries[index as usize];
         entry.value = Some(value);
         entry.deadline = deadline;
-        entry.filed = deadline;
+        entry.lag = 0;
+        entry.generation = entry.generation.wrapping_add(1);
         let (generation, version) = (entry.generation, entry.version);
         self.len += 1;
         self.push(
@@ -348,9 +359,9 @@ impl<T> Timer<T> {
         self.entries.push(Entry {
             value: None,
             deadline: 0,
-            filed: 0,
             generation: 0,
             version: 0,
+            lag: 0,
         });
         Ok(index)
     }
@@ -390,7 +401,7 @@ impl<T> Timer<T> {
         if !self.contains(timeout) {
             return None;
         }
-        let list = self.list_of(self.entries[timeout.index as usize].filed);
+        let list = self.list_of(self.entries[timeout.index as usize].filed());
         let value = self.release(timeout.index);
         self.mark_stale(list);
         value
@@ -425,20 +436,26 @@ impl<T> Timer<T> {
         let index = timeout.index;
         let deadline = deadline.max(self.now);
         let entry = &mut self.entries[index as usize];
-        let filed = entry.filed;
-        entry.deadline = deadline;
+        let filed = entry.filed();
         if filed > self.now {
             // In the wheel.
-            if deadline < filed {
-                // Earlier: file it anew (its record's deadline must never be later than the
-                // timeout's).
-                self.refile(index, deadline, self.list_of(filed));
+            match deadline.checked_sub(filed).map(u32::try_from) {
+                // Later (or the same): only the entry changes; it is filed at its new deadline
+                // when its record comes due.
+                Some(Ok(lag)) => {
+                    entry.deadline = deadline;
+                    entry.lag = lag;
+                }
+                // Earlier (its record's deadline must never be later than the timeout's), or
+                // too far later to say where the record is: file it anew.
+                _ => self.refile(index, deadline, self.list_of(filed)),
             }
-            // Later: nothing to do now; it is filed at its new deadline when its record
-            // comes due.
         } else if deadline != filed {
             // Due and on the expired list, which must stay in deadline order: file it anew.
             self.refile(index, deadline, EXPIRED);
+        } else {
+            entry.deadline = deadline;
+            entry.lag = 0;
         }
         true
     }
@@ -449,7 +466,8 @@ impl<T> Timer<T> {
         let list = self.list_of(deadline);
         let entry = &mut self.entries[index as usize];
         entry.version = entry.version.wrapping_add(1);
-        entry.filed = deadline;
+        entry.deadline = deadline;
+        entry.lag = 0;
         let version = entry.version;
         self.push(
             list,
@@ -482,7 +500,8 @@ impl<T> Timer<T> {
             return false;
         }
         match self.entries.get(timeout.index as usize) {
-            Some(entry) => entry.value.is_some() && entry.generation == timeout.generation,
+            // A handle's generation is odd, as is that of a pending entry only.
+            Some(entry) => entry.generation == timeout.generation,
             None => false,
         }
     }
@@ -528,7 +547,7 @@ impl<T> Timer<T> {
             if entry.deadline > self.now {
                 // Moved later since it was filed: file it at its new deadline.
                 let deadline = entry.deadline;
-                self.entries[record.index as usize].filed = deadline;
+                self.entries[record.index as usize].lag = 0;
                 self.push(self.list_of(deadline), Record { deadline, ..record });
                 continue;
             }
@@ -623,8 +642,8 @@ impl<T> Timer<T> {
         // One entry at a time, each left as a cancel leaves it, so a panicking `Drop` of a
         // value leaves a consistent timer.
         for index in 0..self.entries.len() as u32 {
-            if self.entries[index as usize].value.is_some() {
-                let list = self.list_of(self.entries[index as usize].filed);
+            if self.entries[index as usize].generation & 1 == 1 {
+                let list = self.list_of(self.entries[index as usize].filed());
                 let value = self.release(index);
                 self.lists[list].stale += 1;
                 drop(value);
@@ -814,7 +833,7 @@ impl<T> Timer<T> {
                 let record = self.chunks[chunk as usize].records[i];
                 let entry = &self.entries[record.index as usize];
                 if entry.version == record.version {
-                    let deadline = entry.filed;
+                    let deadline = entry.filed();
                     self.push(list, Record { deadline, ..record });
                 } else {
                     dropped += 1;
@@ -944,7 +963,7 @@ impl<T> Timer<T> {
                     }
                     if entry.deadline != record.deadline {
                         let deadline = entry.deadline;
-                        entry.filed = deadline;
+                        entry.lag = 0;
                         self.push(self.list_of(deadline), Record { deadline, ..record });
                         continue;
                     }

@@ -139,6 +139,8 @@
 use std::error::Error;
 use std::fmt;
 
+// The entries keep their values uninitialised while free (see `wheel::Entry`).
+#[allow(unsafe_code)]
 mod wheel;
 
 #[cfg(test)]

@@ -477,6 +477,48 @@ fn clear_drops_values_once() {
 }
 
 #[test]
+fn every_value_is_dropped_exactly_once_whatever_becomes_of_it() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    struct Counted(Rc<Cell<usize>>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    let drops = Rc::new(Cell::new(0));
+    let mut timer = Timer::with_capacity(1_000);
+    let mut handles = Vec::new();
+    for i in 0..1_000u64 {
+        handles.push(
+            timer
+                .insert(i * 37 % 5_000, Counted(Rc::clone(&drops)))
+                .unwrap(),
+        );
+    }
+    // Cancelled (the value is handed back and dropped here), moved, fired, left pending.
+    for &t in handles.iter().step_by(3) {
+        drop(timer.cancel(t).unwrap());
+    }
+    for &t in handles.iter().skip(1).step_by(3) {
+        assert!(timer.reset(t, 6_000));
+    }
+    let mut fired = 0;
+    while let Some((_, value)) = timer.poll(2_500) {
+        drop(value);
+        fired += 1;
+    }
+    assert_eq!(drops.get(), 334 + fired);
+    // Entries reused after firing and cancelling, then the timer dropped with values pending.
+    for i in 0..100u64 {
+        let _ = timer.insert(i, Counted(Rc::clone(&drops))).unwrap();
+    }
+    drop(timer);
+    assert_eq!(drops.get(), 1_100);
+    assert_eq!(Rc::strong_count(&drops), 1);
+}
+
+#[test]
 fn debug_does_not_need_debug_values() {
     struct Opaque;
     let mut timer = Timer::with_capacity(2);

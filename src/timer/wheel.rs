@@ -3,6 +3,7 @@
 
 use std::collections::TryReserveError;
 use std::fmt;
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::{Timeout, TimerError};
@@ -37,9 +38,13 @@ const SORT_MAX: usize = 32;
 static NEXT_TIMER_ID: AtomicU32 = AtomicU32::new(1);
 
 /// One timeout entry. It holds the value; the wheel's lists hold [`Record`]s naming it.
+///
+/// 32 bytes for a value of up to 8 bytes, aligned so that each entry is in one cache line:
+/// a cancel, a reset and a firing each read one line of the entries.
+#[repr(align(32))]
 struct Entry<T> {
-    /// `Some` exactly while the entry holds a pending timeout.
-    value: Option<T>,
+    /// Initialised exactly while the entry holds a pending timeout (its generation is odd).
+    value: MaybeUninit<T>,
     /// The deadline: raised to the time of insertion if it was in the past.
     deadline: u64,
     /// Odd exactly while the entry holds a pending timeout: bumped when the entry is taken
@@ -54,6 +59,12 @@ struct Entry<T> {
 }
 
 impl<T> Entry<T> {
+    /// Whether the entry holds a pending timeout (and so an initialised value).
+    #[inline]
+    fn is_pending(&self) -> bool {
+        self.generation & 1 == 1
+    }
+
     /// The deadline the entry's valid record was filed under.
     #[inline]
     fn filed(&self) -> u64 {
@@ -311,7 +322,7 @@ impl<T> Timer<T> {
         let deadline = deadline.max(self.now);
         let list = self.list_of(deadline);
         let entry = &mut self.entries[index as usize];
-        entry.value = Some(value);
+        entry.value.write(value);
         entry.deadline = deadline;
         entry.lag = 0;
         entry.generation = entry.generation.wrapping_add(1);
@@ -357,7 +368,7 @@ impl<T> Timer<T> {
             .map_err(drop)?;
         let index = self.entries.len() as u32;
         self.entries.push(Entry {
-            value: None,
+            value: MaybeUninit::uninit(),
             deadline: 0,
             generation: 0,
             version: 0,
@@ -404,7 +415,7 @@ impl<T> Timer<T> {
         let list = self.list_of(self.entries[timeout.index as usize].filed());
         let value = self.release(timeout.index);
         self.mark_stale(list);
-        value
+        Some(value)
     }
 
     /// Moves a pending timeout's deadline to the absolute tick `deadline` (a past one counts
@@ -540,7 +551,8 @@ impl<T> Timer<T> {
         // drained here like the others.
         while let Some(record) = self.pop_expired() {
             let entry = &self.entries[record.index as usize];
-            if entry.version != record.version {
+            // A free entry can have a matching version only once versions wrapped.
+            if entry.version != record.version || !entry.is_pending() {
                 self.forget_stale(EXPIRED, 1);
                 continue;
             }
@@ -554,14 +566,12 @@ impl<T> Timer<T> {
             let generation = entry.generation;
             let value = self.release(record.index);
             self.check_stale(EXPIRED);
-            if let Some(value) = value {
-                let timeout = Timeout {
-                    timer: self.id,
-                    index: record.index,
-                    generation,
-                };
-                return Some((timeout, value));
-            }
+            let timeout = Timeout {
+                timer: self.id,
+                index: record.index,
+                generation,
+            };
+            return Some((timeout, value));
         }
         None
     }
@@ -642,7 +652,7 @@ impl<T> Timer<T> {
         // One entry at a time, each left as a cancel leaves it, so a panicking `Drop` of a
         // value leaves a consistent timer.
         for index in 0..self.entries.len() as u32 {
-            if self.entries[index as usize].generation & 1 == 1 {
+            if self.entries[index as usize].is_pending() {
                 let list = self.list_of(self.entries[index as usize].filed());
                 let value = self.release(index);
                 self.lists[list].stale += 1;
@@ -1008,15 +1018,23 @@ impl<T> Timer<T> {
     }
 
     /// Frees a pending entry, invalidating its handles and records; returns its value.
+    ///
+    /// # Panics
+    ///
+    /// If the entry is not pending (a bug in the timer; never reached).
     #[inline]
-    fn release(&mut self, index: u32) -> Option<T> {
+    fn release(&mut self, index: u32) -> T {
         let entry = &mut self.entries[index as usize];
+        assert!(entry.is_pending(), "timer: releasing a free entry");
         entry.generation = entry.generation.wrapping_add(1);
         entry.version = entry.version.wrapping_add(1);
         // Never allocates: `grow` keeps room for every entry.
         self.free.push(index);
         self.len -= 1;
-        entry.value.take()
+        // SAFETY: the entry was pending (checked above), so its value was initialised by the
+        // insert that took it and not read since; its generation is now even, so it is not
+        // read again before an insert writes a new one.
+        unsafe { entry.value.assume_init_read() }
     }
 
     /// Chunks allocated so far (for tests of the memory bound).
@@ -1029,6 +1047,23 @@ impl<T> Timer<T> {
     #[cfg(test)]
     pub(crate) fn chunks_capacity(&self) -> usize {
         self.chunks.capacity()
+    }
+}
+
+impl<T> Drop for Timer<T> {
+    fn drop(&mut self) {
+        if !std::mem::needs_drop::<T>() {
+            return;
+        }
+        for entry in &mut self.entries {
+            if entry.is_pending() {
+                // Freed first: should the value's drop panic, it is not dropped twice.
+                entry.generation = entry.generation.wrapping_add(1);
+                // SAFETY: a pending entry's value is initialised (see `release`); the entry
+                // is no longer pending, so the value is not read or dropped again.
+                unsafe { entry.value.assume_init_drop() }
+            }
+        }
     }
 }
 

@@ -688,6 +688,14 @@ impl<T> Timer<T> {
     /// Appends a record to a list.
     #[inline(always)]
     fn push(&mut self, list: usize, record: Record) {
+        self.push_to::<false>(list, record);
+    }
+
+    /// Appends a record to a list. `OFTEN_NEW`: the list often needs a new chunk (a cascade
+    /// spreading a slot over the 64 of the level below, most of them empty), so that path is
+    /// inlined too.
+    #[inline(always)]
+    fn push_to<const OFTEN_NEW: bool>(&mut self, list: usize, record: Record) {
         let header = &mut self.lists[list];
         // An empty list's minimum is `u64::MAX`.
         header.min_deadline = header.min_deadline.min(record.deadline);
@@ -699,7 +707,8 @@ impl<T> Timer<T> {
                 chunk.records[chunk.end as usize] = record;
                 chunk.end += 1;
             }
-            _ => self.push_in_new_chunk(list, tail, record),
+            _ if OFTEN_NEW => self.push_in_new_chunk(list, tail, record),
+            _ => self.push_in_new_chunk_cold(list, tail, record),
         }
         if list < WHEEL_SLOTS {
             self.occupied[list / SLOTS] |= 1 << (list % SLOTS);
@@ -710,6 +719,12 @@ impl<T> Timer<T> {
     /// or `NIL`).
     #[cold]
     #[inline(never)]
+    fn push_in_new_chunk_cold(&mut self, list: usize, tail: u32, record: Record) {
+        self.push_in_new_chunk(list, tail, record);
+    }
+
+    /// `push_in_new_chunk_cold`, inlined.
+    #[inline(always)]
     fn push_in_new_chunk(&mut self, list: usize, tail: u32, record: Record) {
         let chunk = self.alloc_chunk();
         if tail == NIL {
@@ -978,7 +993,7 @@ impl<T> Timer<T> {
                         continue;
                     }
                 }
-                self.push(self.list_of(record.deadline), record);
+                self.push_to::<true>(self.list_of(record.deadline), record);
             }
             chunk = next;
         }

@@ -677,12 +677,7 @@ impl<T> Timer<T> {
     /// where it is.)
     #[inline]
     fn list_of(&self, deadline: u64) -> usize {
-        if deadline <= self.now {
-            EXPIRED
-        } else {
-            let level = level_for(self.now, deadline);
-            level * SLOTS + digit(deadline, level) as usize
-        }
+        list_at(self.now, deadline)
     }
 
     /// Appends a record to a list.
@@ -885,7 +880,22 @@ impl<T> Timer<T> {
     /// Moves time forward to `now`, cascading every occupied slot whose start is `<= now`, in
     /// time order, so that all timeouts due by `now` end up on the expired list in order.
     fn advance(&mut self, now: u64) {
-        while let Some((level, slot)) = self.next_occupied() {
+        loop {
+            let bits = self.occupied[0];
+            if bits != 0 {
+                // A level-0 slot: one tick, which joins the expired list whole.
+                let slot = bits.trailing_zeros() as usize;
+                let start = (self.now & !DIGIT_MASK) | slot as u64;
+                if start > now {
+                    break;
+                }
+                self.now = start;
+                self.splice_into_expired(slot);
+                continue;
+            }
+            let Some((level, slot)) = self.next_occupied() else {
+                break;
+            };
             let start = slot_start(self.now, level, slot);
             if start > now {
                 break;
@@ -972,6 +982,7 @@ impl<T> Timer<T> {
     #[inline(always)]
     fn cascade_records<const CHECKED: bool>(&mut self, list: usize) -> usize {
         let mut dropped = 0;
+        let now = self.now;
         let mut chunk = self.detach(list);
         while let Some(c) = self.chunks.get(chunk as usize) {
             let next = c.next;
@@ -989,11 +1000,11 @@ impl<T> Timer<T> {
                     if entry.deadline != record.deadline {
                         let deadline = entry.deadline;
                         entry.lag = 0;
-                        self.push(self.list_of(deadline), Record { deadline, ..record });
+                        self.push(list_at(now, deadline), Record { deadline, ..record });
                         continue;
                     }
                 }
-                self.push_to::<true>(self.list_of(record.deadline), record);
+                self.push_to::<true>(list_at(now, record.deadline), record);
             }
             chunk = next;
         }
@@ -1001,21 +1012,21 @@ impl<T> Timer<T> {
     }
 
     /// Appends a level-0 slot's whole chain (its records are due now) to the expired list.
-    fn splice_into_expired(&mut self, list: usize) {
-        let header = self.lists[list];
-        self.detach(list);
+    fn splice_into_expired(&mut self, slot: usize) {
+        let header = std::mem::replace(&mut self.lists[slot], EMPTY_LIST);
+        self.occupied[0] &= !(1 << (slot % SLOTS));
         if header.head == NIL {
             return;
         }
-        let expired = &mut self.lists[EXPIRED];
-        if expired.tail == NIL {
-            expired.head = header.head;
-            expired.min_deadline = header.min_deadline;
-        } else {
-            self.chunks[expired.tail as usize].next = header.head;
-            expired.min_deadline = expired.min_deadline.min(header.min_deadline);
+        let tail = self.lists[EXPIRED].tail;
+        // An empty expired list (tail `NIL`) gets the chain as its head.
+        match self.chunks.get_mut(tail as usize) {
+            Some(chunk) => chunk.next = header.head,
+            None => self.lists[EXPIRED].head = header.head,
         }
         let expired = &mut self.lists[EXPIRED];
+        // An empty list's minimum is `u64::MAX`.
+        expired.min_deadline = expired.min_deadline.min(header.min_deadline);
         expired.tail = header.tail;
         expired.count += header.count;
         expired.stale += header.stale;
@@ -1110,6 +1121,17 @@ pub(crate) fn chunks_needed(pending: usize) -> usize {
     (records / CHUNK)
         .saturating_add(records.min(LISTS + 1))
         .saturating_add(4)
+}
+
+/// The list a record filed at `deadline` is on at time `now`; see `Timer::list_of`.
+#[inline(always)]
+fn list_at(now: u64, deadline: u64) -> usize {
+    if deadline <= now {
+        EXPIRED
+    } else {
+        let level = level_for(now, deadline);
+        level * SLOTS + digit(deadline, level) as usize
+    }
 }
 
 /// Digit `level` (base 64) of `tick`: its slot at that level.

@@ -1127,26 +1127,33 @@ pub(crate) fn chunks_needed(pending: usize) -> usize {
 #[inline(always)]
 fn list_at(now: u64, deadline: u64) -> usize {
     if deadline <= now {
-        EXPIRED
-    } else {
-        let level = level_for(now, deadline);
-        level * SLOTS + digit(deadline, level) as usize
+        return EXPIRED;
     }
+    // The level is the base-64 digit of the highest bit where `deadline` and `now` differ
+    // (`| DIGIT_MASK` keeps it at level 0 when only the lowest digit differs); a table gives
+    // that level's first list and its digit's shift.
+    let highest = 63 - ((now ^ deadline) | DIGIT_MASK).leading_zeros();
+    let place = PLACES[highest as usize % 64];
+    (place >> 8) as usize + ((deadline >> (place & 0xff)) & DIGIT_MASK) as usize
 }
+
+/// For each bit `h` of a tick: `(level * SLOTS) << 8 | level * LEVEL_BITS` for the level that
+/// bit belongs to (`h / LEVEL_BITS`).
+const PLACES: [u32; 64] = {
+    let mut places = [0; 64];
+    let mut h = 0;
+    while h < 64 {
+        let level = h / LEVEL_BITS as usize;
+        places[h] = (((level * SLOTS) << 8) | (level * LEVEL_BITS as usize)) as u32;
+        h += 1;
+    }
+    places
+};
 
 /// Digit `level` (base 64) of `tick`: its slot at that level.
 #[inline]
 fn digit(tick: u64, level: usize) -> u64 {
     (tick >> (level as u32 * LEVEL_BITS)) & DIGIT_MASK
-}
-
-/// The level of a deadline later than `now`: the digit of the highest bit where they differ.
-#[inline]
-fn level_for(now: u64, deadline: u64) -> usize {
-    debug_assert!(deadline > now);
-    // `| DIGIT_MASK` keeps the result at level 0 when only the lowest digit differs.
-    let highest = 63 - ((now ^ deadline) | DIGIT_MASK).leading_zeros();
-    (highest / LEVEL_BITS) as usize
 }
 
 /// The first tick of slot `slot` at `level`, in the level-wide span that contains `now`.

@@ -31,6 +31,10 @@ const LISTS: usize = WHEEL_SLOTS + 1;
 const NIL: u32 = u32::MAX;
 /// Records per chunk: 15 records of 16 bytes and the chunk's header fill 248 bytes.
 const CHUNK: usize = 15;
+/// Words of the occupancy bitmaps: one per level, then unused ones, so that any list's word
+/// index (`list / SLOTS`, the expired list's included) is in range by masking.
+const BITMAP_WORDS: usize = 16;
+const _: () = assert!(LISTS <= BITMAP_WORDS * SLOTS);
 /// A wholly due level-1 slot with at most this many records is sorted onto the expired list.
 const SORT_MAX: usize = 32;
 
@@ -157,8 +161,10 @@ pub struct Timer<T> {
     /// `WHEEL_SLOTS` slot lists (level-major), then the expired list; empty until the first
     /// insert.
     lists: Vec<List>,
-    /// Per level, bit `s` is set iff slot `s` of that level holds records.
-    occupied: [u64; LEVELS],
+    /// Per level, bit `s` is set iff slot `s` of that level holds records. Words past `LEVELS`
+    /// are never read: pushes to the expired list set a bit there (word `EXPIRED / SLOTS`)
+    /// rather than test which list they push to.
+    occupied: [u64; BITMAP_WORDS],
     /// Stale records no list counts: those moved by a cascade that did not look at them.
     untracked: usize,
     len: usize,
@@ -228,7 +234,7 @@ impl<T> Timer<T> {
             chunks: Vec::new(),
             free_chunk: NIL,
             lists: Vec::new(),
-            occupied: [0; LEVELS],
+            occupied: [0; BITMAP_WORDS],
             untracked: 0,
             len: 0,
             capacity: capacity.min(Self::MAX_CAPACITY),
@@ -662,7 +668,7 @@ impl<T> Timer<T> {
         for list in &mut self.lists {
             *list = EMPTY_LIST;
         }
-        self.occupied = [0; LEVELS];
+        self.occupied = [0; BITMAP_WORDS];
         self.untracked = 0;
         self.free_chunk = NIL;
         for index in (0..self.chunks.len() as u32).rev() {
@@ -705,9 +711,7 @@ impl<T> Timer<T> {
             _ if OFTEN_NEW => self.push_in_new_chunk(list, tail, record),
             _ => self.push_in_new_chunk_cold(list, tail, record),
         }
-        if list < WHEEL_SLOTS {
-            self.occupied[list / SLOTS] |= 1 << (list % SLOTS);
-        }
+        self.occupied[list / SLOTS % BITMAP_WORDS] |= 1 << (list % SLOTS);
     }
 
     /// Links a fresh chunk holding `record` at the end of `list`, whose tail is `tail` (full,
@@ -1035,7 +1039,7 @@ impl<T> Timer<T> {
     /// The lowest occupied level and its first occupied slot, which hold the earliest timeouts.
     #[inline]
     fn next_occupied(&self) -> Option<(usize, usize)> {
-        let level = self.occupied.iter().position(|&bits| bits != 0)?;
+        let level = self.occupied[..LEVELS].iter().position(|&bits| bits != 0)?;
         let bits = self.occupied[level];
         // Every occupied slot is ahead of `now`'s digit at that level (see the module docs), so
         // the lowest set bit is the next slot in time; no rotation is needed.

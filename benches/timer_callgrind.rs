@@ -17,6 +17,10 @@
 //! difference of the counts of two consecutive phases, divided by the phase's operations
 //! (100,000, or 1,000,000 for expiry), is that phase's cost per operation.
 //!
+//! A second argument `ms` runs the suite's bare-wheel load instead (`benches/suite/timers.rs`:
+//! 1 ms ticks, deadlines within 10^4 ticks, resets 10^3 later, expiry polling every tick up to
+//! 11,000).
+//!
 //! Each phase also prints its wall time per operation, to stderr.
 
 use std::hint::black_box;
@@ -27,8 +31,6 @@ use ferrio::timer::Timer;
 
 const PENDING: usize = 1_000_000;
 const EXTRA: usize = 100_000;
-const SPAN: u64 = 10_000_000;
-const RESET_BY: u64 = 1_000_000;
 
 const PHASES: [&str; 5] = ["setup", "insert", "cancel", "reset", "expiry"];
 
@@ -38,12 +40,18 @@ fn main() -> ExitCode {
         eprintln!("usage: timer_callgrind {}", PHASES.join("|"));
         return ExitCode::FAILURE;
     };
+    let ms = std::env::args().nth(2).as_deref() == Some("ms");
+    let (span, reset_by): (u64, u64) = if ms {
+        (10_000, 1_000)
+    } else {
+        (10_000_000, 1_000_000)
+    };
     let mut rng = fastrand::Rng::with_seed(0x5eed_7173);
-    let pending: Vec<u64> = (0..PENDING).map(|_| rng.u64(1..=SPAN)).collect();
-    let extra: Vec<u64> = (0..EXTRA).map(|_| rng.u64(1..=SPAN)).collect();
+    let pending: Vec<u64> = (0..PENDING).map(|_| rng.u64(1..=span)).collect();
+    let extra: Vec<u64> = (0..EXTRA).map(|_| rng.u64(1..=span)).collect();
     let mut cancel_order: Vec<usize> = (0..EXTRA).collect();
     rng.shuffle(&mut cancel_order);
-    let mut reset: Vec<usize> = (0..PENDING).filter(|&i| pending[i] > SPAN / 2).collect();
+    let mut reset: Vec<usize> = (0..PENDING).filter(|&i| pending[i] > span / 2).collect();
     rng.shuffle(&mut reset);
     reset.truncate(EXTRA);
 
@@ -85,17 +93,26 @@ fn main() -> ExitCode {
     if last >= 3 {
         timed("reset", EXTRA, &mut || {
             for &i in &reset {
-                assert!(timer.reset(handles[i], pending[i] + RESET_BY));
+                assert!(timer.reset(handles[i], pending[i] + reset_by));
             }
         });
     }
     if last >= 4 {
         let mut fired = 0;
         timed("expiry", PENDING, &mut || {
-            while let Some(now) = timer.next_deadline() {
-                while let Some((_, v)) = timer.poll(now) {
-                    black_box(v);
-                    fired += 1;
+            if ms {
+                for now in 1..=span + reset_by {
+                    while let Some((_, v)) = timer.poll(now) {
+                        black_box(v);
+                        fired += 1;
+                    }
+                }
+            } else {
+                while let Some(now) = timer.next_deadline() {
+                    while let Some((_, v)) = timer.poll(now) {
+                        black_box(v);
+                        fired += 1;
+                    }
                 }
             }
         });

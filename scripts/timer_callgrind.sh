@@ -4,7 +4,8 @@
 #
 #   scripts/timer_callgrind.sh                 # build the bench and count
 #   EXE=path/to/timer_callgrind scripts/timer_callgrind.sh   # count a given build
-#   FUNCTIONS=1 scripts/timer_callgrind.sh     # also each phase's functions (callgrind_annotate)
+#   FUNCTIONS=1 scripts/timer_callgrind.sh     # also each phase's functions (cg_annotate)
+#   LOAD=ms scripts/timer_callgrind.sh         # the suite's load: 1 ms ticks, polled every tick
 #
 # Each phase runs after all earlier ones; (count(phase) - count(previous phase)) / ops is the
 # phase's cost per operation: the setup and start-up cancel out.
@@ -26,7 +27,7 @@ OPS=(0 100000 100000 100000 1000000)
 count() {
     local file="$OUT/cachegrind.$1"
     valgrind --tool=cachegrind --cache-sim=yes --LL=8388608,16,64 --cachegrind-out-file="$file" \
-        "$EXE" "$1" >"$file.log" 2>&1 || { cat "$file.log" >&2; exit 1; }
+        "$EXE" "$1" ${LOAD:-} >"$file.log" 2>&1 || { cat "$file.log" >&2; exit 1; }
     awk '/^events:/ { for (i = 2; i <= NF; i++) col[$i] = i }
          /^summary:/ { print $(col["Ir"]), $(col["ILmr"]) + $(col["DLmr"]) + $(col["DLmw"]) }' "$file"
 }

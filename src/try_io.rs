@@ -110,8 +110,7 @@ macro_rules! impl_source_read {
         impl std::io::Read for &$ty {
             #[inline]
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                self.io
-                    .do_read(|inner| $read($crate::sys::AsRawSource::as_raw_source(inner), buf))
+                self.io.do_read_fd(|fd| $read(fd, buf))
             }
 
             fn read_vectored(
@@ -139,9 +138,7 @@ macro_rules! impl_source_read {
                 &mut self,
                 buf: &mut B,
             ) -> std::io::Result<usize> {
-                self.io.do_read(|inner| {
-                    $crate::sys::read_buf($crate::sys::AsRawSource::as_raw_source(inner), buf)
-                })
+                self.io.do_read_fd(|fd| $crate::sys::read_buf(fd, buf))
             }
         }
     };
@@ -169,14 +166,11 @@ macro_rules! impl_source_write {
         impl std::io::Write for &$ty {
             #[inline]
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.io
-                    .do_write(|inner| $write($crate::sys::AsRawSource::as_raw_source(inner), buf))
+                self.io.do_write_fd(|fd| $write(fd, buf))
             }
 
             fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
-                self.io.do_write(|inner| {
-                    $write_vectored($crate::sys::AsRawSource::as_raw_source(inner), bufs)
-                })
+                self.io.do_write_fd(|fd| $write_vectored(fd, bufs))
             }
 
             fn flush(&mut self) -> std::io::Result<()> {

@@ -135,6 +135,17 @@ pub(crate) type RawSource = std::os::fd::RawFd;
 #[cfg(windows)]
 pub(crate) type RawSource = std::os::windows::io::RawSocket;
 
+/// A [`RawSource`] in an atomic (an `IoSource`'s lock-free IO word).
+#[cfg(unix)]
+pub(crate) type AtomicRawSource = std::sync::atomic::AtomicI32;
+#[cfg(windows)]
+pub(crate) type AtomicRawSource = std::sync::atomic::AtomicU64;
+/// A [`RawSource`] value no open file or socket has (`-1`; `INVALID_SOCKET` on Windows).
+#[cfg(unix)]
+pub(crate) const NO_SOURCE: RawSource = -1;
+#[cfg(windows)]
+pub(crate) const NO_SOURCE: RawSource = !0;
+
 /// The std trait [`AsRawSource`] is implemented through: `AsRawFd` on Unix, `AsRawSocket` on
 /// Windows (for bounds that must hold of wrappers such as `Detachable`).
 #[cfg(unix)]

@@ -236,30 +236,31 @@ pub trait TryAccept {
 }
 
 /// Maps `WouldBlock` to `None`, retrying on `Interrupted`. The success path is inlined at
-/// every call site; only errors take the out-of-line path.
+/// every call site; only errors take the out-of-line path, which does not take `f` (so the
+/// closure is not built in memory for it).
 #[inline]
 pub(crate) fn would_block<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<Option<T>> {
-    match f() {
-        Ok(v) => Ok(Some(v)),
-        Err(e) => would_block_slow(e, f),
+    loop {
+        match f() {
+            Ok(v) => return Ok(Some(v)),
+            Err(e) => match retry_after(e) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(e) => return Err(e),
+            },
+        }
     }
 }
 
+/// What to do after a failed non-blocking call: `Ok(true)` retry (`Interrupted`), `Ok(false)`
+/// report "would block", `Err` the error.
 #[cold]
 #[inline(never)]
-fn would_block_slow<T>(
-    mut err: io::Error,
-    mut f: impl FnMut() -> io::Result<T>,
-) -> io::Result<Option<T>> {
-    loop {
-        match err.kind() {
-            io::ErrorKind::WouldBlock => return Ok(None),
-            io::ErrorKind::Interrupted => match f() {
-                Ok(v) => return Ok(Some(v)),
-                Err(e) => err = e,
-            },
-            _ => return Err(err),
-        }
+fn retry_after(err: io::Error) -> io::Result<bool> {
+    match err.kind() {
+        io::ErrorKind::WouldBlock => Ok(false),
+        io::ErrorKind::Interrupted => Ok(true),
+        _ => Err(err),
     }
 }
 

@@ -413,8 +413,27 @@ impl AnySelector {
         dispatch!(self, s => s.deregister(fd))
     }
 
+    /// On Linux, epoll (the default backend) is inlined into the caller and the others are one
+    /// call away ([`select_other`](Self::select_other)): the test of one variant compares the
+    /// tag in memory, where a `match` over all of them loads it first.
     #[inline(always)]
     fn select(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        waker: &WakeState,
+    ) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        if let AnySelector::Epoll(s) = self {
+            return s.select(events, timeout, waker);
+        }
+        self.select_other(events, timeout, waker)
+    }
+
+    /// [`select`](Self::select) for the backends that are not inlined.
+    #[cfg_attr(target_os = "linux", inline(never))]
+    #[cfg_attr(not(target_os = "linux"), inline(always))]
+    fn select_other(
         &self,
         events: &mut Events,
         timeout: Option<Duration>,
@@ -423,8 +442,25 @@ impl AnySelector {
         dispatch!(self, s => s.select(events, timeout, waker))
     }
 
+    /// As [`select`](Self::select): epoll inline on Linux, the others one call away.
     #[inline(always)]
     fn select_ns(
+        &self,
+        events: &mut Events,
+        timeout_ns: Option<u64>,
+        waker: &WakeState,
+    ) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        if let AnySelector::Epoll(s) = self {
+            return s.select_ns(events, timeout_ns, waker);
+        }
+        self.select_ns_other(events, timeout_ns, waker)
+    }
+
+    /// [`select_ns`](Self::select_ns) for the backends that are not inlined.
+    #[cfg_attr(target_os = "linux", inline(never))]
+    #[cfg_attr(not(target_os = "linux"), inline(always))]
+    fn select_ns_other(
         &self,
         events: &mut Events,
         timeout_ns: Option<u64>,

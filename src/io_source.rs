@@ -7,13 +7,13 @@
 //! events for the old token.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::event_set::EventSet;
 use crate::poll::Registry;
 use crate::poll_opt::PollOpt;
-use crate::sys::{self, AsRawSource, RawSource};
+use crate::sys::{self, AsRawSource, AtomicRawSource, RawSource, NO_SOURCE};
 use crate::token::Token;
 
 /// The registration state of a source: where it is registered, and the handles that share its
@@ -56,20 +56,34 @@ impl Family {
 #[derive(Debug)]
 pub(crate) struct IoSource<T: AsRawSource> {
     state: Mutex<State>,
-    /// Whether IO must take the re-arm path: the source is registered with a selector that
-    /// emulates edge-triggering (poll(2)), or it shares its file with clones. Read without the
-    /// lock on every IO call.
-    rearm: AtomicBool,
+    /// The fd IO calls use, read without the lock on every IO call; [`NO_SOURCE`] while IO must
+    /// take the re-arm path: the source is registered with a selector that emulates
+    /// edge-triggering (poll(2)), or it shares its file with clones. One load gives both the
+    /// decision and the fd.
+    io_fd: AtomicRawSource,
     inner: T,
 }
 
 impl<T: AsRawSource> IoSource<T> {
     pub(crate) fn new(inner: T) -> IoSource<T> {
+        let fd = inner.as_raw_source();
         IoSource {
             state: Mutex::new(State::default()),
-            rearm: AtomicBool::new(false),
+            io_fd: AtomicRawSource::new(fd),
             inner,
         }
+    }
+
+    /// Sets whether IO takes the re-arm path (see `io_fd`).
+    fn set_rearm(&self, rearm: bool) {
+        let word = if rearm { NO_SOURCE } else { self.raw_fd() };
+        self.io_fd.store(word, Ordering::Relaxed);
+    }
+
+    /// Whether IO must take the re-arm path.
+    #[inline]
+    fn needs_rearm(&self) -> bool {
+        self.io_fd.load(Ordering::Relaxed) == NO_SOURCE
     }
 
     #[inline]
@@ -90,26 +104,55 @@ impl<T: AsRawSource> IoSource<T> {
     /// the re-arm). On epoll and io_uring this costs one relaxed load and a predictable branch.
     #[inline]
     pub(crate) fn do_read<R>(&self, f: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
-        if self.rearm.load(Ordering::Relaxed) {
+        if self.needs_rearm() {
             // Reading (also out-of-band data) re-arms readable and priority.
             self.rearm_after_io(EventSet::readable() | EventSet::priority());
         }
         f(&self.inner)
     }
 
+    /// [`do_read`](Self::do_read) for an operation on the raw fd (socket on Windows): the
+    /// fd comes with the re-arm decision, from one load.
+    #[inline]
+    pub(crate) fn do_read_fd<R>(
+        &self,
+        f: impl FnOnce(RawSource) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let mut fd = self.io_fd.load(Ordering::Relaxed);
+        if fd == NO_SOURCE {
+            fd = self.rearm_after_io(EventSet::readable() | EventSet::priority());
+        }
+        f(fd)
+    }
+
+    /// [`do_write`](Self::do_write) for an operation on the raw fd (socket on Windows), as
+    /// [`do_read_fd`](Self::do_read_fd).
+    #[inline]
+    pub(crate) fn do_write_fd<R>(
+        &self,
+        f: impl FnOnce(RawSource) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let mut fd = self.io_fd.load(Ordering::Relaxed);
+        if fd == NO_SOURCE {
+            fd = self.rearm_after_io(EventSet::writable());
+        }
+        f(fd)
+    }
+
     /// Runs a write-side IO operation (write, send); re-arms writable interest, as
     /// [`do_read`](Self::do_read) re-arms readable.
     #[inline]
     pub(crate) fn do_write<R>(&self, f: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
-        if self.rearm.load(Ordering::Relaxed) {
+        if self.needs_rearm() {
             self.rearm_after_io(EventSet::writable());
         }
         f(&self.inner)
     }
 
+    /// Re-arms `direction` of every registration of the file; returns the source's fd.
     #[cold]
     #[inline(never)]
-    fn rearm_after_io(&self, direction: EventSet) {
+    fn rearm_after_io(&self, direction: EventSet) -> RawSource {
         let state = self.lock();
         if let Some(family) = &state.family {
             for (selector, fd) in family.lock().iter() {
@@ -118,6 +161,7 @@ impl<T: AsRawSource> IoSource<T> {
         } else if let Some(selector) = &state.selector {
             selector.rearm(self.raw_fd(), direction);
         }
+        self.raw_fd()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -147,13 +191,13 @@ impl<T: AsRawSource> IoSource<T> {
         };
         // Family members always take the (cold) re-arm path: a member's registration on
         // poll(2) must be re-armed by IO through any other.
-        self.rearm.store(true, Ordering::Relaxed);
+        self.set_rearm(true);
         Ok(IoSource {
             state: Mutex::new(State {
                 selector: None,
                 family: Some(family),
             }),
-            rearm: AtomicBool::new(true),
+            io_fd: AtomicRawSource::new(NO_SOURCE),
             inner,
         })
     }
@@ -192,8 +236,7 @@ impl<T: AsRawSource> IoSource<T> {
         if let Some(family) = &state.family {
             family.add(&registry.selector, self.raw_fd());
         } else {
-            self.rearm
-                .store(registry.selector.needs_rearm(), Ordering::Relaxed);
+            self.set_rearm(registry.selector.needs_rearm());
         }
         state.selector = Some(Arc::clone(&registry.selector));
         Ok(())
@@ -219,7 +262,7 @@ impl<T: AsRawSource> IoSource<T> {
         state.selector = None;
         match &state.family {
             Some(family) => family.remove(&selector, self.raw_fd()),
-            None => self.rearm.store(false, Ordering::Relaxed),
+            None => self.set_rearm(false),
         }
         res
     }

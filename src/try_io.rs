@@ -110,8 +110,7 @@ macro_rules! impl_source_read {
         impl std::io::Read for &$ty {
             #[inline]
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                self.io
-                    .do_read(|inner| $read($crate::sys::AsRawSource::as_raw_source(inner), buf))
+                self.io.do_read_fd(|fd| $read(fd, buf))
             }
 
             fn read_vectored(
@@ -139,9 +138,7 @@ macro_rules! impl_source_read {
                 &mut self,
                 buf: &mut B,
             ) -> std::io::Result<usize> {
-                self.io.do_read(|inner| {
-                    $crate::sys::read_buf($crate::sys::AsRawSource::as_raw_source(inner), buf)
-                })
+                self.io.do_read_fd(|fd| $crate::sys::read_buf(fd, buf))
             }
         }
     };
@@ -169,14 +166,11 @@ macro_rules! impl_source_write {
         impl std::io::Write for &$ty {
             #[inline]
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.io
-                    .do_write(|inner| $write($crate::sys::AsRawSource::as_raw_source(inner), buf))
+                self.io.do_write_fd(|fd| $write(fd, buf))
             }
 
             fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
-                self.io.do_write(|inner| {
-                    $write_vectored($crate::sys::AsRawSource::as_raw_source(inner), bufs)
-                })
+                self.io.do_write_fd(|fd| $write_vectored(fd, bufs))
             }
 
             fn flush(&mut self) -> std::io::Result<()> {
@@ -242,30 +236,31 @@ pub trait TryAccept {
 }
 
 /// Maps `WouldBlock` to `None`, retrying on `Interrupted`. The success path is inlined at
-/// every call site; only errors take the out-of-line path.
+/// every call site; only errors take the out-of-line path, which does not take `f` (so the
+/// closure is not built in memory for it).
 #[inline]
 pub(crate) fn would_block<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<Option<T>> {
-    match f() {
-        Ok(v) => Ok(Some(v)),
-        Err(e) => would_block_slow(e, f),
+    loop {
+        match f() {
+            Ok(v) => return Ok(Some(v)),
+            Err(e) => match retry_after(e) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(e) => return Err(e),
+            },
+        }
     }
 }
 
+/// What to do after a failed non-blocking call: `Ok(true)` retry (`Interrupted`), `Ok(false)`
+/// report "would block", `Err` the error.
 #[cold]
 #[inline(never)]
-fn would_block_slow<T>(
-    mut err: io::Error,
-    mut f: impl FnMut() -> io::Result<T>,
-) -> io::Result<Option<T>> {
-    loop {
-        match err.kind() {
-            io::ErrorKind::WouldBlock => return Ok(None),
-            io::ErrorKind::Interrupted => match f() {
-                Ok(v) => return Ok(Some(v)),
-                Err(e) => err = e,
-            },
-            _ => return Err(err),
-        }
+fn retry_after(err: io::Error) -> io::Result<bool> {
+    match err.kind() {
+        io::ErrorKind::WouldBlock => Ok(false),
+        io::ErrorKind::Interrupted => Ok(true),
+        _ => Err(err),
     }
 }
 

@@ -15,9 +15,10 @@
 //! ```
 //!
 //! The property: threads that publish work and then call `wake` never leave a receiver that
-//! polls until it sees all the work blocked forever. Weakening `take_pending`'s swap to a plain
-//! store (in `src/sys/waker.rs`) makes `no_wake_is_lost` fail: the receiver's next check of the
-//! work can miss a wake that coalesced into the report it just got (the store-buffer pattern).
+//! polls until it sees all the work blocked forever. Weakening `take_pending`'s read-modify-write
+//! to a plain store (in `src/sys/waker.rs`) makes `no_wake_is_lost` fail: the receiver's next
+//! check of the work can miss a wake that coalesced into the report it just got (the
+//! store-buffer pattern).
 #![cfg(loom)]
 
 use std::io;

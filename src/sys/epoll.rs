@@ -166,23 +166,22 @@ impl EpollSelector {
         waker: &WakeState,
         wait: impl FnOnce(&Self, *mut libc::epoll_event, libc::c_int) -> io::Result<usize>,
     ) -> io::Result<()> {
-        events.clear();
         // At most `ferrio::Events::MAX_CAPACITY` (65,536): no overflow. A capacity of 0 makes
         // epoll_wait fail with EINVAL, reported below as the clearer error.
         let cap = events.capacity() as libc::c_int;
+        // The old events are not cleared before the wait: the kernel overwrites the storage,
+        // and the length is set (or, on an error, cleared) after it.
         let buf = events.spare_ptr().cast::<libc::epoll_event>();
         let n = wait(self, buf, cap);
         // Cleared after the wait, not before: a wake whose write this wait consumed must not
         // make a later wake coalesce into it (see `waker`). The wake itself is reported by the
         // kernel, under the token the eventfd is registered with.
         waker.take_pending();
-        let n = match n {
-            Ok(n) => n,
-            Err(_) if cap == 0 => return Err(Events::zero_capacity_error()),
-            Err(e) => return Err(e),
-        };
-        // SAFETY: epoll_wait initialised the first `n` (<= capacity) entries.
-        unsafe { events.set_len(n) };
+        match n {
+            // SAFETY: epoll_wait initialised the first `n` (<= capacity) entries.
+            Ok(n) => unsafe { events.set_len(n) },
+            Err(e) => return Err(wait_failed(events, e)),
+        }
         Ok(())
     }
 
@@ -266,6 +265,19 @@ impl EpollSelector {
             }
         }
         self.wait_ms(buf, cap, super::timeout::to_ms(Some(timeout)))
+    }
+}
+
+/// A failed wait: no events, and the clearer error for a buffer of capacity 0 (which makes
+/// epoll_wait fail with EINVAL).
+#[cold]
+#[inline(never)]
+fn wait_failed(events: &mut Events, e: io::Error) -> io::Error {
+    events.clear();
+    if events.capacity() == 0 {
+        Events::zero_capacity_error()
+    } else {
+        e
     }
 }
 

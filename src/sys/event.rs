@@ -219,23 +219,69 @@ pub(crate) fn readiness(bits: u32) -> EventSet {
             && (PRIORITY << 7) as usize == EventSet::priority().bits()
     );
     let b = bits;
-    // The common case, plain readable and/or writable: two masks and a shift.
-    if b & (PRIORITY | ERROR | HUP | READ_CLOSED) == 0 {
-        return EventSet::from_bits_truncate(((b & READABLE) | ((b & WRITABLE) >> 1)) as usize);
-    }
     // Priority data is readable too (as before the finer flags existed).
     let readable = (b & (READABLE | PRIORITY) != 0) as usize;
     let writable = ((b & WRITABLE) >> 1) as usize;
-    let error = ((b & ERROR) >> 1) as usize;
-    let priority = ((b & PRIORITY) << 7) as usize;
-    let read_closed = (b & (HUP | READ_CLOSED) != 0) as usize;
-    let write_closed = ((b & HUP != 0) | (b & ERROR != 0 && b & WRITABLE != 0)) as usize;
-    EventSet::from_bits_truncate(
-        readable
-            | writable
-            | error
-            | priority
-            | (read_closed * (EventSet::read_closed().bits() | EventSet::hup().bits()))
-            | (write_closed * EventSet::write_closed().bits()),
-    )
+    let mut set = readable | writable;
+    // The rare bits only add flags other than readable and writable, so that, inlined, a
+    // caller asking only `is_readable()` or `is_writable()` pays one mask and no branch.
+    if b & (PRIORITY | ERROR | HUP | READ_CLOSED) != 0 {
+        let read_closed = b & (HUP | READ_CLOSED) != 0;
+        let write_closed = (b & HUP != 0) | (b & ERROR != 0 && b & WRITABLE != 0);
+        set |= ((b & ERROR) >> 1) as usize | ((b & PRIORITY) << 7) as usize;
+        if read_closed {
+            set |= EventSet::read_closed().bits() | EventSet::hup().bits();
+        }
+        if write_closed {
+            set |= EventSet::write_closed().bits();
+        }
+    }
+    EventSet::from_bits_truncate(set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `readiness` against the mapping its docs give, written out flag by flag, for every
+    /// combination of the bits it knows (and one it does not).
+    #[test]
+    fn readiness_matches_the_documented_mapping_for_every_bit_combination() {
+        use ready::*;
+        let known = [
+            READABLE,
+            PRIORITY,
+            WRITABLE,
+            ERROR,
+            HUP,
+            READ_CLOSED,
+            0x8000_0000,
+        ];
+        for combo in 0u32..(1 << known.len()) {
+            let b = (0..known.len())
+                .filter(|i| combo & (1 << i) != 0)
+                .fold(0, |acc, i| acc | known[i]);
+            let has = |bit: u32| b & bit != 0;
+            let mut want = EventSet::none();
+            if has(READABLE) || has(PRIORITY) {
+                want |= EventSet::readable();
+            }
+            if has(WRITABLE) {
+                want |= EventSet::writable();
+            }
+            if has(ERROR) {
+                want |= EventSet::error();
+            }
+            if has(PRIORITY) {
+                want |= EventSet::priority();
+            }
+            if has(HUP) || has(READ_CLOSED) {
+                want |= EventSet::read_closed() | EventSet::hup();
+            }
+            if has(HUP) || (has(ERROR) && has(WRITABLE)) {
+                want |= EventSet::write_closed();
+            }
+            assert_eq!(readiness(b), want, "bits {b:#x}");
+        }
+    }
 }

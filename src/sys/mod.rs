@@ -135,6 +135,17 @@ pub(crate) type RawSource = std::os::fd::RawFd;
 #[cfg(windows)]
 pub(crate) type RawSource = std::os::windows::io::RawSocket;
 
+/// A [`RawSource`] in an atomic (an `IoSource`'s lock-free IO word).
+#[cfg(unix)]
+pub(crate) type AtomicRawSource = std::sync::atomic::AtomicI32;
+#[cfg(windows)]
+pub(crate) type AtomicRawSource = std::sync::atomic::AtomicU64;
+/// A [`RawSource`] value no open file or socket has (`-1`; `INVALID_SOCKET` on Windows).
+#[cfg(unix)]
+pub(crate) const NO_SOURCE: RawSource = -1;
+#[cfg(windows)]
+pub(crate) const NO_SOURCE: RawSource = !0;
+
 /// The std trait [`AsRawSource`] is implemented through: `AsRawFd` on Unix, `AsRawSocket` on
 /// Windows (for bounds that must hold of wrappers such as `Detachable`).
 #[cfg(unix)]
@@ -402,8 +413,27 @@ impl AnySelector {
         dispatch!(self, s => s.deregister(fd))
     }
 
+    /// On Linux, epoll (the default backend) is inlined into the caller and the others are one
+    /// call away ([`select_other`](Self::select_other)): the test of one variant compares the
+    /// tag in memory, where a `match` over all of them loads it first.
     #[inline(always)]
     fn select(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        waker: &WakeState,
+    ) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        if let AnySelector::Epoll(s) = self {
+            return s.select(events, timeout, waker);
+        }
+        self.select_other(events, timeout, waker)
+    }
+
+    /// [`select`](Self::select) for the backends that are not inlined.
+    #[cfg_attr(target_os = "linux", inline(never))]
+    #[cfg_attr(not(target_os = "linux"), inline(always))]
+    fn select_other(
         &self,
         events: &mut Events,
         timeout: Option<Duration>,
@@ -412,8 +442,25 @@ impl AnySelector {
         dispatch!(self, s => s.select(events, timeout, waker))
     }
 
+    /// As [`select`](Self::select): epoll inline on Linux, the others one call away.
     #[inline(always)]
     fn select_ns(
+        &self,
+        events: &mut Events,
+        timeout_ns: Option<u64>,
+        waker: &WakeState,
+    ) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        if let AnySelector::Epoll(s) = self {
+            return s.select_ns(events, timeout_ns, waker);
+        }
+        self.select_ns_other(events, timeout_ns, waker)
+    }
+
+    /// [`select_ns`](Self::select_ns) for the backends that are not inlined.
+    #[cfg_attr(target_os = "linux", inline(never))]
+    #[cfg_attr(not(target_os = "linux"), inline(always))]
+    fn select_ns_other(
         &self,
         events: &mut Events,
         timeout_ns: Option<u64>,

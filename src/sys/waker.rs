@@ -9,10 +9,11 @@
 //! * **Coalescing.** Between two `select` calls, any number of wakes make at most one raw
 //!   notification (one syscall) and produce at most one event.
 //! * **No lost wake-up.** The flag means "a notification is on its way that the current or the
-//!   next wait will see". It is cleared only after a wait, by an acquiring swap: a wake that
-//!   coalesced into the report being returned is ordered before whatever the woken thread checks
-//!   next (a plain store allows a lost wake-up; the loom model in `tests/loom_waker.rs` runs this
-//!   code and finds it if the swap is weakened).
+//!   next wait will see". It is cleared only after a wait, by an acquiring read-modify-write (an
+//!   `and` clearing its one bit, as a swap would): a wake that coalesced into the report being
+//!   returned is ordered before whatever the woken thread checks next (a plain store allows a
+//!   lost wake-up; the loom model in `tests/loom_waker.rs` runs this code and finds it if the
+//!   read-modify-write is weakened).
 //! * **A failed notification is not swallowed**: the flag is cleared again, so the next wake
 //!   retries instead of coalescing into a notification that never happened.
 //! * **Dropping the `Waker` does not cancel a wake.** The wake mechanism belongs to the selector,
@@ -22,15 +23,22 @@
 
 use std::io;
 
-use crate::loom::{AtomicBool, AtomicUsize, Ordering};
+use crate::loom::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use crate::token::Token;
+
+/// The bit of `WakeState::pending` that says a wake is on its way.
+const PENDING: u32 = 1;
 
 /// The coalescing state of a selector's waker. Public (but hidden) only so that the loom model
 /// can run this very code; it is not part of ferrio's API.
 #[derive(Debug)]
 pub struct WakeState {
-    /// Set by the first wake since the last wait; cleared by the wait (`take_pending`).
-    pending: AtomicBool,
+    /// [`PENDING`] set by the first wake since the last wait; cleared by the wait
+    /// (`take_pending`). A word with one flag bit, not an `AtomicBool`, so that clearing it is
+    /// an `and` of the other bits, which compiles to one locked `and` where the result is not
+    /// used (epoll); LLVM turns a bool's `fetch_and(false)` into a swap, which needs a zeroed
+    /// register too.
+    pending: AtomicU32,
     /// Whether a `Waker` exists for this selector.
     installed: AtomicBool,
     /// The token of the current (or last) `Waker` (the event loop's is `usize::MAX`).
@@ -49,7 +57,7 @@ impl WakeState {
     /// No waker, nothing pending.
     pub fn new() -> WakeState {
         WakeState {
-            pending: AtomicBool::new(false),
+            pending: AtomicU32::new(0),
             installed: AtomicBool::new(false),
             token: AtomicUsize::new(0),
             has_token: AtomicBool::new(false),
@@ -89,24 +97,25 @@ impl WakeState {
     /// The error of `notify`.
     #[inline]
     pub fn wake(&self, notify: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
-        if self.pending.swap(true, Ordering::AcqRel) {
+        if self.pending.swap(PENDING, Ordering::AcqRel) & PENDING != 0 {
             // A notification since the last wait is already on its way: coalesce.
             return Ok(());
         }
-        notify().inspect_err(|_| self.pending.store(false, Ordering::Release))
+        notify().inspect_err(|_| self.pending.store(0, Ordering::Release))
     }
 
     /// Whether a wake is on its way that no wait has collected yet.
     #[inline]
     pub fn is_pending(&self) -> bool {
-        self.pending.load(Ordering::Acquire)
+        self.pending.load(Ordering::Acquire) & PENDING != 0
     }
 
     /// Called by every `select` once, after its wait: clears the flag and says whether a wake
-    /// was pending. A swap, not a store (see the module docs).
+    /// was pending. An acquiring read-modify-write (it clears the only bit there is, as a swap
+    /// would), not a store (see the module docs).
     #[inline]
     pub fn take_pending(&self) -> bool {
-        self.pending.swap(false, Ordering::AcqRel)
+        self.pending.fetch_and(!PENDING, Ordering::AcqRel) & PENDING != 0
     }
 
     /// The token a wake is reported with: the current `Waker`'s, or the last one's (whose

@@ -224,8 +224,9 @@
 #[allow(unsafe_code)]
 mod sys;
 
-// Fault injection for tests (feature `fault-injection`, off by default).
-#[cfg(feature = "fault-injection")]
+// Fault injection for tests (feature `fault-injection`, off by default; Unix only: the seam is
+// in the Unix syscall wrapper).
+#[cfg(all(unix, feature = "fault-injection"))]
 #[doc(hidden)]
 pub use sys::fault as __fault;
 

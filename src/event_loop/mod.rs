@@ -569,8 +569,10 @@ impl<H: Handler> EventLoop<H> {
     }
 
     /// Delivers the batch just polled. `FULL`: the channel may exist (its wake-up token is
-    /// skipped) and timeouts set by the callbacks may need their deadlines fixed.
-    #[inline]
+    /// skipped) and timeouts set by the callbacks may need their deadlines fixed. Inlined into
+    /// the iterations (a call would cost more than the single event's delivery); a batch of
+    /// several events is delivered out of line.
+    #[inline(always)]
     fn dispatch_io<const FULL: bool>(&mut self, handler: &mut H) {
         let n = self.events.len();
         if n <= 1 {

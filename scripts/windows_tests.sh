@@ -81,6 +81,16 @@ step "tests under Wine"
 place_shim
 # A fresh prefix is made on first use; make it before the tests' timers run.
 "$WINE" cmd /c exit >/dev/null 2>&1 || true
+# One wineserver for the whole run, kept alive (-p) until the script ends: by default it exits
+# 3 s after its last client, and a test binary starting as it exits failed once with "wine
+# client error:0: recvmsg: Connection reset by peer" before running (an empty test binary,
+# under load).
+WINESERVER=$(command -v wineserver || true)
+[ -n "$WINESERVER" ] || WINESERVER=/usr/lib/wine/wineserver64
+[ -x "$WINESERVER" ] || die "wineserver is not installed (wine64)"
+"$WINESERVER" -w
+"$WINESERVER" -p
+trap '"$WINESERVER" -k >/dev/null 2>&1 || true' EXIT
 log="$CARGO_TARGET_DIR/tests.log"
 set +e
 "$CARGO_WEB" test "${BUILD_STD[@]}" --tests --no-fail-fast 2>&1 | tee "$log"

@@ -132,14 +132,15 @@ pub struct EventLoop<H: Handler> {
     deferred: Vec<(Timeout, u64)>,
     /// Tick 0 of the timer, in `sys::monotonic_ns` time.
     epoch_ns: u64,
-    /// The loop's latest clock reading, in ns since the epoch.
+    /// The loop's latest clock reading, in `sys::monotonic_ns` time (not since the epoch:
+    /// the iterations compare readings with `next_deadline_ns` without a subtraction).
     clock_ns: u64,
     tick_nanos: u64,
     /// `floor(2^64 / tick_nanos)`: divides by the tick with a multiply (see `ticks_ceil`).
     tick_inverse: u64,
-    /// Earliest pending deadline in ns since the epoch, `u64::MAX` if none. Never later
-    /// than the true earliest deadline (a cleared timeout may leave it earlier: one
-    /// spurious wake-up, after which it is recomputed).
+    /// Earliest pending deadline in `sys::monotonic_ns` time (see `tick_deadline`),
+    /// `u64::MAX` if none. Never later than the true earliest deadline (a cleared timeout
+    /// may leave it earlier: one spurious wake-up, after which it is recomputed).
     next_deadline_ns: u64,
     /// Created on the first `channel()`.
     notify: OnceCell<Channel<H::Message>>,
@@ -185,6 +186,7 @@ impl<H: Handler> EventLoop<H> {
         config.validate(std::mem::size_of::<H::Message>())?;
         let tick_nanos = config.timer_tick.as_nanos() as u64;
         let poll = Poll::with_backend_or_env(config.backend)?;
+        let epoch_ns = crate::sys::monotonic_ns();
         // The same-batch guarantee of `deregister`: the selector records deregistrations
         // (made on any thread, for any kind of source) while this loop runs.
         poll.registry().selector.deregister_log().enable();
@@ -197,8 +199,8 @@ impl<H: Handler> EventLoop<H> {
             in_use: Cell::new(0),
             timer: None,
             deferred: Vec::new(),
-            epoch_ns: crate::sys::monotonic_ns(),
-            clock_ns: 0,
+            epoch_ns,
+            clock_ns: epoch_ns,
             tick_nanos,
             tick_inverse: (u128::from(u64::MAX) / u128::from(tick_nanos)) as u64,
             next_deadline_ns: u64::MAX,
@@ -399,11 +401,13 @@ impl<H: Handler> EventLoop<H> {
         let res = match res {
             Ok(n) => {
                 // The IO-only iteration's delivery (no channel was there to poll: no wake-up
-                // token to skip), then what a single event's callback set gets its deadline.
+                // token to skip).
                 self.dispatch_io::<false>(handler);
-                self.after_callback();
-                // A callback may have created the channel.
-                self.dispatch_messages(handler);
+                if self.in_use.get() != TIMERS {
+                    // Out of line: a single event's callback set timeouts (they get their
+                    // deadlines now) or created the channel.
+                    self.after_timers_callback(handler);
+                }
                 // After a poll with events and nothing due before it, timeouts wait for the
                 // next iteration's reading.
                 if due || n == 0 {
@@ -427,34 +431,30 @@ impl<H: Handler> EventLoop<H> {
     /// iteration less its timer and batch steps.
     #[inline(always)]
     fn run_once_channel(&mut self, handler: &mut H, timeout: Option<Duration>) -> io::Result<()> {
+        let Some((_, rx)) = self.notify.get() else {
+            // Not reached: `CHANNEL` is set only once the channel exists.
+            return self.run_once_full(handler, timeout);
+        };
         let was_dispatching = std::mem::replace(&mut self.dispatching, true);
-        let sleep = match self.notify.get() {
-            Some((_, rx)) if !rx.prepare_sleep() => Some(Duration::ZERO),
-            _ => timeout,
+        // One look at the channel around the wait (the borrow of `notify` lasts across it).
+        let sleep_ns = if rx.prepare_sleep() {
+            timeout.map(duration_ns)
+        } else {
+            Some(0)
         };
         self.begin_poll();
-        let res = self.poll.poll(&mut self.events, sleep);
+        let res = self.poll.poll_ns(&mut self.events, sleep_ns);
         self.end_poll();
-        if let Some((_, rx)) = self.notify.get() {
-            rx.after_wake();
-        }
+        rx.after_wake();
         let res = match res {
             Ok(n) => {
-                // The IO-only iteration's delivery, less the one event it does not expect:
-                // the channel's wake-up alone (a batch skips it itself).
-                match self.events.get(0) {
-                    Some(event) if n == 1 && event.token == Token::RESERVED => {
-                        self.cursor = 1;
-                    }
-                    _ => {
-                        self.dispatch_io::<false>(handler);
-                        self.after_callback();
-                    }
-                }
+                // The full iteration's delivery: it skips the channel's wake-up, and what a
+                // single event's callback set gets its deadline.
+                self.dispatch_io::<true>(handler);
                 self.dispatch_messages(handler);
-                if n == 0 && self.next_deadline_ns != u64::MAX {
-                    // A message's callback set a timeout: fire it if it is due already, as
-                    // the full iteration does after a poll without events.
+                if self.in_use.get() != CHANNEL && n == 0 {
+                    // A message's callback set a timeout (`TIMERS`): fire it if it is due
+                    // already, as the full iteration does after a poll without events.
                     self.dispatch_timeouts(handler);
                 }
                 handler.tick(self);
@@ -465,6 +465,16 @@ impl<H: Handler> EventLoop<H> {
         };
         self.dispatching = was_dispatching;
         res
+    }
+
+    /// What `run_once_timers` does after its delivery if a callback changed what is in use:
+    /// the timeouts it set get their deadlines, messages the channel it created holds are
+    /// delivered.
+    #[cold]
+    #[inline(never)]
+    fn after_timers_callback(&mut self, handler: &mut H) {
+        self.after_callback();
+        self.dispatch_messages(handler);
     }
 
     /// An iteration with the channel, a batch to finish or timeouts to file in use (timeouts
@@ -559,8 +569,10 @@ impl<H: Handler> EventLoop<H> {
     }
 
     /// Delivers the batch just polled. `FULL`: the channel may exist (its wake-up token is
-    /// skipped) and timeouts set by the callbacks may need their deadlines fixed.
-    #[inline]
+    /// skipped) and timeouts set by the callbacks may need their deadlines fixed. Inlined into
+    /// the iterations (a call would cost more than the single event's delivery); a batch of
+    /// several events is delivered out of line.
+    #[inline(always)]
     fn dispatch_io<const FULL: bool>(&mut self, handler: &mut H) {
         let n = self.events.len();
         if n <= 1 {
@@ -684,14 +696,14 @@ impl<H: Handler> EventLoop<H> {
     /// Fires every timeout due at `now_ns` and finds the next deadline.
     #[inline(never)]
     fn fire_timeouts(&mut self, handler: &mut H, now_ns: u64) {
-        let now = self.ticks_floor(now_ns);
+        let now = self.ticks_floor(self.since_epoch(now_ns));
         // A handler may set or clear timeouts while we fire; re-borrow the timer each time.
         while let Some((_, value)) = self.timer.as_mut().and_then(|t| t.poll(now)) {
             handler.timeout(self, value);
             self.after_callback();
         }
         let next = match self.timer.as_ref().and_then(|t| t.next_deadline()) {
-            Some(tick) => tick.saturating_mul(self.tick_nanos),
+            Some(tick) => self.tick_deadline(tick),
             None => u64::MAX,
         };
         self.set_next_deadline(next);
@@ -723,7 +735,8 @@ impl<H: Handler> EventLoop<H> {
     #[cold]
     #[inline(never)]
     fn fix_deferred(&mut self) {
-        let now_ns = self.read_clock();
+        let now = self.read_clock();
+        let now_ns = self.since_epoch(now);
         let (tick_nanos, inverse) = (self.tick_nanos, self.tick_inverse);
         let mut earliest = u64::MAX;
         if let Some(timer) = self.timer.as_mut() {
@@ -736,18 +749,34 @@ impl<H: Handler> EventLoop<H> {
         }
         self.deferred.clear();
         self.in_use.set(self.in_use.get() & !DEFERRED);
-        let next = self
-            .next_deadline_ns
-            .min(earliest.saturating_mul(tick_nanos));
-        self.set_next_deadline(next);
+        if earliest != u64::MAX {
+            let next = self.next_deadline_ns.min(self.tick_deadline(earliest));
+            self.set_next_deadline(next);
+        }
     }
 
-    /// Reads the clock: nanoseconds since the epoch.
+    /// Reads the clock, in `sys::monotonic_ns` time (what `next_deadline_ns` is in).
     #[inline]
     fn read_clock(&mut self) -> u64 {
-        let now = crate::sys::monotonic_ns().saturating_sub(self.epoch_ns);
+        let now = crate::sys::monotonic_ns();
         self.clock_ns = now;
         now
+    }
+
+    /// A clock reading in nanoseconds since the epoch (tick 0), the timer's time.
+    #[inline]
+    fn since_epoch(&self, now: u64) -> u64 {
+        now.saturating_sub(self.epoch_ns)
+    }
+
+    /// The deadline of timer tick `tick` in `sys::monotonic_ns` time, at which it may fire;
+    /// never `u64::MAX` (which means "no deadline"): a deadline past the end of time is
+    /// still pending.
+    #[inline]
+    fn tick_deadline(&self, tick: u64) -> u64 {
+        tick.saturating_mul(self.tick_nanos)
+            .saturating_add(self.epoch_ns)
+            .min(u64::MAX - 1)
     }
 
     /// Asks the loop to stop: the current iteration finishes, then [`run`](Self::run) returns.
@@ -968,11 +997,12 @@ impl<H: Handler> EventLoop<H> {
     /// callback (moved to the callback's end afterwards), a fresh one outside.
     #[inline]
     fn base_clock(&mut self) -> u64 {
-        if self.dispatching {
+        let now = if self.dispatching {
             self.clock_ns
         } else {
             self.read_clock()
-        }
+        };
+        self.since_epoch(now)
     }
 
     /// Bookkeeping after a timeout was filed at `tick`.
@@ -982,9 +1012,7 @@ impl<H: Handler> EventLoop<H> {
             self.deferred.push((timeout, delay_ns));
             self.in_use.set(self.in_use.get() | DEFERRED);
         } else {
-            let next = self
-                .next_deadline_ns
-                .min(tick.saturating_mul(self.tick_nanos));
+            let next = self.next_deadline_ns.min(self.tick_deadline(tick));
             self.set_next_deadline(next);
         }
     }

@@ -79,23 +79,26 @@ step "type-check: library for x86_64-pc-windows-msvc"
 
 step "tests under Wine"
 place_shim
-# A fresh prefix is made on first use; make it before the tests' timers run.
-"$WINE" cmd /c exit >/dev/null 2>&1 || true
 # One wineserver for the whole run, kept alive (-p) until the script ends: by default it exits
-# 3 s after its last client, and a test binary starting as it exits failed once with "wine
+# 3 s after its last client, and a test binary starting as it exited failed once with "wine
 # client error:0: recvmsg: Connection reset by peer" before running (an empty test binary,
 # under load).
 WINESERVER=$(command -v wineserver || true)
 [ -n "$WINESERVER" ] || WINESERVER=/usr/lib/wine/wineserver64
 [ -x "$WINESERVER" ] || die "wineserver is not installed (wine64)"
-"$WINESERVER" -w
-"$WINESERVER" -p
+"$WINESERVER" -p >/dev/null 2>&1 </dev/null
 trap '"$WINESERVER" -k >/dev/null 2>&1 || true' EXIT
+# A fresh prefix is made on first use; make it before the tests' timers run. This also starts
+# Wine's background processes (services.exe, winedevice.exe), which live as long as the
+# server: started here, they hold /dev/null, not the output of the tests below.
+"$WINE" cmd /c exit >/dev/null 2>&1 || true
 log="$CARGO_TARGET_DIR/tests.log"
+# To a file, not through a pipe: a Wine process that outlives its test would keep a pipe open.
 set +e
-"$CARGO_WEB" test "${BUILD_STD[@]}" --tests --no-fail-fast 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+"$CARGO_WEB" test "${BUILD_STD[@]}" --tests --no-fail-fast >"$log" 2>&1
+status=$?
 set -e
+cat "$log"
 passed=0 failed=0 ignored=0 binaries=0
 while read -r p f i; do
     passed=$((passed + p)) failed=$((failed + f)) ignored=$((ignored + i))

@@ -57,7 +57,11 @@ fn a_pipe_hangs_up_only_when_its_last_writer_closes() {
             drop(second);
             let mut union = EventSet::none();
             for _ in 0..10 {
-                poll_once(&mut poll, &mut events, std::time::Duration::from_millis(500));
+                poll_once(
+                    &mut poll,
+                    &mut events,
+                    std::time::Duration::from_millis(500),
+                );
                 for e in events.iter() {
                     union = union | e.kind();
                 }
@@ -126,8 +130,13 @@ fn an_edge_triggered_raw_fd_read_outside_ferrio_is_reported_again() {
         let pr: OwnedFd = pr.into();
         let fds = [a.as_raw_fd(), pr.as_raw_fd()];
         for (i, fd) in fds.iter().enumerate() {
-            poll.register(&EventedFd(fd), Token(i), EventSet::readable(), PollOpt::edge())
-                .unwrap();
+            poll.register(
+                &EventedFd(fd),
+                Token(i),
+                EventSet::readable(),
+                PollOpt::edge(),
+            )
+            .unwrap();
         }
         for round in 0..20 {
             b.try_write(b"sock").unwrap();
@@ -150,5 +159,73 @@ fn an_edge_triggered_raw_fd_read_outside_ferrio_is_reported_again() {
         for fd in &fds {
             poll.deregister(&EventedFd(fd)).unwrap();
         }
+    }
+}
+
+/// An edge-triggered `Io` (mio 0.5's any-fd source) read through its `try_clone`: each new
+/// write is reported on the registered original, also when it arrives before the next poll
+/// (poll(2) must re-arm the original's registration on IO through the clone, as it does for
+/// the typed sources' clones), twenty times in a row, for a socket and a pipe; and writes
+/// through a clone of a registered writer re-arm its writable edge.
+#[test]
+fn an_io_read_through_its_clone_keeps_the_original_reporting() {
+    for (backend, mut poll) in polls() {
+        let mut events = Events::with_capacity(8);
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let sock = ferrio::Io::from(OwnedFd::from(a));
+        let (pr, mut pw) = pipe().unwrap();
+        let pipe_r = ferrio::Io::from(OwnedFd::from(pr));
+        let clones = [sock.try_clone().unwrap(), pipe_r.try_clone().unwrap()];
+        poll.register(&sock, Token(0), EventSet::readable(), PollOpt::edge())
+            .unwrap();
+        poll.register(&pipe_r, Token(1), EventSet::readable(), PollOpt::edge())
+            .unwrap();
+        b.try_write(b"sock").unwrap();
+        pw.try_write(b"pipe").unwrap();
+        for round in 0..20 {
+            expect_events(
+                &mut poll,
+                &mut events,
+                vec![
+                    (Token(0), EventSet::readable()),
+                    (Token(1), EventSet::readable()),
+                ],
+            );
+            let mut buf = [0u8; 16];
+            for clone in &clones {
+                let mut clone = clone;
+                assert_eq!(
+                    clone.try_read(&mut buf).unwrap(),
+                    Some(4),
+                    "{backend} {round}"
+                );
+                assert_eq!(clone.try_read(&mut buf).unwrap(), None, "{backend} {round}");
+            }
+            // Refilled before the next poll: a new edge on every backend.
+            b.try_write(b"sock").unwrap();
+            pw.try_write(b"pipe").unwrap();
+        }
+
+        // The writable side: fill a pipe through a clone of the registered writer, drain it,
+        // and the registered writer gets a new writable edge.
+        let (r2, w2) = pipe().unwrap();
+        let writer = ferrio::Io::from(OwnedFd::from(w2));
+        let writer_clone = writer.try_clone().unwrap();
+        poll.register(&writer, Token(2), EventSet::writable(), PollOpt::edge())
+            .unwrap();
+        expect_events(
+            &mut poll,
+            &mut events,
+            vec![(Token(2), EventSet::writable())],
+        );
+        let chunk = [1u8; 4096];
+        while (&writer_clone).try_write(&chunk).unwrap().is_some() {}
+        let mut sink = [0u8; 65536];
+        while (&r2).try_read(&mut sink).unwrap().is_some() {}
+        expect_events(
+            &mut poll,
+            &mut events,
+            vec![(Token(2), EventSet::writable())],
+        );
     }
 }

@@ -398,14 +398,20 @@ fn waker_storm_ends_and_leaks_nothing() {
             for h in handles {
                 h.join().unwrap();
             }
-            // At most one more wake is owed.
+            // At most one more wake is owed (with room for one event, the poll that saw the IO
+            // may have left a wake behind: the storm can end before any poll reported one).
             strict_poll(poll, &mut events, Duration::from_millis(20), backend);
+            for e in events.iter() {
+                assert_eq!(e.token(), Token(7), "{backend}: an event after the storm");
+                wakes += 1;
+            }
             strict_poll(poll, &mut events, Duration::from_millis(20), backend);
             assert_eq!(events.len(), 0, "{backend}: the storm did not end");
+            // 80,000 wakes were made: at least one was reported.
+            assert!(wakes >= 1, "{backend}: no wake of the storm was reported");
             // A wake after the storm is still delivered.
             waker.wake().unwrap();
             expect_events(poll, &mut events, vec![(Token(7), EventSet::readable())]);
-            assert!(wakes >= 1);
             drop(a);
         });
     }

@@ -45,10 +45,10 @@ impl Echo {
     fn wanted(conn: &Conn) -> EventSet {
         let mut want = EventSet::none();
         if !conn.eof && conn.pending.len() < HIGH_WATER {
-            want = want | EventSet::readable();
+            want |= EventSet::readable();
         }
         if !conn.pending.is_empty() {
-            want = want | EventSet::writable();
+            want |= EventSet::writable();
         }
         want
     }

@@ -63,7 +63,7 @@ fn a_pipe_hangs_up_only_when_its_last_writer_closes() {
                     std::time::Duration::from_millis(500),
                 );
                 for e in events.iter() {
-                    union = union | e.kind();
+                    union |= e.kind();
                 }
                 if union.is_hup() {
                     break;

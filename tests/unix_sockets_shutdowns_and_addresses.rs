@@ -74,7 +74,7 @@ fn readiness_until(poll: &mut Poll, events: &mut Events, token: Token, want: Eve
     for _ in 0..10 {
         poll_once(poll, events, std::time::Duration::from_millis(500));
         for e in events.iter().filter(|e| e.token() == token) {
-            union = union | e.kind();
+            union |= e.kind();
         }
         if union.contains(want) {
             break;

@@ -351,3 +351,50 @@ fn next_any(poll: &mut Poll, events: &mut Events) -> Token {
     }
     panic!("no event arrived");
 }
+
+/// A registered, ready source converted away (`into_std`, `OwnedFd::from`) before the poll
+/// that would report it: its token is never reported, the fd keeps its data, and the same fd
+/// adopted again and registered under a new token is reported under that token only.
+#[test]
+fn a_source_converted_away_with_readiness_pending_is_never_reported() {
+    for opts in MODES {
+        for (backend, mut poll) in polls() {
+            let what = format!("{backend} {}", opts_name(opts));
+            let mut events = Events::with_capacity(8);
+            let mut pairs = ready_pairs(2);
+            let (b_std, _b_peer) = pairs.pop().unwrap();
+            let (a, _a_peer) = pairs.pop().unwrap();
+            poll.register(&a, Token(1), EventSet::readable(), opts)
+                .unwrap();
+            poll.register(&b_std, Token(2), EventSet::readable(), opts)
+                .unwrap();
+            let fd: std::os::fd::OwnedFd = a.into();
+            let std_b = b_std.into_std();
+            let seen = drain(&mut poll, &mut events, 3);
+            assert!(
+                seen.is_empty(),
+                "{what}: tokens of sources converted away reported: {seen:?}"
+            );
+            let mut buf = [0u8; 4];
+            std_b.set_nonblocking(false).unwrap();
+            assert_eq!(
+                std::io::Read::read(&mut &std_b, &mut buf).unwrap(),
+                1,
+                "{what}"
+            );
+            let again = UnixStream::from(fd);
+            poll.register(&again, Token(3), EventSet::readable(), opts)
+                .unwrap();
+            let seen = drain(&mut poll, &mut events, 3);
+            assert!(
+                seen.iter().any(|(t, _)| *t == Token(3)),
+                "{what}: the adopted fd's new token never came: {seen:?}"
+            );
+            assert!(
+                seen.iter().all(|(t, _)| *t == Token(3)),
+                "{what}: an old token came back: {seen:?}"
+            );
+            assert_eq!((&again).try_read(&mut buf).unwrap(), Some(1), "{what}");
+        }
+    }
+}

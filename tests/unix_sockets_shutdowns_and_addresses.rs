@@ -411,3 +411,42 @@ fn fd_passing_at_and_past_its_limits_leaks_nothing() {
         assert_eq!(open_fds(), before, "{backend}: fds leaked");
     }
 }
+
+/// A connected datagram socket whose peer's queue is full would block; once the peer reads,
+/// the sender is reported writable again (Linux wakes it through the peer's queue), in edge
+/// and level mode on every backend, and the next send goes through.
+#[test]
+fn a_datagram_sender_blocked_on_a_full_peer_is_woken_when_the_peer_reads() {
+    for opts in [PollOpt::edge(), PollOpt::level()] {
+        for (backend, mut poll) in polls() {
+            let what = format!("{backend} {opts:?}");
+            let mut events = Events::with_capacity(8);
+            let dir = TempDir::new("dgram-full");
+            let path = dir.path("receiver.sock");
+            let receiver = UnixDatagram::bind(&path).unwrap();
+            let sender = UnixDatagram::unbound().unwrap();
+            sender.connect(&path).unwrap();
+            let mut sent = 0usize;
+            while sender.send(&[9u8; 512]).unwrap().is_some() {
+                sent += 1;
+                assert!(sent < 1_000_000, "{what}: never full");
+            }
+            poll.register(&sender, Token(1), EventSet::writable(), opts)
+                .unwrap();
+            // Full: not writable.
+            expect_no_events(&mut poll, &mut events);
+            let mut buf = [0u8; 1024];
+            let mut read = 0;
+            while receiver.recv(&mut buf).unwrap().is_some() {
+                read += 1;
+            }
+            assert_eq!(read, sent, "{what}");
+            expect_events(
+                &mut poll,
+                &mut events,
+                vec![(Token(1), EventSet::writable())],
+            );
+            assert_eq!(sender.send(b"again").unwrap(), Some(5), "{what}");
+        }
+    }
+}

@@ -320,3 +320,58 @@ fn edge_triggered_datagrams_give_a_new_event_for_each_new_arrival() {
         }
     }
 }
+
+/// An edge-triggered program that sees only an error event takes the error (`take_error`, no
+/// read: the event did not say readable) and waits for the next event. A datagram that
+/// arrives before that next poll is reported on every backend: the error event must not
+/// leave the readable direction silenced (poll(2) disarms every direction after an error).
+#[test]
+fn a_datagram_after_a_taken_error_is_reported_even_before_the_next_poll() {
+    for opts in [PollOpt::edge(), PollOpt::level()] {
+        for (backend, mut poll) in polls() {
+            let what = format!("{backend} {opts:?}");
+            let mut events = Events::with_capacity(8);
+            let socket = bound();
+            socket.connect(&closed_udp_addr()).unwrap();
+            poll.register(&socket, Token(7), EventSet::readable(), opts)
+                .unwrap();
+            socket.send(b"anyone?").unwrap();
+            let got = next_readiness(&mut poll, &mut events, Token(7));
+            assert!(got.is_error() && !got.is_readable(), "{what}: {got:?}");
+            let err = socket.take_error().unwrap().expect("the refusal");
+            assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{what}");
+            // Reconnected to a live peer, which sends before we poll again.
+            let live = bound();
+            socket.connect(&live.local_addr().unwrap()).unwrap();
+            live.send_to(b"late", &socket.local_addr().unwrap())
+                .unwrap();
+            // (Wait until it is queued, without an IO call on `socket` that would re-arm it.)
+            let mut peek = [0u8; 8];
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            loop {
+                // SAFETY: MSG_PEEK | MSG_DONTWAIT on a valid fd into a valid buffer.
+                let n = unsafe {
+                    libc::recv(
+                        std::os::fd::AsRawFd::as_raw_fd(&socket),
+                        peek.as_mut_ptr().cast(),
+                        peek.len(),
+                        libc::MSG_PEEK | libc::MSG_DONTWAIT,
+                    )
+                };
+                if n > 0 {
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "{what}: never queued");
+                std::thread::yield_now();
+            }
+            expect_events(
+                &mut poll,
+                &mut events,
+                vec![(Token(7), EventSet::readable())],
+            );
+            let mut buf = [0u8; 8];
+            let (n, _) = socket.recv_from(&mut buf).unwrap().expect("the datagram");
+            assert_eq!(&buf[..n], b"late", "{what}");
+        }
+    }
+}

@@ -30,9 +30,10 @@ impl Handler for Storm {
     type Timeout = u32;
     type Message = u32;
 
-    fn ready(&mut self, _: &mut EventLoop<Storm>, token: Token, events: EventSet) {
+    fn ready(&mut self, event_loop: &mut EventLoop<Storm>, token: Token, events: EventSet) {
         assert!(events.is_readable(), "{}: {events:?}", self.backend);
         self.ready[token.0] += 1;
+        self.maybe_done(event_loop);
     }
 
     fn notify(&mut self, event_loop: &mut EventLoop<Storm>, msg: u32) {
@@ -44,10 +45,11 @@ impl Handler for Storm {
         assert_ne!(
             t,
             0,
-            "{}: the loop stalled: {} messages, timeouts {:?}",
+            "{}: the loop stalled: {} messages, timeouts {:?}, sources {:?}",
             self.backend,
             self.messages.len(),
-            self.timeouts
+            self.timeouts,
+            self.ready
         );
         self.timeouts.push(t);
         self.maybe_done(event_loop);
@@ -59,9 +61,13 @@ impl Handler for Storm {
 }
 
 impl Storm {
-    /// Ends the loop once every message and every timeout arrived.
+    /// Ends the loop once every message, every timeout and every source arrived (the stall
+    /// timeout fails the test if one never does).
     fn maybe_done(&mut self, event_loop: &mut EventLoop<Storm>) {
-        if self.messages.len() == 100 && self.timeouts.len() == 5 {
+        if self.messages.len() == 100
+            && self.timeouts.len() == 5
+            && self.ready.iter().all(|&n| n > 0)
+        {
             event_loop.shutdown();
         }
     }

@@ -96,7 +96,6 @@ fn tokens_changed_while_readiness_is_left_over_are_never_reported() {
                 if (0..10)
                     .filter(|&i| i != first.0)
                     .all(|i| seen.contains_key(&(100 + i)))
-                    && !opts.is_level()
                 {
                     break;
                 }
@@ -145,7 +144,15 @@ fn sources_deregistered_and_dropped_with_readiness_left_over_are_never_reported(
                 poll.register(a, Token(1000 + j), EventSet::readable(), opts)
                     .unwrap();
             }
-            let seen = drain(&mut poll, &mut one, 40);
+            // Until every new source was reported (bounded), then a few more polls.
+            let mut seen = Vec::new();
+            for _ in 0..40 {
+                seen.extend(drain(&mut poll, &mut one, 1));
+                if (0..9).all(|j| seen.iter().any(|(t, _)| t.0 == 1000 + j)) {
+                    break;
+                }
+            }
+            seen.extend(drain(&mut poll, &mut one, 3));
             for (t, kind) in &seen {
                 assert!(
                     t.0 == first || t.0 >= 1000,
@@ -215,7 +222,7 @@ fn oneshot_rearms_exactly_once_per_reregister() {
         let a = &pairs[0].0;
         poll.register(a, Token(1), EventSet::readable(), PollOpt::oneshot())
             .unwrap();
-        for round in 0..30 {
+        for round in 0..15 {
             let got = expect_events(
                 &mut poll,
                 &mut events,

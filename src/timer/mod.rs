@@ -62,7 +62,9 @@
 //! **Reset.** [`Timer::reset`] moves a deadline. Later, the usual case of an idle timeout that
 //! every event pushes back: only the entry's deadline changes; the record stays where it is,
 //! and when it reaches the expired list (or a cascade that reads entries) the timeout is filed
-//! at its new deadline, once. Earlier: the timeout is filed anew and the old record goes stale.
+//! at its new deadline, once. Earlier: the timeout is filed anew and the old record goes stale
+//! (as it is when moved more than 2^32 ticks past the deadline its record is filed under: the
+//! entry keeps that deadline as a 32-bit difference).
 //!
 //! **Order.** Time advances slot by slot in deadline order and lists keep their order when they
 //! are moved, so timeouts fire in order of deadline, and timeouts with the same deadline fire in
@@ -91,10 +93,11 @@
 //! [`Timer::MAX_CAPACITY`] (`u32::MAX`).
 //!
 //! **Handles, generations and identity.** A [`Timeout`] holds the identity of the timer that
-//! made it, the entry index and the entry's *generation*, a `u64` bumped each time the entry is
-//! freed (fired, cancelled or cleared). A handle from another timer, or whose generation differs
+//! made it, the entry index and the entry's *generation*, a `u64` that is odd exactly while the
+//! entry holds a pending timeout: bumped when the entry is taken and when it is freed (fired,
+//! cancelled or cleared), so one comparison tells a pending timeout from a stale handle. A handle from another timer, or whose generation differs
 //! from its entry's, refers to a timeout that is not there, so [`Timer::cancel`] returns `None`
-//! for it and leaves the timeouts of this timer alone. A generation would only wrap after 2^64
+//! for it and leaves the timeouts of this timer alone. A generation would only wrap after 2^63
 //! reuses of one entry; timer identities are 32-bit and would repeat only after 2^32 timers were
 //! created in one process (and the index and generation would then have to match too). Record
 //! versions are 32-bit: should one wrap while an old record of its entry is still filed, that
@@ -136,6 +139,8 @@
 use std::error::Error;
 use std::fmt;
 
+// The entries keep their values uninitialised while free (see `wheel::Entry`).
+#[allow(unsafe_code)]
 mod wheel;
 
 #[cfg(test)]

@@ -238,6 +238,26 @@ fn reset_later_fires_at_the_new_deadline_only() {
 }
 
 #[test]
+fn reset_later_beyond_32_bits_of_lag_files_anew_and_fires_once() {
+    // The entry keeps how far its deadline is past its record's as 32 bits: exactly
+    // `u32::MAX` stays lazy, one more tick files the timeout anew.
+    for extra in [u64::from(u32::MAX), u64::from(u32::MAX) + 1, 1 << 40] {
+        let mut timer = Timer::with_capacity(4);
+        let t = timer.insert(100, 'x').unwrap();
+        let other = timer.insert(200, 'o').unwrap();
+        let deadline = 100 + extra;
+        assert!(timer.reset(t, deadline));
+        assert_eq!(drain(&mut timer, 199), Vec::<char>::new());
+        assert_eq!(timer.poll(200), Some((other, 'o')));
+        assert_eq!(drain(&mut timer, deadline - 1), Vec::<char>::new());
+        assert!(timer.contains(t));
+        assert_eq!(drain(&mut timer, deadline), ['x']);
+        assert_eq!(drain(&mut timer, u64::MAX), Vec::<char>::new());
+        assert!(timer.is_empty());
+    }
+}
+
+#[test]
 fn reset_earlier_fires_at_the_new_deadline_and_once() {
     let mut timer = Timer::with_capacity(4);
     let t = timer.insert(1_000_000, 'x').unwrap();
@@ -454,6 +474,48 @@ fn clear_drops_values_once() {
     let _ = timer.insert(1, Rc::clone(&counter)).unwrap();
     drop(timer);
     assert_eq!(Rc::strong_count(&counter), 1);
+}
+
+#[test]
+fn every_value_is_dropped_exactly_once_whatever_becomes_of_it() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    struct Counted(Rc<Cell<usize>>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    let drops = Rc::new(Cell::new(0));
+    let mut timer = Timer::with_capacity(1_000);
+    let mut handles = Vec::new();
+    for i in 0..1_000u64 {
+        handles.push(
+            timer
+                .insert(i * 37 % 5_000, Counted(Rc::clone(&drops)))
+                .unwrap(),
+        );
+    }
+    // Cancelled (the value is handed back and dropped here), moved, fired, left pending.
+    for &t in handles.iter().step_by(3) {
+        drop(timer.cancel(t).unwrap());
+    }
+    for &t in handles.iter().skip(1).step_by(3) {
+        assert!(timer.reset(t, 6_000));
+    }
+    let mut fired = 0;
+    while let Some((_, value)) = timer.poll(2_500) {
+        drop(value);
+        fired += 1;
+    }
+    assert_eq!(drops.get(), 334 + fired);
+    // Entries reused after firing and cancelling, then the timer dropped with values pending.
+    for i in 0..100u64 {
+        let _ = timer.insert(i, Counted(Rc::clone(&drops))).unwrap();
+    }
+    drop(timer);
+    assert_eq!(drops.get(), 1_100);
+    assert_eq!(Rc::strong_count(&drops), 1);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::TryReserveError;
 use std::fmt;
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::{Timeout, TimerError};
@@ -30,6 +31,10 @@ const LISTS: usize = WHEEL_SLOTS + 1;
 const NIL: u32 = u32::MAX;
 /// Records per chunk: 15 records of 16 bytes and the chunk's header fill 248 bytes.
 const CHUNK: usize = 15;
+/// Words of the occupancy bitmaps: one per level, then unused ones, so that any list's word
+/// index (`list / SLOTS`, the expired list's included) is in range by masking.
+const BITMAP_WORDS: usize = 16;
+const _: () = assert!(LISTS <= BITMAP_WORDS * SLOTS);
 /// A wholly due level-1 slot with at most this many records is sorted onto the expired list.
 const SORT_MAX: usize = 32;
 
@@ -37,18 +42,38 @@ const SORT_MAX: usize = 32;
 static NEXT_TIMER_ID: AtomicU32 = AtomicU32::new(1);
 
 /// One timeout entry. It holds the value; the wheel's lists hold [`Record`]s naming it.
+///
+/// 32 bytes for a value of up to 8 bytes, aligned so that each entry is in one cache line:
+/// a cancel, a reset and a firing each read one line of the entries.
+#[repr(align(32))]
 struct Entry<T> {
-    /// `Some` exactly while the entry holds a pending timeout.
-    value: Option<T>,
+    /// Initialised exactly while the entry holds a pending timeout (its generation is odd).
+    value: MaybeUninit<T>,
     /// The deadline: raised to the time of insertion if it was in the past.
     deadline: u64,
-    /// The deadline the entry's one valid record was filed under (`<= deadline`: a later
-    /// reset leaves the record where it is).
-    filed: u64,
-    /// Bumped each time the entry is freed, so old handles stop matching.
+    /// Odd exactly while the entry holds a pending timeout: bumped when the entry is taken
+    /// and when it is freed, so old handles (and free entries) stop matching.
     generation: u64,
     /// Bumped each time the entry is freed or re-filed, so its old records stop matching.
     version: u32,
+    /// `deadline` less the deadline the entry's one valid record was filed under (a later
+    /// reset leaves the record where it is); a reset that would make it exceed `u32::MAX`
+    /// files the timeout anew instead.
+    lag: u32,
+}
+
+impl<T> Entry<T> {
+    /// Whether the entry holds a pending timeout (and so an initialised value).
+    #[inline]
+    fn is_pending(&self) -> bool {
+        self.generation & 1 == 1
+    }
+
+    /// The deadline the entry's valid record was filed under.
+    #[inline]
+    fn filed(&self) -> u64 {
+        self.deadline - u64::from(self.lag)
+    }
 }
 
 /// A list's reference to an entry: valid while `version` equals the entry's.
@@ -136,8 +161,10 @@ pub struct Timer<T> {
     /// `WHEEL_SLOTS` slot lists (level-major), then the expired list; empty until the first
     /// insert.
     lists: Vec<List>,
-    /// Per level, bit `s` is set iff slot `s` of that level holds records.
-    occupied: [u64; LEVELS],
+    /// Per level, bit `s` is set iff slot `s` of that level holds records. Words past `LEVELS`
+    /// are never read: pushes to the expired list set a bit there (word `EXPIRED / SLOTS`)
+    /// rather than test which list they push to.
+    occupied: [u64; BITMAP_WORDS],
     /// Stale records no list counts: those moved by a cascade that did not look at them.
     untracked: usize,
     len: usize,
@@ -207,7 +234,7 @@ impl<T> Timer<T> {
             chunks: Vec::new(),
             free_chunk: NIL,
             lists: Vec::new(),
-            occupied: [0; LEVELS],
+            occupied: [0; BITMAP_WORDS],
             untracked: 0,
             len: 0,
             capacity: capacity.min(Self::MAX_CAPACITY),
@@ -301,9 +328,10 @@ impl<T> Timer<T> {
         let deadline = deadline.max(self.now);
         let list = self.list_of(deadline);
         let entry = &mut self.entries[index as usize];
-        entry.value = Some(value);
+        entry.value.write(value);
         entry.deadline = deadline;
-        entry.filed = deadline;
+        entry.lag = 0;
+        entry.generation = entry.generation.wrapping_add(1);
         let (generation, version) = (entry.generation, entry.version);
         self.len += 1;
         self.push(
@@ -346,11 +374,11 @@ impl<T> Timer<T> {
             .map_err(drop)?;
         let index = self.entries.len() as u32;
         self.entries.push(Entry {
-            value: None,
+            value: MaybeUninit::uninit(),
             deadline: 0,
-            filed: 0,
             generation: 0,
             version: 0,
+            lag: 0,
         });
         Ok(index)
     }
@@ -390,10 +418,10 @@ impl<T> Timer<T> {
         if !self.contains(timeout) {
             return None;
         }
-        let list = self.list_of(self.entries[timeout.index as usize].filed);
+        let list = self.list_of(self.entries[timeout.index as usize].filed());
         let value = self.release(timeout.index);
         self.mark_stale(list);
-        value
+        Some(value)
     }
 
     /// Moves a pending timeout's deadline to the absolute tick `deadline` (a past one counts
@@ -425,20 +453,26 @@ impl<T> Timer<T> {
         let index = timeout.index;
         let deadline = deadline.max(self.now);
         let entry = &mut self.entries[index as usize];
-        let filed = entry.filed;
-        entry.deadline = deadline;
+        let filed = entry.filed();
         if filed > self.now {
             // In the wheel.
-            if deadline < filed {
-                // Earlier: file it anew (its record's deadline must never be later than the
-                // timeout's).
-                self.refile(index, deadline, self.list_of(filed));
+            match deadline.checked_sub(filed).map(u32::try_from) {
+                // Later (or the same): only the entry changes; it is filed at its new deadline
+                // when its record comes due.
+                Some(Ok(lag)) => {
+                    entry.deadline = deadline;
+                    entry.lag = lag;
+                }
+                // Earlier (its record's deadline must never be later than the timeout's), or
+                // too far later to say where the record is: file it anew.
+                _ => self.refile(index, deadline, self.list_of(filed)),
             }
-            // Later: nothing to do now; it is filed at its new deadline when its record
-            // comes due.
         } else if deadline != filed {
             // Due and on the expired list, which must stay in deadline order: file it anew.
             self.refile(index, deadline, EXPIRED);
+        } else {
+            entry.deadline = deadline;
+            entry.lag = 0;
         }
         true
     }
@@ -449,7 +483,8 @@ impl<T> Timer<T> {
         let list = self.list_of(deadline);
         let entry = &mut self.entries[index as usize];
         entry.version = entry.version.wrapping_add(1);
-        entry.filed = deadline;
+        entry.deadline = deadline;
+        entry.lag = 0;
         let version = entry.version;
         self.push(
             list,
@@ -482,7 +517,8 @@ impl<T> Timer<T> {
             return false;
         }
         match self.entries.get(timeout.index as usize) {
-            Some(entry) => entry.value.is_some() && entry.generation == timeout.generation,
+            // A handle's generation is odd, as is that of a pending entry only.
+            Some(entry) => entry.generation == timeout.generation,
             None => false,
         }
     }
@@ -521,28 +557,27 @@ impl<T> Timer<T> {
         // drained here like the others.
         while let Some(record) = self.pop_expired() {
             let entry = &self.entries[record.index as usize];
-            if entry.version != record.version {
+            // A free entry can have a matching version only once versions wrapped.
+            if entry.version != record.version || !entry.is_pending() {
                 self.forget_stale(EXPIRED, 1);
                 continue;
             }
             if entry.deadline > self.now {
                 // Moved later since it was filed: file it at its new deadline.
                 let deadline = entry.deadline;
-                self.entries[record.index as usize].filed = deadline;
+                self.entries[record.index as usize].lag = 0;
                 self.push(self.list_of(deadline), Record { deadline, ..record });
                 continue;
             }
             let generation = entry.generation;
             let value = self.release(record.index);
             self.check_stale(EXPIRED);
-            if let Some(value) = value {
-                let timeout = Timeout {
-                    timer: self.id,
-                    index: record.index,
-                    generation,
-                };
-                return Some((timeout, value));
-            }
+            let timeout = Timeout {
+                timer: self.id,
+                index: record.index,
+                generation,
+            };
+            return Some((timeout, value));
         }
         None
     }
@@ -623,8 +658,8 @@ impl<T> Timer<T> {
         // One entry at a time, each left as a cancel leaves it, so a panicking `Drop` of a
         // value leaves a consistent timer.
         for index in 0..self.entries.len() as u32 {
-            if self.entries[index as usize].value.is_some() {
-                let list = self.list_of(self.entries[index as usize].filed);
+            if self.entries[index as usize].is_pending() {
+                let list = self.list_of(self.entries[index as usize].filed());
                 let value = self.release(index);
                 self.lists[list].stale += 1;
                 drop(value);
@@ -633,7 +668,7 @@ impl<T> Timer<T> {
         for list in &mut self.lists {
             *list = EMPTY_LIST;
         }
-        self.occupied = [0; LEVELS];
+        self.occupied = [0; BITMAP_WORDS];
         self.untracked = 0;
         self.free_chunk = NIL;
         for index in (0..self.chunks.len() as u32).rev() {
@@ -648,40 +683,48 @@ impl<T> Timer<T> {
     /// where it is.)
     #[inline]
     fn list_of(&self, deadline: u64) -> usize {
-        if deadline <= self.now {
-            EXPIRED
-        } else {
-            let level = level_for(self.now, deadline);
-            level * SLOTS + digit(deadline, level) as usize
-        }
+        list_at(self.now, deadline)
     }
 
     /// Appends a record to a list.
     #[inline(always)]
     fn push(&mut self, list: usize, record: Record) {
-        let tail = self.lists[list].tail;
-        let tail = match self.chunks.get(tail as usize) {
-            Some(chunk) if (chunk.end as usize) < CHUNK => tail,
-            _ => self.append_chunk(list, tail),
-        };
-        let chunk = &mut self.chunks[tail as usize];
-        if let Some(slot) = chunk.records.get_mut(chunk.end as usize) {
-            *slot = record;
-            chunk.end += 1;
-        }
+        self.push_to::<false>(list, record);
+    }
+
+    /// Appends a record to a list. `OFTEN_NEW`: the list often needs a new chunk (a cascade
+    /// spreading a slot over the 64 of the level below, most of them empty), so that path is
+    /// inlined too.
+    #[inline(always)]
+    fn push_to<const OFTEN_NEW: bool>(&mut self, list: usize, record: Record) {
         let header = &mut self.lists[list];
         // An empty list's minimum is `u64::MAX`.
         header.min_deadline = header.min_deadline.min(record.deadline);
         header.count += 1;
-        if list < WHEEL_SLOTS {
-            self.occupied[list / SLOTS] |= 1 << (list % SLOTS);
+        let tail = header.tail;
+        // `NIL` is out of range: an empty list takes the slow path too.
+        match self.chunks.get_mut(tail as usize) {
+            Some(chunk) if (chunk.end as usize) < CHUNK => {
+                chunk.records[chunk.end as usize] = record;
+                chunk.end += 1;
+            }
+            _ if OFTEN_NEW => self.push_in_new_chunk(list, tail, record),
+            _ => self.push_in_new_chunk_cold(list, tail, record),
         }
+        self.occupied[list / SLOTS % BITMAP_WORDS] |= 1 << (list % SLOTS);
     }
 
-    /// Links a fresh chunk at the end of `list`, whose tail is `tail` (full, or `NIL`).
+    /// Links a fresh chunk holding `record` at the end of `list`, whose tail is `tail` (full,
+    /// or `NIL`).
     #[cold]
     #[inline(never)]
-    fn append_chunk(&mut self, list: usize, tail: u32) -> u32 {
+    fn push_in_new_chunk_cold(&mut self, list: usize, tail: u32, record: Record) {
+        self.push_in_new_chunk(list, tail, record);
+    }
+
+    /// `push_in_new_chunk_cold`, inlined.
+    #[inline(always)]
+    fn push_in_new_chunk(&mut self, list: usize, tail: u32, record: Record) {
         let chunk = self.alloc_chunk();
         if tail == NIL {
             self.lists[list].head = chunk;
@@ -689,7 +732,9 @@ impl<T> Timer<T> {
             self.chunks[tail as usize].next = chunk;
         }
         self.lists[list].tail = chunk;
-        chunk
+        let chunk = &mut self.chunks[chunk as usize];
+        chunk.records[0] = record;
+        chunk.end = 1;
     }
 
     /// A chunk from the free chunks, or a new one.
@@ -812,7 +857,7 @@ impl<T> Timer<T> {
                 let record = self.chunks[chunk as usize].records[i];
                 let entry = &self.entries[record.index as usize];
                 if entry.version == record.version {
-                    let deadline = entry.filed;
+                    let deadline = entry.filed();
                     self.push(list, Record { deadline, ..record });
                 } else {
                     dropped += 1;
@@ -839,7 +884,22 @@ impl<T> Timer<T> {
     /// Moves time forward to `now`, cascading every occupied slot whose start is `<= now`, in
     /// time order, so that all timeouts due by `now` end up on the expired list in order.
     fn advance(&mut self, now: u64) {
-        while let Some((level, slot)) = self.next_occupied() {
+        loop {
+            let bits = self.occupied[0];
+            if bits != 0 {
+                // A level-0 slot: one tick, which joins the expired list whole.
+                let slot = bits.trailing_zeros() as usize;
+                let start = (self.now & !DIGIT_MASK) | slot as u64;
+                if start > now {
+                    break;
+                }
+                self.now = start;
+                self.splice_into_expired(slot);
+                continue;
+            }
+            let Some((level, slot)) = self.next_occupied() else {
+                break;
+            };
             let start = slot_start(self.now, level, slot);
             if start > now {
                 break;
@@ -901,28 +961,41 @@ impl<T> Timer<T> {
     /// Otherwise each record's entry is checked: stale records are dropped, and a timeout
     /// moved later is filed at its new deadline right away.
     fn cascade(&mut self, list: usize) {
-        let header = self.lists[list];
         if list < SLOTS {
             self.splice_into_expired(list);
             return;
         }
+        let stale = self.lists[list].stale;
         // Moving stale records along unchecked is cheaper (they are dropped on the expired
         // list, where the timeout's entry is read anyway), but while they travel no list
         // counts them: allow that for at most half as many records as timeouts are pending.
-        let checked = header.stale > 0 && self.untracked + header.stale > self.len / 2;
-        if !checked {
-            self.untracked += header.stale;
+        if stale > 0 && self.untracked + stale > self.len / 2 {
+            let dropped = self.cascade_records::<true>(list);
+            // Stale records beyond those the list counted had travelled untracked.
+            self.untracked = self.untracked.saturating_sub(dropped - stale.min(dropped));
+        } else {
+            self.untracked += stale;
+            self.cascade_records::<false>(list);
         }
+    }
+
+    /// Moves the records of `list` (a slot of level 1 or higher, whose start is now) to
+    /// where an insert now would file them; returns how many stale records it dropped.
+    /// `CHECKED`: read each record's entry, dropping stale records and filing a timeout moved
+    /// later at its new deadline; otherwise move every record as it is.
+    #[inline(always)]
+    fn cascade_records<const CHECKED: bool>(&mut self, list: usize) -> usize {
         let mut dropped = 0;
+        let now = self.now;
         let mut chunk = self.detach(list);
-        while chunk != NIL {
-            let (start, end, next) = {
-                let c = &self.chunks[chunk as usize];
-                (c.start as usize, c.end as usize, c.next)
-            };
-            for i in start..end {
-                let record = self.chunks[chunk as usize].records[i];
-                if checked {
+        while let Some(c) = self.chunks.get(chunk as usize) {
+            let next = c.next;
+            let (start, end) = (c.start as usize, c.end as usize);
+            // A copy, so the chunk can be freed first and reused by the pushes below.
+            let records = c.records;
+            self.free_chunk(chunk);
+            for &record in records.get(start..end).unwrap_or_default() {
+                if CHECKED {
                     let entry = &mut self.entries[record.index as usize];
                     if entry.version != record.version {
                         dropped += 1;
@@ -930,40 +1003,34 @@ impl<T> Timer<T> {
                     }
                     if entry.deadline != record.deadline {
                         let deadline = entry.deadline;
-                        entry.filed = deadline;
-                        self.push(self.list_of(deadline), Record { deadline, ..record });
+                        entry.lag = 0;
+                        self.push(list_at(now, deadline), Record { deadline, ..record });
                         continue;
                     }
                 }
-                self.push(self.list_of(record.deadline), record);
+                self.push_to::<true>(list_at(now, record.deadline), record);
             }
-            self.free_chunk(chunk);
             chunk = next;
         }
-        if checked {
-            // Stale records beyond those the list counted had travelled untracked.
-            self.untracked = self
-                .untracked
-                .saturating_sub(dropped - header.stale.min(dropped));
-        }
+        dropped
     }
 
     /// Appends a level-0 slot's whole chain (its records are due now) to the expired list.
-    fn splice_into_expired(&mut self, list: usize) {
-        let header = self.lists[list];
-        self.detach(list);
+    fn splice_into_expired(&mut self, slot: usize) {
+        let header = std::mem::replace(&mut self.lists[slot], EMPTY_LIST);
+        self.occupied[0] &= !(1 << (slot % SLOTS));
         if header.head == NIL {
             return;
         }
-        let expired = &mut self.lists[EXPIRED];
-        if expired.tail == NIL {
-            expired.head = header.head;
-            expired.min_deadline = header.min_deadline;
-        } else {
-            self.chunks[expired.tail as usize].next = header.head;
-            expired.min_deadline = expired.min_deadline.min(header.min_deadline);
+        let tail = self.lists[EXPIRED].tail;
+        // An empty expired list (tail `NIL`) gets the chain as its head.
+        match self.chunks.get_mut(tail as usize) {
+            Some(chunk) => chunk.next = header.head,
+            None => self.lists[EXPIRED].head = header.head,
         }
         let expired = &mut self.lists[EXPIRED];
+        // An empty list's minimum is `u64::MAX`.
+        expired.min_deadline = expired.min_deadline.min(header.min_deadline);
         expired.tail = header.tail;
         expired.count += header.count;
         expired.stale += header.stale;
@@ -972,7 +1039,7 @@ impl<T> Timer<T> {
     /// The lowest occupied level and its first occupied slot, which hold the earliest timeouts.
     #[inline]
     fn next_occupied(&self) -> Option<(usize, usize)> {
-        let level = self.occupied.iter().position(|&bits| bits != 0)?;
+        let level = self.occupied[..LEVELS].iter().position(|&bits| bits != 0)?;
         let bits = self.occupied[level];
         // Every occupied slot is ahead of `now`'s digit at that level (see the module docs), so
         // the lowest set bit is the next slot in time; no rotation is needed.
@@ -981,15 +1048,23 @@ impl<T> Timer<T> {
     }
 
     /// Frees a pending entry, invalidating its handles and records; returns its value.
+    ///
+    /// # Panics
+    ///
+    /// If the entry is not pending (a bug in the timer; never reached).
     #[inline]
-    fn release(&mut self, index: u32) -> Option<T> {
+    fn release(&mut self, index: u32) -> T {
         let entry = &mut self.entries[index as usize];
+        assert!(entry.is_pending(), "timer: releasing a free entry");
         entry.generation = entry.generation.wrapping_add(1);
         entry.version = entry.version.wrapping_add(1);
         // Never allocates: `grow` keeps room for every entry.
         self.free.push(index);
         self.len -= 1;
-        entry.value.take()
+        // SAFETY: the entry was pending (checked above), so its value was initialised by the
+        // insert that took it and not read since; its generation is now even, so it is not
+        // read again before an insert writes a new one.
+        unsafe { entry.value.assume_init_read() }
     }
 
     /// Chunks allocated so far (for tests of the memory bound).
@@ -1002,6 +1077,23 @@ impl<T> Timer<T> {
     #[cfg(test)]
     pub(crate) fn chunks_capacity(&self) -> usize {
         self.chunks.capacity()
+    }
+}
+
+impl<T> Drop for Timer<T> {
+    fn drop(&mut self) {
+        if !std::mem::needs_drop::<T>() {
+            return;
+        }
+        for entry in &mut self.entries {
+            if entry.is_pending() {
+                // Freed first: should the value's drop panic, it is not dropped twice.
+                entry.generation = entry.generation.wrapping_add(1);
+                // SAFETY: a pending entry's value is initialised (see `release`); the entry
+                // is no longer pending, so the value is not read or dropped again.
+                unsafe { entry.value.assume_init_drop() }
+            }
+        }
     }
 }
 
@@ -1035,19 +1127,37 @@ pub(crate) fn chunks_needed(pending: usize) -> usize {
         .saturating_add(4)
 }
 
+/// The list a record filed at `deadline` is on at time `now`; see `Timer::list_of`.
+#[inline(always)]
+fn list_at(now: u64, deadline: u64) -> usize {
+    if deadline <= now {
+        return EXPIRED;
+    }
+    // The level is the base-64 digit of the highest bit where `deadline` and `now` differ
+    // (`| DIGIT_MASK` keeps it at level 0 when only the lowest digit differs); a table gives
+    // that level's first list and its digit's shift.
+    let highest = 63 - ((now ^ deadline) | DIGIT_MASK).leading_zeros();
+    let place = PLACES[highest as usize % 64];
+    (place >> 8) as usize + ((deadline >> (place & 0xff)) & DIGIT_MASK) as usize
+}
+
+/// For each bit `h` of a tick: `(level * SLOTS) << 8 | level * LEVEL_BITS` for the level that
+/// bit belongs to (`h / LEVEL_BITS`).
+const PLACES: [u32; 64] = {
+    let mut places = [0; 64];
+    let mut h = 0;
+    while h < 64 {
+        let level = h / LEVEL_BITS as usize;
+        places[h] = (((level * SLOTS) << 8) | (level * LEVEL_BITS as usize)) as u32;
+        h += 1;
+    }
+    places
+};
+
 /// Digit `level` (base 64) of `tick`: its slot at that level.
 #[inline]
 fn digit(tick: u64, level: usize) -> u64 {
     (tick >> (level as u32 * LEVEL_BITS)) & DIGIT_MASK
-}
-
-/// The level of a deadline later than `now`: the digit of the highest bit where they differ.
-#[inline]
-fn level_for(now: u64, deadline: u64) -> usize {
-    debug_assert!(deadline > now);
-    // `| DIGIT_MASK` keeps the result at level 0 when only the lowest digit differs.
-    let highest = 63 - ((now ^ deadline) | DIGIT_MASK).leading_zeros();
-    (highest / LEVEL_BITS) as usize
 }
 
 /// The first tick of slot `slot` at `level`, in the level-wide span that contains `now`.

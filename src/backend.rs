@@ -92,7 +92,8 @@ pub enum Backend {
     /// (oneshot). An edge bit is re-armed by ferrio's own IO of that direction on the source or
     /// on one of its `try_clone`s (a read re-arms readable, a write writable), by `reregister`,
     /// and, for IO ferrio cannot see, by a probe: a disarmed bit that is no longer ready is
-    /// re-armed. Oneshot re-arms only on `reregister`. Registering from another thread while
+    /// re-armed, and so is a direction that an error event disarmed before it fired, once the
+    /// error is gone (`take_error`). Oneshot re-arms only on `reregister`. Registering from another thread while
     /// `poll` blocks wakes it through the selector's wake fd, and the blocked `poll` waits again
     /// on the new set.
     ///

@@ -63,12 +63,15 @@ impl Io {
     }
 
     /// A new handle to the same open file (a `dup`, close-on-exec), not registered. The two
-    /// share readiness: register only one of them.
+    /// share readiness: register only one of them. IO through either re-arms the other's
+    /// registration where edges are emulated (poll(2)), as for the typed sources' clones.
     ///
     /// # Errors
     ///
     /// The OS error (for example `EMFILE`).
     pub fn try_clone(&self) -> io::Result<Io> {
-        self.io.inner().try_clone().map(Io::wrap)
+        self.io
+            .try_clone_with(|inner| inner.try_clone().map(crate::sys::detach::Detachable::new))
+            .map(|io| Io { io })
     }
 }

@@ -55,11 +55,13 @@ impl Waker {
         })
     }
 
-    /// A waker on the reserved token, for the event loop.
+    /// A waker on the reserved token, for the event loop's channel; if the program made a
+    /// `Waker` on the loop's registry first, one that shares it (the channel's wake-ups then
+    /// come as that waker's token).
     #[allow(dead_code)]
     pub(crate) fn new_reserved(registry: &Registry) -> io::Result<Waker> {
         Ok(Waker {
-            inner: sys::Waker::new(&registry.selector, Token::RESERVED)?,
+            inner: sys::Waker::new_or_share(&registry.selector, Token::RESERVED)?,
         })
     }
 

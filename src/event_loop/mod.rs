@@ -838,6 +838,10 @@ impl<H: Handler> EventLoop<H> {
 
     /// A sender for the loop's message channel, creating it on the first call.
     ///
+    /// If the program made its own [`Waker`](crate::Waker) on the loop's registry first, the
+    /// channel shares it (the `Poll` has one waker): a message may then also bring a `ready`
+    /// call for that waker's token, a spurious event the handler ignores as any other.
+    ///
     /// # Errors
     ///
     /// The OS error of creating the channel's eventfd the first time.

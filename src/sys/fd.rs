@@ -238,14 +238,23 @@ pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     unsafe { syscall!(send(fd, buf.as_ptr().cast(), buf.len(), NOSIGNAL)) }.map(|n| n as usize)
 }
 
-/// `sendmsg(fd, bufs, MSG_NOSIGNAL)`: a vectored write that never raises `SIGPIPE`.
+/// The most slices one `writev`/`sendmsg` takes (`IOV_MAX`; `UIO_MAXIOV` on Linux, 1,024):
+/// the kernel refuses a longer array (`EMSGSIZE`/`EINVAL`), so a vectored write passes only
+/// this many and writes a prefix, as std's streams do.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const MAX_IOV: usize = libc::UIO_MAXIOV as usize;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const MAX_IOV: usize = libc::IOV_MAX as usize;
+
+/// `sendmsg(fd, bufs, MSG_NOSIGNAL)`: a vectored write that never raises `SIGPIPE`. At most
+/// [`MAX_IOV`] slices are passed (a prefix is written).
 #[doc(alias = "sendmsg")]
 pub(crate) fn send_vectored(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     // SAFETY: an all-zero msghdr is a valid empty message.
     let mut msg: libc::msghdr = unsafe { mem::zeroed() };
     // IoSlice is ABI-compatible with iovec on Unix (guaranteed by std).
     msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
-    msg.msg_iovlen = bufs.len().min(libc::c_int::MAX as usize) as _;
+    msg.msg_iovlen = bufs.len().min(MAX_IOV) as _;
     // SAFETY: msg points at `bufs`, which outlives the call; the kernel only reads them.
     unsafe { syscall!(sendmsg(fd, &msg, NOSIGNAL)) }.map(|n| n as usize)
 }
@@ -280,10 +289,11 @@ pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 /// Pipes cannot take `MSG_NOSIGNAL`, so `SIGPIPE` is blocked in this thread around the write,
 /// and a `SIGPIPE` that the write raised is consumed before the old mask is restored. The
 /// result is `BrokenPipe`, as for sockets. This costs two `rt_sigprocmask` calls (plus a
-/// `sigpending`) per write; pipes are not ferrio's fast path, sockets are.
+/// `sigpending`) per write; pipes are not ferrio's fast path, sockets are. At most
+/// [`MAX_IOV`] slices are passed (a prefix is written).
 pub(crate) fn pipe_write(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     let guard = SigpipeGuard::block()?;
-    let iovcnt = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;
+    let iovcnt = bufs.len().min(MAX_IOV) as libc::c_int;
     // SAFETY: bufs are valid IoSlices (iovec-compatible) that outlive the call.
     let res = unsafe { syscall!(writev(fd, bufs.as_ptr() as *const libc::iovec, iovcnt)) };
     let raised = matches!(&res, Err(e) if e.raw_os_error() == Some(libc::EPIPE));

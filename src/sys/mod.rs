@@ -609,6 +609,9 @@ impl Shared {
 #[derive(Debug)]
 pub(crate) struct Waker {
     shared: Arc<Shared>,
+    /// Whether this waker holds the selector's waker slot (and frees it on drop); false for
+    /// one sharing the slot of a `Waker` the program made (see [`Waker::new_or_share`]).
+    owns_slot: bool,
 }
 
 impl Waker {
@@ -626,7 +629,26 @@ impl Waker {
         }
         Ok(Waker {
             shared: Arc::clone(shared),
+            owns_slot: true,
         })
+    }
+
+    /// Like [`new`](Self::new), but if another `Waker` holds the slot, a waker that shares it
+    /// (its wakes are reported under that waker's token) instead of an `AlreadyExists` error:
+    /// for the event loop's channel, whose messages are delivered whatever token woke the
+    /// loop.
+    ///
+    /// # Errors
+    ///
+    /// The backend's error setting up its notification.
+    pub(crate) fn new_or_share(shared: &Arc<Shared>, token: Token) -> io::Result<Waker> {
+        match Waker::new(shared, token) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(Waker {
+                shared: Arc::clone(shared),
+                owns_slot: false,
+            }),
+            other => other,
+        }
     }
 
     #[inline]
@@ -640,7 +662,9 @@ impl Drop for Waker {
     fn drop(&mut self) {
         // The notification mechanism stays with the selector: a wake made just before this
         // drop still ends the blocked wait.
-        self.shared.waker.release();
+        if self.owns_slot {
+            self.shared.waker.release();
+        }
     }
 }
 

@@ -33,7 +33,9 @@
 //!   `EventedFd`, a `dup` made outside ferrio, another library): while some edge bit is
 //!   disarmed, `select` first polls everything without blocking, with the disarmed bits asked
 //!   too; a disarmed bit that is no longer ready is re-armed, so the next readiness of that
-//!   direction is a new edge. When events are ready this is the only `ppoll` of the `select`;
+//!   direction is a new edge. A direction that an error or hang-up report disarmed before it
+//!   fired is re-armed by the probe once the condition is gone, ready or not (nobody saw its
+//!   readiness). When events are ready this is the only `ppoll` of the `select`;
 //!   only a `select` that then has to sleep makes a second, blocking one.
 //!
 //! Oneshot disarms the whole source after one report until `reregister`.
@@ -97,6 +99,11 @@ struct Entry {
     /// (a hang-up implies them all), so an entry that is polled can always report what poll(2)
     /// returns for it.
     err_hup_armed: bool,
+    /// Directions an error or hang-up report disarmed although they had not fired (so they
+    /// were never reported): once the condition is gone, a probe re-arms them whether or not
+    /// they are ready now (a readiness that came meanwhile is a new edge nobody saw). Always
+    /// a subset of the disarmed bits.
+    silenced: libc::c_short,
 }
 
 impl Entry {
@@ -109,6 +116,7 @@ impl Entry {
             opts,
             armed: interest_to_poll(interest),
             err_hup_armed: true,
+            silenced: 0,
         }
     }
 
@@ -317,6 +325,7 @@ impl Selector for PollSelector {
             return;
         }
         entry.armed |= bits;
+        entry.silenced &= !bits;
         entry.err_hup_armed = true;
         // The only error is a failed wake-fd write, which cannot happen in practice; the next
         // select sees the change anyway.
@@ -520,7 +529,10 @@ fn report(table: &mut Table, pfd: libc::pollfd, id: u64, events: &mut Events) {
     } else if entry.is_edge() {
         if bits & ERR_HUP != 0 {
             // Reported once per edge too, not on every poll while the condition lasts; every
-            // direction goes with it (see `err_hup_armed`).
+            // direction goes with it (see `err_hup_armed`). Those that had not fired are
+            // remembered, so that they are re-armed once the condition is gone (see
+            // `silenced`).
+            entry.silenced = entry.armed & !bits;
             entry.armed = 0;
             entry.err_hup_armed = false;
         } else {
@@ -534,8 +546,10 @@ fn report(table: &mut Table, pfd: libc::pollfd, id: u64, events: &mut Events) {
 }
 
 /// After a probe pass: a disarmed edge bit that is no longer ready is re-armed, so its next
-/// readiness is a new edge. (Not while an error or hang-up is pending: those disarm everything
-/// until the program does IO or reregisters.)
+/// readiness is a new edge; so is a bit an error or hang-up silenced before it fired, ready or
+/// not (its readiness was never reported). Not while an error or hang-up is pending: those
+/// disarm everything until the program does IO or reregisters, or the condition is gone (an
+/// error taken with `take_error`).
 fn rearm_probed(table: &mut Table, pfds: &[libc::pollfd], ids: &[u64]) {
     for (pfd, &id) in pfds.iter().zip(ids) {
         let Some(slot) = table.slot_of(pfd.fd, id) else {
@@ -546,9 +560,10 @@ fn rearm_probed(table: &mut Table, pfds: &[libc::pollfd], ids: &[u64]) {
         if probe == 0 || pfd.revents & (ERR_HUP | libc::POLLNVAL) != 0 {
             continue;
         }
-        let rearm = probe & !pfd.revents;
+        let rearm = probe & (!pfd.revents | entry.silenced);
         if rearm != 0 {
             entry.armed |= rearm;
+            entry.silenced &= !rearm;
             entry.err_hup_armed = true;
             table.dirty = true;
         }

@@ -86,7 +86,13 @@ place_shim
 WINESERVER=$(command -v wineserver || true)
 [ -n "$WINESERVER" ] || WINESERVER=/usr/lib/wine/wineserver64
 [ -x "$WINESERVER" ] || die "wineserver is not installed (wine64)"
-"$WINESERVER" -p >/dev/null 2>&1 </dev/null
+# The server needs its prefix directory to exist (a fresh one is filled in by the first wine
+# command below).
+mkdir -p "$WINEPREFIX"
+"$WINESERVER" -p >"$CARGO_TARGET_DIR/wineserver.log" 2>&1 </dev/null || {
+    cat "$CARGO_TARGET_DIR/wineserver.log" >&2
+    die "wineserver -p failed"
+}
 trap '"$WINESERVER" -k >/dev/null 2>&1 || true' EXIT
 # A fresh prefix is made on first use; make it before the tests' timers run. This also starts
 # Wine's background processes (services.exe, winedevice.exe), which live as long as the

@@ -18,19 +18,6 @@ use ferrio::{Backend, EventSet, Events, Poll, PollOpt, Token, TryRead, TryWrite,
 
 use util::*;
 
-fn polls() -> Vec<(Backend, Poll)> {
-    let mut out = Vec::new();
-    for backend in Backend::ALL {
-        let poll = Poll::with_backend(backend).unwrap();
-        if poll.backend() != backend {
-            precondition_missing(&format!("{backend} runs here (fell back)"));
-            continue;
-        }
-        out.push((backend, poll));
-    }
-    out
-}
-
 /// Our own `shutdown(Read)` is reported to us as read-closed (hup where the OS has
 /// `POLLRDHUP`), in edge and level mode.
 #[test]

@@ -15,20 +15,6 @@ use ferrio::{Backend, EventSet, Events, Poll, PollOpt, Token, TryRead, TryWrite}
 
 use util::*;
 
-/// One `Poll` per backend of this build; a backend that fell back is a missing precondition.
-fn polls() -> Vec<(Backend, Poll)> {
-    let mut out = Vec::new();
-    for backend in Backend::ALL {
-        let poll = Poll::with_backend(backend).unwrap();
-        if poll.backend() != backend {
-            precondition_missing(&format!("{backend} runs here (fell back)"));
-            continue;
-        }
-        out.push((backend, poll));
-    }
-    out
-}
-
 fn os_error<T: std::fmt::Debug>(r: std::io::Result<T>) -> Option<i32> {
     r.err().and_then(|e| e.raw_os_error())
 }

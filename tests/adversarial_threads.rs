@@ -12,19 +12,6 @@ use ferrio::{Backend, EventSet, Events, Poll, PollOpt, Token, TryRead, TryWrite}
 
 use util::*;
 
-fn polls() -> Vec<(Backend, Poll)> {
-    let mut out = Vec::new();
-    for backend in Backend::ALL {
-        let poll = Poll::with_backend(backend).unwrap();
-        if poll.backend() != backend {
-            precondition_missing(&format!("{backend} runs here (fell back)"));
-            continue;
-        }
-        out.push((backend, poll));
-    }
-    out
-}
-
 /// A thread registers a source while the poller is blocked, then exits; the source becomes
 /// ready only afterwards, several times: every readiness is reported, in every mode.
 #[test]

@@ -12,22 +12,9 @@ use std::io::{IoSlice, IoSliceMut, Read, Write};
 use std::time::Duration;
 
 use ferrio::unix::{pipe, UnixStream};
-use ferrio::{Backend, EventSet, Events, Poll, PollOpt, Token, TryRead, TryWrite};
+use ferrio::{EventSet, Events, Poll, PollOpt, Token, TryRead, TryWrite};
 
 use util::*;
-
-fn polls() -> Vec<(Backend, Poll)> {
-    let mut out = Vec::new();
-    for backend in Backend::ALL {
-        let poll = Poll::with_backend(backend).unwrap();
-        if poll.backend() != backend {
-            precondition_missing(&format!("{backend} runs here (fell back)"));
-            continue;
-        }
-        out.push((backend, poll));
-    }
-    out
-}
 
 /// A connected stream of each kind: `(name, writer, reader)`, both ends ferrio sources.
 type Pair = (&'static str, Box<dyn Source>, Box<dyn Source>);

@@ -10,22 +10,9 @@ use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use ferrio::unix::{pipe, EventedFd, PipeWriter, UnixStream};
-use ferrio::{Backend, EventSet, Events, Poll, PollOpt, Token, TryRead, TryWrite};
+use ferrio::{EventSet, Events, PollOpt, Token, TryRead, TryWrite};
 
 use util::*;
-
-fn polls() -> Vec<(Backend, Poll)> {
-    let mut out = Vec::new();
-    for backend in Backend::ALL {
-        let poll = Poll::with_backend(backend).unwrap();
-        if poll.backend() != backend {
-            precondition_missing(&format!("{backend} runs here (fell back)"));
-            continue;
-        }
-        out.push((backend, poll));
-    }
-    out
-}
 
 const MODES: [PollOpt; 2] = [PollOpt::edge(), PollOpt::level()];
 

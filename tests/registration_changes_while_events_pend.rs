@@ -10,22 +10,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use ferrio::unix::UnixStream;
-use ferrio::{Backend, EventSet, Events, Poll, PollOpt, Token, TryRead, TryWrite};
+use ferrio::{EventSet, Events, Poll, PollOpt, Token, TryRead, TryWrite};
 
 use util::*;
-
-fn polls() -> Vec<(Backend, Poll)> {
-    let mut out = Vec::new();
-    for backend in Backend::ALL {
-        let poll = Poll::with_backend(backend).unwrap();
-        if poll.backend() != backend {
-            precondition_missing(&format!("{backend} runs here (fell back)"));
-            continue;
-        }
-        out.push((backend, poll));
-    }
-    out
-}
 
 /// `n` socket pairs whose first ends are readable (one byte queued) and writable.
 fn ready_pairs(n: usize) -> Vec<(UnixStream, UnixStream)> {

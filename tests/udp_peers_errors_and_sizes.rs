@@ -11,22 +11,9 @@ use std::io;
 use std::time::Duration;
 
 use ferrio::udp::UdpSocket;
-use ferrio::{Backend, EventSet, Events, Poll, PollOpt, Token};
+use ferrio::{EventSet, Events, Poll, PollOpt, Token};
 
 use util::*;
-
-fn polls() -> Vec<(Backend, Poll)> {
-    let mut out = Vec::new();
-    for backend in Backend::ALL {
-        let poll = Poll::with_backend(backend).unwrap();
-        if poll.backend() != backend {
-            precondition_missing(&format!("{backend} runs here (fell back)"));
-            continue;
-        }
-        out.push((backend, poll));
-    }
-    out
-}
 
 fn bound() -> UdpSocket {
     UdpSocket::bound(&any_local_addr()).unwrap()

@@ -13,22 +13,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use ferrio::tcp::Shutdown;
 use ferrio::unix::{pipe, UnixDatagram, UnixListener, UnixStream, MAX_FDS_PER_MESSAGE};
-use ferrio::{Backend, EventSet, Events, Poll, PollOpt, Token, TryRead, TryWrite};
+use ferrio::{EventSet, Events, Poll, PollOpt, Token, TryRead, TryWrite};
 
 use util::*;
-
-fn polls() -> Vec<(Backend, Poll)> {
-    let mut out = Vec::new();
-    for backend in Backend::ALL {
-        let poll = Poll::with_backend(backend).unwrap();
-        if poll.backend() != backend {
-            precondition_missing(&format!("{backend} runs here (fell back)"));
-            continue;
-        }
-        out.push((backend, poll));
-    }
-    out
-}
 
 /// A fresh directory for socket files, removed on drop.
 struct TempDir(PathBuf);

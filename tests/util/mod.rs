@@ -485,3 +485,19 @@ pub fn check_pattern(buf: &[u8], offset: usize) {
         }
     });
 }
+
+/// A `Poll` on every backend of [`ferrio::Backend::ALL`] that runs here. A backend that falls
+/// back to another is a missing precondition (a failure under `FERRIO_STRICT=1`, as in CI).
+#[cfg(unix)]
+pub fn polls() -> Vec<(ferrio::Backend, ferrio::Poll)> {
+    let mut out = Vec::new();
+    for backend in ferrio::Backend::ALL {
+        let poll = ferrio::Poll::with_backend(backend).unwrap();
+        if poll.backend() != backend {
+            precondition_missing(&format!("{backend} runs here (fell back)"));
+            continue;
+        }
+        out.push((backend, poll));
+    }
+    out
+}
